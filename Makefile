@@ -1,0 +1,34 @@
+# Developer entry points. A fresh clone needs only python3 and make: `make demo`, `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Installed before the project so pip takes this CPU build, not a CUDA build of torch.
+TORCH_VERSION := 2.13.0
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: venv demo test lint clean
+
+venv: $(VENV)/.stamp
+
+# Refreshed (venv + both installs) only when the project metadata or this file changes; the stamp is written last,
+# so a failed install is retried by the next make.
+$(VENV)/.stamp: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --progress-bar off torch==$(TORCH_VERSION)
+	$(PIP) install --progress-bar off -e '.[dev]'
+	touch $@
+
+demo: venv
+	$(BIN)/python -m lstmkit demo $(ARGS)
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

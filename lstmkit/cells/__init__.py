@@ -1,0 +1,81 @@
+"""NumPy float64 reference cells: the executable specification of every lstmkit layer.
+
+Everything here is plain NumPy, one time step at a time, written to be read. The torch
+layers (``lstmkit.nn``) and the fast kernels (``lstmkit.kernels``) are tested against it.
+
+Reading order:
+
+1. ``slides`` — the LSTM cell of the slide deck (slides 2-5): ``forget_gate``,
+   ``input_gate``, ``output_gate``, ``lstm_cell``, one matrix per gate. Start here.
+2. ``activations`` — the element-wise functions the specs name (``sigmoid``, ``tanh``, ...).
+3. ``spec`` — what each variant *is*: ``LSTMSpec`` / ``GRUSpec`` switches, the registries
+   ``LSTM_VARIANTS`` / ``GRU_VARIANTS``, and the torch weight-row order (``i|f|g|o``, ``r|z|n``).
+4. ``lstm`` — ``lstm_step``: the slide cell generalised to every LSTM variant of Greff et al.
+   (2015), with projection, layer norm, recurrent dropout masks and zoneout; then one named
+   function per variant (``vanilla_step``, ``cifg_step``, ...) and ``forget_bias_init``.
+5. ``gru`` — ``gru_step`` for the GRU, Cho's original GRU and the MUT1-3 architectures of
+   Jozefowicz et al. (2015).
+6. ``sequence`` — ``unroll`` a step over time with padding (``lengths``) or masks, and
+   ``run_lstm`` / ``run_gru`` for stacked, bidirectional networks.
+"""
+
+from .activations import get_activation, hard_sigmoid, linear, relu, sigmoid, softsign, tanh
+from .gru import (
+    GRU_STEPS,
+    gru_cho_step,
+    gru_step,
+    mut1_step,
+    mut2_step,
+    mut3_step,
+    standard_gru_step,
+)
+from .lstm import (
+    LN_EPS,
+    LSTM_STEPS,
+    cifg_step,
+    fgr_step,
+    forget_bias_init,
+    layer_norm,
+    lstm_step,
+    nfg_step,
+    niaf_step,
+    nig_step,
+    noaf_step,
+    nog_step,
+    np_step,
+    sigmoid_gate_state,
+    standard_lstm_step,
+    vanilla_step,
+)
+from .sequence import run_gru, run_lstm, unroll
+from .slides import forget_gate, input_gate, lstm_cell, output_gate, slide_weights_from_torch
+from .spec import (
+    ACTIVATIONS,
+    GRU_GATES,
+    GRU_VARIANTS,
+    LSTM_GATES,
+    LSTM_VARIANTS,
+    GRUSpec,
+    LSTMSpec,
+    check_activation,
+    gru_spec,
+    lstm_spec,
+)
+
+__all__ = [
+    # slides
+    "forget_gate", "input_gate", "output_gate", "lstm_cell", "slide_weights_from_torch",
+    # activations
+    "sigmoid", "tanh", "hard_sigmoid", "relu", "linear", "softsign", "get_activation",
+    # spec
+    "ACTIVATIONS", "LSTM_GATES", "GRU_GATES", "LSTMSpec", "GRUSpec", "LSTM_VARIANTS", "GRU_VARIANTS",
+    "check_activation", "lstm_spec", "gru_spec",
+    # LSTM family
+    "lstm_step", "layer_norm", "LN_EPS", "sigmoid_gate_state", "forget_bias_init", "LSTM_STEPS",
+    "standard_lstm_step", "vanilla_step", "nig_step", "nfg_step", "nog_step", "niaf_step",
+    "noaf_step", "np_step", "cifg_step", "fgr_step",
+    # GRU family
+    "gru_step", "GRU_STEPS", "standard_gru_step", "gru_cho_step", "mut1_step", "mut2_step", "mut3_step",
+    # sequences
+    "unroll", "run_lstm", "run_gru",
+]

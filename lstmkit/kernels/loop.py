@@ -1,0 +1,102 @@
+"""The plain-torch sequence runner: a Python loop over time steps, autograd does the backward.
+
+It runs any step of ``lstmkit.kernels.steps`` over a sequence and owns everything that is
+about *time* rather than gates: direction (reversal within each sequence's length),
+variable lengths and Keras-style masks (a masked step leaves the state untouched), and
+zoneout (Krueger et al. 2016: each unit keeps its previous value with probability z).
+It is the ``backend="reference"`` path of ``lstmkit.nn`` and handles every configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+State = tuple[torch.Tensor, ...]
+Step = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
+
+
+def reverse_time(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """Reverse (T, B, ...) along time; with ``lengths`` (B,), reverse each sequence within its
+    own length and leave the padding where it is (so the reversal is its own inverse)."""
+    if lengths is None:
+        return x.flip(0)
+    T = x.shape[0]
+    t = torch.arange(T, device=x.device).unsqueeze(1)  # (T, 1)
+    lens = lengths.to(x.device).unsqueeze(0)  # (1, B)
+    index = torch.where(t < lens, lens - 1 - t, t)  # (T, B)
+    index = index.reshape(T, -1, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(0, index)
+
+
+def lengths_to_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
+    """(B,) lengths -> (T, B) bool, True on real steps."""
+    return torch.arange(T, device=lengths.device).unsqueeze(1) < lengths.unsqueeze(0)
+
+
+def run_sequence(
+    step: Step,
+    gx: torch.Tensor,
+    state: State,
+    *,
+    step_mask: torch.Tensor | None = None,
+    lengths: torch.Tensor | None = None,
+    reverse: bool = False,
+    zoneout_rates: Sequence[float] = (),
+    zoneout_keep: Sequence[torch.Tensor | None] | None = None,
+    masked_output: str = "zero",
+) -> tuple[torch.Tensor, State]:
+    """Run ``step`` over the time axis of ``gx`` (T, B, K), the precomputed input projection.
+
+    Args:
+        step: ``(gx_t, state) -> (output_t, new_state)``; ``state[0]`` is the hidden state.
+        state: initial state tuple, each (B, ·).
+        step_mask: (T, B) bool; False steps carry the state unchanged and output 0 (or the
+            carried hidden state with ``masked_output="carry"``, as Keras' RNN does).
+        lengths: (B,) real lengths; with ``reverse`` each sequence is reversed within its
+            length (packed-sequence semantics) instead of flipping the whole time axis.
+        reverse: process time backwards; outputs are returned at their original positions.
+        zoneout_rates: per state component, the eval-mode zoneout rate (expectation
+            ``z * prev + (1 - z) * new``); ignored where ``zoneout_keep`` is given.
+        zoneout_keep: per state component, a (T, B, ·) bool tensor: True keeps the previous
+            value (training-mode zoneout with sampled masks), or None.
+    Returns:
+        (outputs (T, B, R), final state)
+    """
+    if reverse:
+        gx = reverse_time(gx, lengths)
+        if step_mask is not None and lengths is None:
+            step_mask = step_mask.flip(0)
+        # With lengths the reversed sequence is still a prefix, so step_mask is unchanged.
+    mask = None if step_mask is None else step_mask.unsqueeze(-1)  # (T, B, 1)
+    zone_eval = [(k, z) for k, z in enumerate(zoneout_rates) if z > 0.0 and not zoneout_keep]
+    outputs = []
+    prev_out = None  # Keras' "carry": a masked step repeats the last output (zeros before any)
+    for t in range(gx.shape[0]):
+        out, new = step(gx[t], state)
+        if zoneout_keep:
+            new = tuple(
+                n if keep is None else torch.where(keep[t], s, n)
+                for n, s, keep in zip(new, state, list(zoneout_keep) + [None] * len(new))
+            )
+        elif zone_eval:
+            new = list(new)
+            for k, z in zone_eval:
+                new[k] = z * state[k] + (1.0 - z) * new[k]
+            new = tuple(new)
+        out = new[0] if zoneout_keep or zone_eval else out  # the zoned-out h is the output
+        if mask is not None:
+            m = mask[t]
+            new = tuple(torch.where(m, n, s) for n, s in zip(new, state))
+            if masked_output == "carry":
+                out = torch.where(m, out, torch.zeros_like(out) if prev_out is None else prev_out)
+                prev_out = out
+            else:
+                out = torch.where(m, out, torch.zeros_like(out))
+        outputs.append(out)
+        state = new
+    output = torch.stack(outputs)  # (T, B, R)
+    if reverse:
+        output = reverse_time(output, lengths)
+    return output, state

@@ -1,0 +1,374 @@
+"""The stacked, optionally bidirectional recurrent layer shared by ``LSTM`` and ``GRU``.
+
+It owns the parameters, validates inputs and states, and dispatches each call to an
+execution path in ``lstmkit.kernels`` (see there). Data flows time-major (T, B, ·) inside.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from lstmkit import kernels
+from lstmkit.cells.spec import GRUSpec, LSTMSpec
+from lstmkit.kernels import native
+from lstmkit.kernels.loop import lengths_to_mask, reverse_time, run_sequence
+from lstmkit.kernels.steps import GRUStep, LSTMStep, gru_input_projection, lstm_input_projection
+from lstmkit.nn import _checks
+from lstmkit.nn.params import forget_rows, gru_shapes, init_value, lstm_shapes, suffix
+
+
+class RecurrentStack(nn.Module):
+    """Base of ``lstmkit.nn.LSTM`` and ``lstmkit.nn.GRU``; see those for the arguments."""
+
+    def __init__(
+        self,
+        mode: str,
+        spec: LSTMSpec | GRUSpec,
+        input_size: int,
+        hidden_size: int | Sequence[int],
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+        *,
+        forget_bias: float | None = None,
+        layer_norm: bool = False,
+        recurrent_dropout: float = 0.0,
+        zoneout: float | Sequence[float] = 0.0,
+        go_backwards: bool = False,
+        masked_output: str = "zero",
+        backend: str = "auto",
+    ):
+        super().__init__()
+        self.mode = mode  # "LSTM" or "GRU", as torch.nn names it
+        self.spec = spec
+        self.input_size = _checks.positive_int("input_size", input_size)
+        self.hidden_sizes = _checks.hidden_sizes(hidden_size, num_layers)
+        uniform = len(set(self.hidden_sizes)) == 1
+        self.hidden_size = self.hidden_sizes[0] if uniform else list(self.hidden_sizes)
+        self.num_layers = len(self.hidden_sizes)
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = _checks.rate("dropout", dropout)
+        self.bidirectional = bool(bidirectional)
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(f"proj_size must be a non-negative int, got {proj_size!r}")
+        if proj_size and proj_size >= min(self.hidden_sizes):
+            raise ValueError(f"proj_size must be smaller than hidden_size, got {proj_size} >= {self.hidden_size}")
+        self.proj_size = proj_size
+        self.layer_norm = bool(layer_norm)
+        self.recurrent_dropout = _checks.rate("recurrent_dropout", recurrent_dropout)
+        self.zoneout = _checks.zoneout_rates(zoneout, two=mode == "LSTM")
+        self.go_backwards = bool(go_backwards)
+        if masked_output not in ("zero", "carry"):
+            raise ValueError(f"masked_output must be 'zero' or 'carry', got {masked_output!r}")
+        self.masked_output = masked_output
+        self.backend = kernels.check_backend(backend)
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                f"expects num_layers greater than 1, but got dropout={dropout} and num_layers=1",
+                stacklevel=3,
+            )
+        if mode == "GRU" and spec.needs_square_input:
+            sizes = [self.input_size, *self.hidden_sizes[:-1]]
+            for layer, (i, h) in enumerate(zip(sizes, self.hidden_sizes)):
+                if i * (2 if self.bidirectional and layer else 1) != h:
+                    raise ValueError(
+                        f"variant {spec.name!r} adds the input to a hidden-size vector, so each layer's "
+                        f"input size must equal its hidden size; layer {layer} has {i} inputs "
+                        f"and hidden_size {h}"
+                    )
+
+        factory = {"device": device, "dtype": dtype}
+        self._keys: list[list[list[tuple[str, str]]]] = []  # [layer][direction] -> (key, name)
+        for layer, hidden in enumerate(self.hidden_sizes):
+            layer_in = self.input_size if layer == 0 else self._out_features(layer - 1)
+            per_dir = []
+            for direction in range(self.num_directions):
+                if mode == "LSTM":
+                    shapes = lstm_shapes(spec, layer_in, hidden, proj_size, self.bias, self.layer_norm)
+                else:
+                    shapes = gru_shapes(spec, layer_in, hidden, self.bias, self.layer_norm)
+                names = []
+                for key, shape in shapes.items():
+                    name = key + suffix(layer, direction)
+                    self.register_parameter(name, nn.Parameter(torch.empty(shape, **factory)))
+                    names.append((key, name))
+                per_dir.append(names)
+            self._keys.append(per_dir)
+        if forget_bias is not None:
+            if mode != "LSTM" or not self.bias:
+                raise ValueError("forget_bias needs an LSTM with bias=True (it initialises the forget-gate bias)")
+            forget_rows(spec, self.hidden_sizes[0])  # raises if the variant has no forget gate
+            forget_bias = float(forget_bias)
+        self.forget_bias = forget_bias
+        self.reset_parameters()
+
+    # ------------------------------------------------------------------ layout helpers
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _state_size(self, layer: int) -> int:
+        return self.proj_size or self.hidden_sizes[layer]
+
+    def _out_features(self, layer: int) -> int:
+        return self._state_size(layer) * self.num_directions
+
+    def reset_parameters(self) -> None:
+        """torch.nn's initialisation (same order, so the same seed gives the same weights),
+        layer-norm gains 1 / shifts 0, and the forget-gate bias if ``forget_bias`` is set."""
+        with torch.no_grad():
+            for layer, per_dir in enumerate(self._keys):
+                hidden = self.hidden_sizes[layer]
+                for names in per_dir:
+                    for key, name in names:
+                        init = init_value(key, hidden)
+                        param = getattr(self, name)
+                        if isinstance(init, tuple):
+                            param.uniform_(*init)
+                        else:
+                            param.fill_(init)
+                    if self.forget_bias is not None:
+                        rows = forget_rows(self.spec, hidden)
+                        params = {key: getattr(self, name) for key, name in names}
+                        params["bias_ih"][rows] = float(self.forget_bias)
+                        params["bias_hh"][rows] = 0.0
+
+    def layer_params(self, layer: int, direction: int = 0) -> dict[str, torch.Tensor]:
+        """One layer-direction's parameters keyed as in the reference cells (``weight_ih``...)."""
+        return {key: getattr(self, name) for key, name in self._keys[layer][direction]}
+
+    def flatten_parameters(self) -> None:
+        """No-op kept for torch.nn API compatibility (there is no cuDNN weight buffer to compact)."""
+
+    @property
+    def all_weights(self) -> list[list[torch.Tensor]]:
+        return [list(self.layer_params(l, d).values()) for l in range(self.num_layers) for d in range(self.num_directions)]  # noqa: E501,E741
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1 and not isinstance(self.hidden_size, list):
+            s += f", num_layers={self.num_layers}"
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
+                              ("bidirectional", False), ("proj_size", 0), ("layer_norm", False),
+                              ("recurrent_dropout", 0.0), ("go_backwards", False), ("backend", "auto")):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        if self.spec.name not in ("lstm", "gru"):
+            s += f", variant={self.spec.name!r}"
+        if any(self.zoneout):
+            s += f", zoneout={self.zoneout}"
+        return s
+
+    # ------------------------------------------------------------------ dispatch
+    def _native_blockers(self, has_mask: bool) -> list[str]:
+        return kernels.native_blockers(
+            self.spec, layer_norm=self.layer_norm, recurrent_dropout=self.recurrent_dropout > 0,
+            zoneout=any(self.zoneout), go_backwards=self.go_backwards, **{"mask=": has_mask},
+        )
+
+    def _flat_weights(self, layers: range) -> list[torch.Tensor]:
+        return [w for l in layers for d in range(self.num_directions) for w in self.layer_params(l, d).values()]  # noqa: E741
+
+    def forward(self, input, hx=None, *, lengths=None, mask=None):
+        """Run the stack. Same inputs and outputs as torch.nn.LSTM / GRU, plus:
+
+        Args:
+            lengths: (batch,) real lengths of a padded batch: steps past a sequence's length
+                leave its state unchanged and output zeros, the reverse direction starts at
+                each sequence's own last step, and the final states are those at each length.
+            mask: (batch, seq) if batch_first else (seq, batch), bool, Keras semantics: masked
+                steps leave the state unchanged (anywhere in the sequence).
+        """
+        packed = isinstance(input, PackedSequence)
+        if packed and (lengths is not None or mask is not None):
+            raise ValueError("lengths= and mask= are for padded tensors; a PackedSequence carries its own lengths")
+        if lengths is not None and mask is not None:
+            raise ValueError("pass either lengths= or mask=, not both")
+        if packed:
+            x, lens = pad_packed_sequence(input)  # (T, B, I) in the caller's batch order
+            if x.shape[-1] != self.input_size:
+                raise ValueError(f"input has {x.shape[-1]} features, expected input_size={self.input_size}")
+            batched = True
+        else:
+            x, batched = _checks.input_tensor(input, self.input_size, self.batch_first)
+            T, B = x.shape[:2]
+            lens = None if lengths is None else _checks.lengths_arg(lengths, T, B)
+            if mask is not None:
+                if batched:
+                    mask = _checks.mask_arg(mask, T, B, self.batch_first, x.device)
+                else:  # one sequence: a (seq,) mask
+                    mask = _checks.mask_arg(torch.as_tensor(mask).reshape(-1, 1), T, B, False, x.device)
+        states = self._initial_states(hx, x, batched)
+        path = kernels.resolve_backend(self.backend, self._native_blockers(mask is not None))
+        if path == "torch":
+            output, final = self._run_native(input if packed else x, states, lens, packed)
+        else:
+            output, final = self._run_loop(x, states, lens, mask)
+            if packed:
+                output = _pack_like(output, input)
+        if not packed:
+            if self.batch_first and batched:
+                output = output.transpose(0, 1)
+            elif not batched:
+                output = output.squeeze(1)
+        return output, self._format_states(final, batched)
+
+    # ------------------------------------------------------------------ states
+    def _initial_states(self, hx, x: torch.Tensor, batched: bool) -> list[list[tuple[torch.Tensor, ...]]]:
+        """Per layer, per direction: (h0,) for GRU or (h0, c0) for LSTM, each (B, ·)."""
+        B, D, L = x.shape[1], self.num_directions, self.num_layers
+        lstm = self.mode == "LSTM"
+        sizes = [(self._state_size(l), self.hidden_sizes[l]) for l in range(L)]  # noqa: E741
+        uniform = not isinstance(self.hidden_size, list)
+        if hx is None:
+            zeros = [[tuple(x.new_zeros(B, n) for n in (sizes[l] if lstm else sizes[l][:1])) for _ in range(D)]
+                     for l in range(L)]  # noqa: E741
+            return zeros
+        parts = hx if lstm else (hx,)
+        if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError("hx for an LSTM must be a tuple (h_0, c_0)")
+        names = ("h_0", "c_0")
+        per_part = []
+        for k, part in enumerate(parts):
+            if uniform:
+                n = sizes[0][k]
+                expected = (L * D, B, n) if batched else (L * D, n)
+                meaning = "(num_layers*num_directions, batch, size)" if batched else "(num_layers*num_directions, size)"
+                t = _checks.state_tensor(names[k], part, expected, x, meaning)
+                t = t if batched else t.unsqueeze(1)
+                per_part.append([t[l * D:(l + 1) * D] for l in range(L)])  # noqa: E741
+            else:
+                if not isinstance(part, (list, tuple)) or len(part) != L:
+                    raise TypeError(f"{names[k]} must be a list of {L} tensors (one per layer, per-layer sizes)")
+                layers = []
+                for l, t in enumerate(part):  # noqa: E741
+                    expected = (D, B, sizes[l][k]) if batched else (D, sizes[l][k])
+                    t = _checks.state_tensor(f"{names[k]}[{l}]", t, expected, x, "(num_directions, batch, size)")
+                    layers.append(t if batched else t.unsqueeze(1))
+                per_part.append(layers)
+        return [[tuple(p[l][d] for p in per_part) for d in range(D)] for l in range(L)]  # noqa: E741
+
+    def _format_states(self, final: list[list[tuple[torch.Tensor, ...]]], batched: bool):
+        parts = []
+        for k in range(2 if self.mode == "LSTM" else 1):
+            layers = [torch.stack([st[k] for st in per_dir]) for per_dir in final]  # each (D, B, ·)
+            if not batched:
+                layers = [t.squeeze(1) for t in layers]
+            parts.append(torch.cat(layers) if not isinstance(self.hidden_size, list) else layers)
+        return tuple(parts) if self.mode == "LSTM" else parts[0]
+
+    # ------------------------------------------------------------------ paths
+    def _run_native(self, x, states, lens, packed: bool):
+        """torch's fused kernels, one call for the stack (one per layer with per-layer sizes)."""
+        mode = self.mode.lower()
+        batch_sizes = None
+        if packed:
+            data, batch_sizes, order = x.data, x.batch_sizes, x.sorted_indices
+        elif lens is not None:
+            pk = pack_padded_sequence(x, lens, enforce_sorted=False)
+            data, batch_sizes, order = pk.data, pk.batch_sizes, pk.sorted_indices
+        else:
+            data, order = x, None
+        groups = [range(self.num_layers)] if not isinstance(self.hidden_size, list) else \
+            [range(l, l + 1) for l in range(self.num_layers)]  # noqa: E741
+        final = []
+        for group in groups:
+            hx = [torch.stack([st[k] for l in group for st in states[l]]) for k in range(len(states[0][0]))]  # noqa: E741
+            if order is not None:
+                hx = [h.index_select(1, order) for h in hx]
+            data, out_state = native.rnn(
+                mode, data, tuple(hx) if mode == "lstm" else hx[0], self._flat_weights(group),
+                bias=self.bias, num_layers=len(group), dropout=self.dropout, training=self.training,
+                bidirectional=self.bidirectional, batch_sizes=batch_sizes,
+            )
+            if group.stop < self.num_layers and self.dropout and self.training:
+                data = F.dropout(data, self.dropout, True)
+            out_state = out_state if mode == "lstm" else (out_state,)
+            if order is not None:
+                inverse = torch.empty_like(order)
+                inverse[order] = torch.arange(order.numel(), device=order.device)
+                out_state = tuple(s.index_select(1, inverse) for s in out_state)
+            D = self.num_directions
+            for i in range(len(group)):
+                final.append([tuple(s[i * D + d] for s in out_state) for d in range(D)])
+        if packed:
+            return PackedSequence(data, batch_sizes, x.sorted_indices, x.unsorted_indices), final
+        if lens is not None:
+            data = pad_packed_sequence(PackedSequence(data, batch_sizes, pk.sorted_indices, pk.unsorted_indices),
+                                       total_length=x.shape[0])[0]
+        return data, final
+
+    def _run_loop(self, x: torch.Tensor, states, lens, mask):
+        """The plain-torch loop of ``lstmkit.kernels.loop``: every variant and extra."""
+        T = x.shape[0]
+        step_mask = lengths_to_mask(lens, T).to(x.device) if lens is not None else mask
+        if self.go_backwards:
+            x = reverse_time(x, lens)
+            if mask is not None:
+                step_mask = step_mask.flip(0)
+        lens_dev = None if lens is None else lens.to(x.device)
+        final = []
+        for layer in range(self.num_layers):
+            outs, layer_final = [], []
+            for d in range(self.num_directions):
+                out, state = self._run_direction(x, states[layer][d], layer, d, step_mask, lens_dev)
+                outs.append(out)
+                layer_final.append(state)
+            x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
+            if layer < self.num_layers - 1 and self.dropout and self.training:
+                x = F.dropout(x, self.dropout, True)
+            final.append(layer_final)
+        return x, final
+
+    def _run_direction(self, x, state0, layer, direction, step_mask, lens):
+        p = self.layer_params(layer, direction)
+        B = x.shape[1]
+        R, H = self._state_size(layer), self.hidden_sizes[layer]
+        rec_mask = None
+        if self.training and self.recurrent_dropout > 0:
+            keep = 1.0 - self.recurrent_dropout
+            rec_mask = torch.bernoulli(x.new_full((B, R), keep)) / keep  # one mask per sequence
+        if self.mode == "LSTM":
+            gx = lstm_input_projection(self.spec, p, x)
+            step = LSTMStep(self.spec, p, rec_mask)
+            if self.spec.full_gate_recurrence:
+                state0 = (*state0, x.new_zeros(B, len(self.spec.sigmoid_gates) * H))
+            widths = (R, H)
+        else:
+            gx = gru_input_projection(self.spec, p, x)
+            step = GRUStep(self.spec, p, rec_mask)
+            widths = (R,)
+        keep_masks = None
+        if self.training and any(self.zoneout):
+            T = x.shape[0]
+            keep_masks = [torch.bernoulli(x.new_full((T, B, w), z)).bool() if z > 0 else None
+                          for z, w in zip(self.zoneout, widths)]
+        out, state = run_sequence(
+            step, gx, state0, step_mask=step_mask, lengths=lens, reverse=direction == 1,
+            zoneout_rates=self.zoneout, zoneout_keep=keep_masks, masked_output=self.masked_output,
+        )
+        return out, state[:2] if self.mode == "LSTM" else state[:1]
+
+
+def _pack_like(padded: torch.Tensor, like: PackedSequence) -> PackedSequence:
+    """Pack a (T, B, F) tensor into exactly the batch order and layout of ``like``."""
+    order = like.sorted_indices
+    if order is None:
+        order = torch.arange(padded.shape[1], device=padded.device)
+    bs = like.batch_sizes.tolist()
+    t_idx = torch.repeat_interleave(torch.arange(len(bs)), torch.tensor(bs)).to(padded.device)
+    b_idx = torch.cat([order[:n] for n in bs])
+    return PackedSequence(padded[t_idx, b_idx], like.batch_sizes, like.sorted_indices, like.unsorted_indices)
