@@ -1,0 +1,334 @@
+"""The Keras ``Layer`` on torch: a ``torch.nn.Module`` that builds its weights on first call
+from the input's shape, works eagerly on tensors and symbolically on ``KerasTensor`` s
+(functional API), carries masks, and exposes Keras' weight, config and regularisation API.
+
+Subclasses implement ``build(input_shape)`` (create weights with ``add_weight``) and
+``call(inputs, ...)`` (torch code). ``call`` may take ``mask=`` and/or ``training=`` keyword
+arguments; ``__call__`` passes them only if the signature has them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lstmkit.keras.engine.keras_tensor import KerasTensor, Node, flatten, is_symbolic
+
+_NAME_COUNTS: dict[str, int] = {}
+#: True while a layer is run on dummy tensors to infer output shapes: stateful layers must not
+#: update their state then.
+TRACING = False
+
+
+def unique_name(base: str) -> str:
+    """Keras-style automatic names: ``lstm``, ``lstm_1``, ``lstm_2`` ..."""
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def clear_session() -> None:
+    """Reset automatic layer names (as ``keras.backend.clear_session``)."""
+    _NAME_COUNTS.clear()
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def as_tensor(x: Any) -> torch.Tensor:
+    """NumPy arrays and Python numbers to torch: floats as float32 (Keras' default), integers
+    as int64, bools as bool. Tensors pass through unchanged."""
+    if isinstance(x, torch.Tensor):
+        return x
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"cannot convert an array of Python objects (dtype object) to a tensor: {arr[:3]!r}...")
+    if np.issubdtype(arr.dtype, np.floating):
+        return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    if np.issubdtype(arr.dtype, np.integer):
+        return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))
+    if arr.dtype == np.bool_:
+        return torch.from_numpy(np.ascontiguousarray(arr))
+    raise TypeError(f"cannot convert an array of dtype {arr.dtype} to a tensor")
+
+
+def get_mask(x: Any) -> Any:
+    """The Keras mask attached to a tensor (or list of tensors), else None."""
+    if isinstance(x, (list, tuple)):
+        masks = [getattr(t, "_keras_mask", None) for t in x]
+        return None if all(m is None for m in masks) else masks
+    return getattr(x, "_keras_mask", None)
+
+
+def set_mask(x: Any, mask: Any) -> None:
+    if isinstance(x, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
+        for t, m in zip(x, masks):
+            set_mask(t, m)
+    elif isinstance(x, torch.Tensor):
+        x._keras_mask = mask
+
+
+def _map(fn, structure):
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map(fn, s) for s in structure)
+    return fn(structure)
+
+
+def shape_of(structure: Any):
+    """Shapes (tuples) of a tensor / KerasTensor structure."""
+    return _map(lambda t: tuple(t.shape), structure)
+
+
+class Layer(nn.Module):
+    """Base of every lstmkit.keras layer. Arguments common to all layers:
+
+    Args:
+        name: unique layer name (default: the snake-case class name, numbered).
+        trainable: whether the weights are updated by training.
+        dtype: the compute dtype (default "float32").
+        input_shape: legacy shape of one sample (without batch), for the first layer of a
+            Sequential model; ``input_dim=n`` is the same as ``input_shape=(n,)``.
+    """
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: Any = None,
+                 input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
+                 batch_input_shape: Sequence[int | None] | None = None, **kwargs: Any):
+        super().__init__()
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): {sorted(kwargs)}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.built = False
+        self.supports_masking = False
+        self._trainable = bool(trainable)
+        self._dtype_name = "float32" if dtype is None else str(dtype).removeprefix("torch.")
+        self._weight_names: list[str] = []
+        self._regularizers: dict[str, Any] = {}
+        self._constraints: dict[str, Any] = {}
+        self.activity_regularizer = None
+        self._activity_losses: list[torch.Tensor] = []
+        self._build_input_shape: Any = None
+        if batch_input_shape is not None:
+            self._input_shape_arg = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._input_shape_arg = (None, *tuple(input_shape))
+        elif input_dim is not None:
+            self._input_shape_arg = (None, input_dim)
+        else:
+            self._input_shape_arg = None
+        self.train(False)  # Keras: outside fit(), layers run in inference mode by default
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def dtype(self) -> str:
+        return self._dtype_name
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        return getattr(torch, self._dtype_name)
+
+    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
+                   regularizer: Any = None, constraint: Any = None, trainable: bool = True) -> nn.Parameter:
+        """Create, initialise and register a weight (``self.<name>``), Keras layout."""
+        from lstmkit.keras import constraints, initializers, regularizers
+
+        attr = re.sub(r"\W", "_", name)
+        value = torch.empty(tuple(shape), dtype=self.compute_dtype)
+        initializers.get(initializer)(value)
+        param = nn.Parameter(value, requires_grad=trainable and self._trainable)
+        self.register_parameter(attr, param)
+        self._weight_names.append(attr)
+        if regularizer is not None:
+            self._regularizers[attr] = regularizers.get(regularizer)
+        if constraint is not None:
+            self._constraints[attr] = constraints.get(constraint)
+        return param
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights in Keras order: this layer's own (creation order), then sub-layers'."""
+        own = [getattr(self, n) for n in self._weight_names]
+        return own + [w for layer in self._sublayers() for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        return [w for w in self.weights if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        return [w for w in self.weights if not w.requires_grad]
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for p in self.parameters():
+            p.requires_grad_(self._trainable)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def _sublayers(self) -> list[Layer]:
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Weights as NumPy arrays in Keras' layout and order."""
+        return [w.detach().cpu().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Load weights given in Keras' layout and order (shapes are checked)."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"layer {self.name!r} expects {len(own)} weight arrays, got {len(weights)}")
+        with torch.no_grad():
+            for k, (w, value) in enumerate(zip(own, weights)):
+                value = torch.as_tensor(np.asarray(value), dtype=w.dtype)
+                if tuple(value.shape) != tuple(w.shape):
+                    raise ValueError(f"layer {self.name!r} weight {k} has shape {tuple(w.shape)}, "
+                                     f"got an array of shape {tuple(value.shape)}")
+                w.copy_(value)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"layer {self.name!r} is not built yet: call it on data or give input_shape")
+        return int(sum(w.numel() for w in self.weights))
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularisation penalties: weight regularisers now, activity regularisers of the last call."""
+        out = [reg(getattr(self, attr)) for attr, reg in self._regularizers.items()]
+        out += self._activity_losses
+        return out + [loss for layer in self._sublayers() for loss in layer.losses]
+
+    def apply_constraints(self) -> None:
+        """Project constrained weights back onto their constraint (called after each optimizer step)."""
+        with torch.no_grad():
+            for attr, constraint in self._constraints.items():
+                w = getattr(self, attr)
+                w.copy_(constraint(w))
+        for layer in self._sublayers():
+            layer.apply_constraints()
+
+    # ------------------------------------------------------------------ building and calling
+    def build(self, input_shape: Any) -> None:
+        """Create the weights for inputs of this shape (batch dim included, maybe None)."""
+
+    def _maybe_build(self, input_shape: Any) -> None:
+        if not self.built:
+            self._build_input_shape = input_shape
+            self.build(input_shape)
+            self.built = True
+            self.train(self.training)  # modules created in build() take the layer's mode
+            if not self._trainable:
+                self.trainable = False
+
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.call")
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call(*args, **kwargs)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the outputs: by default passed through by layers that support masking."""
+        return mask if self.supports_masking else None
+
+    def _call_params(self) -> set[str]:
+        cached = type(self).__dict__.get("_call_params_cache")
+        if cached is None:
+            cached = set(inspect.signature(self.call).parameters)
+            type(self)._call_params_cache = cached
+        return cached
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_symbolic(inputs):
+            return self._symbolic_call(inputs, *args, **kwargs)
+        inputs = _map(as_tensor, inputs)
+        mask = kwargs.pop("mask", None)
+        if mask is None:
+            mask = get_mask(inputs)
+        training = kwargs.pop("training", None)
+        self._maybe_build(shape_of(inputs))
+        params = self._call_params()
+        if "mask" in params:
+            kwargs["mask"] = mask
+        mode = self.training
+        if training is not None and bool(training) != mode:
+            self.train(bool(training))  # an explicit training= wins for this call, sub-modules included
+        try:
+            if "training" in params:
+                kwargs["training"] = self.training
+            outputs = self.call(inputs, *args, **kwargs)
+        finally:
+            if self.training != mode:
+                self.train(mode)
+        if self.activity_regularizer is not None and not TRACING:
+            self._activity_losses = [self.activity_regularizer(o) for o in flatten(outputs)]
+        set_mask(outputs, self.compute_mask(inputs, mask))
+        return outputs
+
+    def _symbolic_call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Record a node: build on the symbolic shape and infer output shapes by running twice on
+        small dummy tensors (the unknown sizes as 2 and 3); sizes that differ stay None."""
+        global TRACING
+        specs = []
+        was_training = self.training
+        self.eval()
+        TRACING = True
+        try:
+            for fill in (2, 3):
+                def dummy(t: KerasTensor, fill=fill) -> torch.Tensor:
+                    shape = tuple(fill if d is None else d for d in t.shape)
+                    x = torch.zeros(shape, dtype=t.dtype)
+                    if t.has_mask:
+                        set_mask(x, torch.ones(shape[:2], dtype=torch.bool))
+                    return x
+
+                with torch.no_grad():
+                    out = self.__call__(_map(dummy, inputs), *args, **kwargs)
+                specs.append(out)
+        finally:
+            TRACING = False
+            self.train(was_training)
+        node = Node(self, inputs, dict(kwargs))
+        first, second = specs
+
+        def symbolic(pair: tuple[torch.Tensor, torch.Tensor]) -> KerasTensor:
+            a, b = pair
+            shape = tuple(None if k == 0 or da != db else da for k, (da, db) in enumerate(zip(a.shape, b.shape)))
+            t = KerasTensor(shape, a.dtype, name=f"{self.name}/out{len(node.outputs)}",
+                            has_mask=get_mask(a) is not None, node=node, index=len(node.outputs))
+            node.outputs.append(t)
+            return t
+
+        return _map2(symbolic, first, second)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._input_shape_arg is not None:
+            config["batch_input_shape"] = list(self._input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _map2(fn, a, b):
+    if isinstance(a, (list, tuple)):
+        return type(a)(_map2(fn, x, y) for x, y in zip(a, b))
+    return fn((a, b))

@@ -1,0 +1,37 @@
+"""Keras layers on torch (``lstmkit.keras.layers``, as ``tensorflow.keras.layers``).
+
+Names resolve lazily to the module that defines them, so importing one layer does not import
+them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "lstmkit.keras.engine.input_layer": ["Input", "InputLayer"],
+    "lstmkit.keras.engine.layer": ["Layer"],
+    "lstmkit.keras.layers.core": ["Dense", "Dropout", "Activation", "Flatten", "Reshape", "RepeatVector", "Masking",
+                                  "Embedding", "LayerNormalization", "TimeDistributed"],
+    "lstmkit.keras.layers.merge": ["Concatenate", "Add", "Multiply", "Average", "concatenate", "add"],
+    "lstmkit.keras.layers.pooling": ["GlobalAveragePooling1D", "GlobalMaxPooling1D"],
+    "lstmkit.keras.layers.attention": ["Attention", "AdditiveAttention"],
+    "lstmkit.keras.layers.recurrent": ["LSTM", "GRU", "SimpleRNN"],
+    "lstmkit.keras.layers.bidirectional": ["Bidirectional"],
+    "lstmkit.keras.layers.text_vectorization": ["TextVectorization"],
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'lstmkit.keras.layers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
