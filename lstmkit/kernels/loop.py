@@ -100,3 +100,47 @@ def run_sequence(
     if reverse:
         output = reverse_time(output, lengths)
     return output, state
+
+
+def mask_spans(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """If every sequence's real steps form one unbroken run (the masks that pre- or post-padding
+    make), return that run's ``(starts, lengths)``, each (B,); else None (also if a sequence
+    has no real step at all).
+
+    Such a mask means the same as packed lengths once each run is shifted to the front: the
+    state is untouched before the run and after it. That lets torch's fused kernels run it.
+    """
+    lengths = mask.sum(0)  # (B,)
+    if bool((lengths == 0).any()):
+        return None
+    starts = mask.to(torch.int8).argmax(0)  # (B,) first real step
+    t = torch.arange(mask.shape[0], device=mask.device).unsqueeze(1)  # (T, 1)
+    if not torch.equal((t >= starts) & (t < starts + lengths), mask):
+        return None
+    return starts, lengths
+
+
+def shift_time(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """(T, B, ...) with sequence b moved ``shift[b]`` steps earlier (negative: later); the
+    steps that fall off one end are dropped and the other end is filled with zeros."""
+    T = x.shape[0]
+    src = torch.arange(T, device=x.device).unsqueeze(1) + shift.to(x.device).unsqueeze(0)  # (T, B)
+    valid = (src >= 0) & (src < T)
+    index = src.clamp(0, T - 1).reshape(T, -1, *([1] * (x.dim() - 2))).expand_as(x)
+    valid = valid.reshape(T, -1, *([1] * (x.dim() - 2)))
+    return torch.where(valid, x.gather(0, index), torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+def carry_fill(out: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, reverse: bool) -> torch.Tensor:
+    """Keras' masked_output="carry" for one direction's outputs (T, B, F) of a span mask:
+    masked steps repeat the last output produced before them in processing order (zeros if
+    none). Forward: steps after the run repeat its last output. Reverse: steps before the run
+    (processed last) repeat the output at the run's first step."""
+    T = out.shape[0]
+    t = torch.arange(T, device=out.device).unsqueeze(1)  # (T, 1)
+    if reverse:
+        fill_at, source = t < starts, starts
+    else:
+        fill_at, source = t >= starts + lengths, starts + lengths - 1
+    fill = out.gather(0, source.reshape(1, -1, 1).expand(1, -1, out.shape[-1]))  # (1, B, F)
+    return torch.where(fill_at.unsqueeze(-1), fill, out)

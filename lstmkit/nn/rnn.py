@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from lstmkit import kernels
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
 from lstmkit.kernels import native
-from lstmkit.kernels.loop import lengths_to_mask, reverse_time, run_sequence
+from lstmkit.kernels.loop import carry_fill, lengths_to_mask, mask_spans, reverse_time, run_sequence, shift_time
 from lstmkit.kernels.steps import GRUStep, LSTMStep, gru_input_projection, lstm_input_projection
 from lstmkit.nn import _checks
 from lstmkit.nn.params import forget_rows, gru_shapes, init_value, lstm_shapes, suffix
@@ -212,8 +212,13 @@ class RecurrentStack(nn.Module):
                 else:  # one sequence: a (seq,) mask
                     mask = _checks.mask_arg(torch.as_tensor(mask).reshape(-1, 1), T, B, False, x.device)
         states = self._initial_states(hx, x, batched)
-        path = kernels.resolve_backend(self.backend, self._native_blockers(mask is not None))
-        if path == "torch":
+        spans = None
+        if mask is not None and self.backend != "reference" and not self._native_blockers(False):
+            spans = mask_spans(mask)  # pre/post-padding masks run on the fused kernels
+        path = kernels.resolve_backend(self.backend, self._native_blockers(mask is not None and spans is None))
+        if path == "torch" and spans is not None:
+            output, final = self._run_native_spans(x, states, *spans)
+        elif path == "torch":
             output, final = self._run_native(input if packed else x, states, lens, packed)
         else:
             output, final = self._run_loop(x, states, lens, mask)
@@ -310,6 +315,17 @@ class RecurrentStack(nn.Module):
             data = pad_packed_sequence(PackedSequence(data, batch_sizes, pk.sorted_indices, pk.unsorted_indices),
                                        total_length=x.shape[0])[0]
         return data, final
+
+    def _run_native_spans(self, x, states, starts, lengths):
+        """A mask whose real steps form one run per sequence: shift each run to the front, run
+        the fused kernels with packed lengths, shift the outputs back (Keras semantics kept)."""
+        out, final = self._run_native(shift_time(x, starts), states, lengths.cpu(), packed=False)
+        out = shift_time(out, -starts)
+        if self.masked_output == "carry":
+            R = self._state_size(self.num_layers - 1)
+            parts = [carry_fill(part, starts, lengths, reverse=d == 1) for d, part in enumerate(out.split(R, -1))]
+            out = torch.cat(parts, dim=-1)
+        return out, final
 
     def _run_loop(self, x: torch.Tensor, states, lens, mask):
         """The plain-torch loop of ``lstmkit.kernels.loop``: every variant and extra."""

@@ -1,0 +1,69 @@
+"""Which execution path runs: torch's fused kernels whenever they can (also for the masks that
+pre/post-padding make), the loop otherwise, with identical results either way."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import lstmkit.nn as lnn
+from lstmkit.kernels import native
+
+
+def _span_mask() -> torch.Tensor:
+    mask = torch.zeros(4, 7, dtype=torch.bool)  # (batch, time)
+    mask[0, 2:] = True  # pre-padded
+    mask[1, :5] = True  # post-padded
+    mask[2, 1:4] = True  # both
+    mask[3, :] = True  # none
+    return mask
+
+
+@pytest.mark.parametrize("masked_output", ["zero", "carry"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_span_masks_run_fused_and_match_the_loop(mode, bidirectional, masked_output, monkeypatch):
+    kw = dict(bidirectional=bidirectional, num_layers=2, masked_output=masked_output, batch_first=True)
+    torch.manual_seed(0)
+    fast = getattr(lnn, mode)(3, 4, **kw)
+    loop = getattr(lnn, mode)(3, 4, backend="reference", **kw)
+    loop.load_state_dict(fast.state_dict())
+    calls = []
+    real = native.rnn
+    monkeypatch.setattr(native, "rnn", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = torch.randn(4, 7, 3, requires_grad=True)
+    out, states = fast(x, mask=_span_mask())
+    assert calls, "a span mask should run on torch's fused kernels"
+    ref, ref_states = loop(x, mask=_span_mask())
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
+    for a, b in zip(states if isinstance(states, tuple) else (states,),
+                    ref_states if isinstance(ref_states, tuple) else (ref_states,)):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    g, = torch.autograd.grad((out * torch.randn_like(out)).sum(), x)
+    assert torch.isfinite(g).all()
+
+
+def test_broken_masks_fall_back_to_the_loop_or_refuse_backend_torch(monkeypatch):
+    mask = _span_mask()
+    mask[3, 3] = False  # a hole in the middle: not a single run
+    m = lnn.LSTM(3, 4, batch_first=True)
+    calls = []
+    real = native.rnn
+    monkeypatch.setattr(native, "rnn", lambda *a, **k: calls.append(1) or real(*a, **k))
+    m(torch.randn(4, 7, 3), mask=mask)
+    assert not calls
+    strict = lnn.LSTM(3, 4, batch_first=True, backend="torch")
+    strict(torch.randn(4, 7, 3), mask=_span_mask())  # a span mask is fine on torch's kernels
+    with pytest.raises(ValueError, match="cannot run mask="):
+        strict(torch.randn(4, 7, 3), mask=mask)
+
+
+def test_auto_uses_native_for_plain_configs_and_loop_for_extras(monkeypatch):
+    calls = []
+    real = native.rnn
+    monkeypatch.setattr(native, "rnn", lambda *a, **k: calls.append(1) or real(*a, **k))
+    lnn.LSTM(3, 4)(torch.randn(5, 2, 3))
+    assert len(calls) == 1
+    lnn.LSTM(3, 4, variant="cifg")(torch.randn(5, 2, 3))
+    lnn.GRU(3, 4, layer_norm=True)(torch.randn(5, 2, 3))
+    assert len(calls) == 1
