@@ -39,7 +39,9 @@ def clear_session() -> None:
 
 
 def snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+    """Keras' automatic-name rule: ``GlobalAveragePooling1D`` -> ``global_average_pooling1d``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def as_tensor(x: Any) -> torch.Tensor:
@@ -221,6 +223,20 @@ class Layer(nn.Module):
             layer.apply_constraints()
 
     # ------------------------------------------------------------------ building and calling
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap each subclass's ``build`` so that calling it directly also marks the layer built
+        (as Keras does)."""
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            original = cls.__dict__["build"]
+
+            def build(self, input_shape, _original=original):
+                _original(self, input_shape)
+                self.built = True
+
+            build.__doc__ = original.__doc__
+            cls.build = build
+
     def build(self, input_shape: Any) -> None:
         """Create the weights for inputs of this shape (batch dim included, maybe None)."""
 
@@ -273,7 +289,8 @@ class Layer(nn.Module):
             if self.training != mode:
                 self.train(mode)
         if self.activity_regularizer is not None and not TRACING:
-            self._activity_losses = [self.activity_regularizer(o) for o in flatten(outputs)]
+            # Keras 3 divides the activity penalty by the batch size.
+            self._activity_losses = [self.activity_regularizer(o) / max(o.shape[0], 1) for o in flatten(outputs)]
         set_mask(outputs, self.compute_mask(inputs, mask))
         return outputs
 

@@ -1,0 +1,78 @@
+"""Small helpers shared by the core, merge, pooling and attention layers: input checks with
+clear messages, dtype casting, and (de)serialisation of initializers/regularizers/constraints
+inside layer configs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmkit.keras import constraints, initializers, regularizers
+
+
+def to_float(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Cast to the layer's compute dtype (Keras autocasts layer inputs the same way)."""
+    return x if x.dtype == dtype else x.to(dtype)
+
+
+def as_mask(mask: Any, like: torch.Tensor) -> torch.Tensor:
+    """A user-given mask (tensor, NumPy array or nested list) as a bool tensor on ``like``'s device."""
+    if not isinstance(mask, torch.Tensor):
+        mask = torch.as_tensor(np.asarray(mask))
+    if mask.dtype != torch.bool:
+        mask = mask != 0
+    return mask if mask.device == like.device else mask.to(like.device)
+
+
+def check_tensor(layer: Any, x: Any, *, ndim: int | None = None, min_ndim: int | None = None) -> torch.Tensor:
+    """``x`` must be one tensor of the given rank: otherwise a ValueError naming the layer."""
+    if isinstance(x, (list, tuple)):
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) expects a single tensor, got a "
+                         f"{type(x).__name__} of {len(x)} inputs")
+    if ndim is not None and x.dim() != ndim:
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) expects inputs of rank {ndim}, got shape "
+                         f"{tuple(x.shape)} (rank {x.dim()})")
+    if min_ndim is not None and x.dim() < min_ndim:
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) expects inputs of rank >= {min_ndim}, "
+                         f"got shape {tuple(x.shape)} (rank {x.dim()})")
+    return x
+
+
+def check_single_shape(layer: Any, input_shape: Any) -> tuple:
+    """The build shape of a single-input layer (a list of shapes is a clear error)."""
+    if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) expects a single tensor, got "
+                         f"{len(input_shape)} inputs of shapes {list(input_shape)}")
+    return tuple(input_shape)
+
+
+def weight_options(**named: Any) -> dict[str, Any]:
+    """Resolve ``*_initializer`` / ``*_regularizer`` / ``*_constraint`` arguments with the
+    matching ``get`` (names, dicts, objects and callables all accepted)."""
+    out = {}
+    for key, value in named.items():
+        if key.endswith("initializer"):
+            out[key] = initializers.get(value)
+        elif key.endswith("regularizer"):
+            out[key] = regularizers.get(value)
+        elif key.endswith("constraint"):
+            out[key] = constraints.get(value)
+        else:
+            raise KeyError(key)
+    return out
+
+
+def serialize_options(layer: Any, *keys: str) -> dict[str, Any]:
+    """The config entries for a layer's initializer/regularizer/constraint attributes."""
+    out = {}
+    for key in keys:
+        value = getattr(layer, key)
+        if key.endswith("initializer"):
+            out[key] = initializers.serialize(value)
+        elif key.endswith("regularizer"):
+            out[key] = regularizers.serialize(value)
+        else:
+            out[key] = constraints.serialize(value)
+    return out

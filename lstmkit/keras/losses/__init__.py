@@ -1,0 +1,115 @@
+"""Keras losses on torch (``lstmkit.keras.losses``, as ``tensorflow.keras.losses``).
+
+Loss classes (``MeanSquaredError()`` ...), the per-sample functions (``mean_squared_error(y_true,
+y_pred)`` ...), and ``get`` for the strings ``model.compile(loss=...)`` accepts ("mse",
+"binary_crossentropy", ...). Values match Keras 3 (torch backend).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from lstmkit.keras.engine.layer import snake_case
+from lstmkit.keras.engine.registry import deserialize as _deserialize
+from lstmkit.keras.engine.registry import serialize as _serialize
+from lstmkit.keras.losses.base import Loss, LossFunctionWrapper, reduce_weighted_values, squeeze_or_expand_to_same_rank
+from lstmkit.keras.losses.classes import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    CosineSimilarity,
+    Hinge,
+    Huber,
+    KLDivergence,
+    LogCosh,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+)
+from lstmkit.keras.losses.functions import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    categorical_hinge,
+    cosine_similarity,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+
+__all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
+           "MeanSquaredLogarithmicError", "Huber", "LogCosh", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge",
+           "CosineSimilarity", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+           "mean_squared_logarithmic_error", "huber", "log_cosh", "binary_crossentropy", "categorical_crossentropy",
+           "sparse_categorical_crossentropy", "kl_divergence", "poisson", "hinge", "squared_hinge",
+           "categorical_hinge", "cosine_similarity", "mse", "mae", "mape", "msle", "kld", "logcosh",
+           "reduce_weighted_values", "squeeze_or_expand_to_same_rank", "get", "serialize", "deserialize"]
+
+# Keras' legacy function aliases
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
+
+_CLASSES = (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Huber,
+            LogCosh, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson,
+            Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity)
+#: every string ``get`` accepts -> the loss class it builds
+NAMES: dict[str, type[Loss]] = {}
+for _cls in _CLASSES:
+    NAMES[_cls.__name__] = _cls
+    NAMES[snake_case(_cls.__name__)] = _cls
+    NAMES[_cls._fn.__name__] = _cls
+NAMES.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
+              "msle": MeanSquaredLogarithmicError, "kld": KLDivergence, "kullback_leibler_divergence": KLDivergence,
+              "logcosh": LogCosh, "bce": BinaryCrossentropy, "huber_loss": Huber})
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    """``{"class_name": ..., "config": ...}`` for a loss."""
+    return _serialize(loss)
+
+
+def deserialize(config: dict[str, Any]) -> Loss:
+    """Inverse of ``serialize``."""
+    return _deserialize("loss", config)
+
+
+def get(identifier: Any) -> Loss | None:
+    """A ``Loss`` from a Keras name ("mse", "mean_squared_error", "MeanSquaredError", "mae",
+    "mape", "huber", "log_cosh", "binary_crossentropy", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", ...; case-insensitive), a serialized dict, a ``Loss``
+    instance or class, or a plain ``callable(y_true, y_pred)`` returning per-sample losses (wrapped
+    in a ``LossFunctionWrapper`` named after the function). None gives None (as Keras)."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        cls = NAMES.get(identifier) or NAMES.get(identifier.lower()) or NAMES.get(snake_case(identifier))
+        if cls is None:
+            raise ValueError(f"Could not interpret loss identifier: {identifier!r}. Valid names: {sorted(NAMES)}")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if inspect.isclass(identifier) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier) and not inspect.isclass(identifier):
+        return LossFunctionWrapper(identifier)
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r} (expected a loss name such as 'mse', a "
+                     "serialized dict, a Loss instance or a callable(y_true, y_pred))")

@@ -1,0 +1,31 @@
+"""Keras models on torch (``lstmkit.keras.models``, as ``tensorflow.keras.models``).
+
+- ``Sequential``: a stack of layers; ``Model``: functional models (``Model(inputs, outputs)``)
+  and the base class of subclassed models; both train with ``compile``/``fit``/``evaluate``/
+  ``predict``.
+- ``load_model`` / ``save_model``: one zip file (JSON + safetensors, never pickle).
+- ``model_from_json`` / ``clone_model``: the same architecture with new weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lstmkit.keras.models.model import Model
+from lstmkit.keras.models.saving import load_model, model_from_json, save_model
+from lstmkit.keras.models.sequential import Sequential
+
+__all__ = ["Model", "Sequential", "load_model", "save_model", "model_from_json", "clone_model"]
+
+
+def clone_model(model: Model, input_tensors: Any = None) -> Model:
+    """A new model with the same architecture and freshly initialised weights (Keras'
+    ``clone_model`` for Sequential and functional models)."""
+    from lstmkit.keras.engine.registry import deserialize, serialize
+
+    if input_tensors is not None:
+        raise NotImplementedError("clone_model(input_tensors=...) is not supported; clone, then call the clone on "
+                                  "the tensors")
+    if not isinstance(model, Model):
+        raise TypeError(f"clone_model() takes a lstmkit.keras model, got {type(model).__name__}")
+    return deserialize("layer", serialize(model))

@@ -1,0 +1,287 @@
+"""The epoch/batch loops behind ``fit``, ``evaluate`` and ``predict`` (Keras 3 semantics).
+
+Kept apart from training.py so the hot loop is easy to read and profile: per batch it slices
+the data, runs the train step, and only touches callbacks or the progress bar when they need it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmkit.keras.models import data as data_lib
+from lstmkit.keras.models.progbar import Progbar
+
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
+                "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
+
+
+def callback_list(model: Any, callbacks: Any, params: dict[str, Any],
+                  add_history: bool) -> tuple[Any, Any, set[str]]:
+    """The CallbackList for a run (with a History for fit), the History, and the batch hooks that
+    some callback implements (the others are never called)."""
+    if not callbacks and not add_history:
+        return _NO_CALLBACKS, None, set()
+    from lstmkit.keras import callbacks as cb_module
+
+    if isinstance(callbacks, cb_module.CallbackList):
+        callbacks.set_model(model)
+        callbacks.set_params(params)
+        history = next((cb for cb in callbacks.callbacks if isinstance(cb, cb_module.History)), None)
+        return callbacks, history, _active_hooks(callbacks)
+    user = list(callbacks or [])
+    for cb in user:
+        if not isinstance(cb, cb_module.Callback):
+            raise TypeError(f"callbacks must be lstmkit.keras.callbacks.Callback instances, got "
+                            f"{type(cb).__name__}")
+    history = None
+    if add_history:
+        history = next((cb for cb in user if isinstance(cb, cb_module.History)), None)
+        if history is None:
+            history = cb_module.History()
+            user.append(history)
+    cbs = cb_module.CallbackList(user, model=model, params=params)
+    return cbs, history, _active_hooks(cbs)
+
+
+def _active_hooks(cbs: Any) -> set[str]:
+    """The batch hooks some callback of the list implements (CallbackList tracks them)."""
+    active = getattr(cbs, "_active", None)
+    return {h for h, on in active.items() if on} if isinstance(active, dict) else set(_BATCH_HOOKS)
+
+
+class _NoCallbacks:
+    """Stands in for a CallbackList when there are no callbacks (evaluate/predict without any)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("on_"):
+            return _ignore
+        raise AttributeError(name)
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+_NO_CALLBACKS = _NoCallbacks()
+
+
+def _prepare(model: Any, data: Any) -> None:
+    """Build an unbuilt model on a couple of samples (so callbacks see its weights) and move
+    the data to the model's device."""
+    if isinstance(data, data_lib.ArrayData) and not _weights_ready(model):
+        sample = data_lib.map_struct(lambda t: t[:2], data.x)
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            model(sample)
+        model.train(was)
+    data.to(model._device())
+
+
+def _weights_ready(model: Any) -> bool:
+    return bool(model.built) and not any(
+        not m.built for m in model.modules() if hasattr(m, "built") and m is not model)
+
+
+def _should_validate(epoch: int, freq: Any) -> bool:
+    if isinstance(freq, int) and not isinstance(freq, bool):
+        if freq < 1:
+            raise ValueError(f"validation_freq must be >= 1, got {freq}")
+        return (epoch + 1) % freq == 0
+    if isinstance(freq, (list, tuple, set)):
+        return (epoch + 1) in freq
+    raise ValueError(f"validation_freq must be an int or a list of epochs, got {freq!r}")
+
+
+def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose: int, callbacks: Any,
+            validation_split: float, validation_data: Any, shuffle: Any, class_weight: Any, sample_weight: Any,
+            initial_epoch: int, steps_per_epoch: Any, validation_steps: Any, validation_batch_size: Any,
+            validation_freq: Any) -> Any:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+        raise ValueError(f"initial_epoch must be an int >= 0, got {initial_epoch!r}")
+    if validation_split and validation_data is None:
+        if not data_lib.is_array_data(x):
+            raise ValueError(f"validation_split needs arrays or tensors, not a {type(x).__name__}; pass "
+                             "validation_data instead")
+        x, y, sample_weight = data_lib.to_tensors(x), data_lib.to_tensors(y), data_lib.to_tensors(sample_weight)
+        data_lib.num_samples(x, y, sample_weight, "fit")
+        (x, y, sample_weight), validation_data = data_lib.split_validation(x, y, sample_weight, validation_split)
+    data = data_lib.make_data(x, y, sample_weight, batch_size=batch_size, steps=steps_per_epoch, shuffle=shuffle,
+                              class_weight=class_weight, what="fit")
+    val = None
+    if validation_data is not None:
+        if isinstance(validation_data, (tuple, list)):
+            if not 2 <= len(validation_data) <= 3:
+                raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight), or a "
+                                 f"dataset; got a {type(validation_data).__name__} of {len(validation_data)} items")
+            vx, vy, vsw = data_lib.unpack(tuple(validation_data))
+        else:
+            vx, vy, vsw = validation_data, None, None
+        val = data_lib.make_data(vx, vy, vsw, batch_size=validation_batch_size or batch_size, steps=validation_steps,
+                                 what="fit")
+    _prepare(model, data)
+    if val is not None:
+        val.to(model._device())
+    if model.built and _weights_ready(model):
+        model._build_optimizer()  # a no-op once built; moves the optimizer state after model.to(device)
+
+    params = {"verbose": verbose, "epochs": epochs, "steps": data.num_batches}
+    cbs, history, hooks = callback_list(model, callbacks, params, add_history=True)
+    begin_hook = "on_train_batch_begin" in hooks
+    end_hook = "on_train_batch_end" in hooks
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs: dict[str, float] = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        cbs.on_epoch_begin(epoch)
+        bar = None
+        if verbose:
+            if epochs > 1:
+                print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+            bar = Progbar(data.num_batches, verbose=verbose, stateful_metrics=_ALL)
+        model.train()
+        model._guard.reset()
+        steps = 0
+        bad = None
+        try:
+            for step, (bx, by, bsw) in enumerate(data.epoch()):
+                if begin_hook:
+                    cbs.on_train_batch_begin(step)
+                bad = model._train_step(bx, by, bsw)
+                steps = step + 1
+                if bad is not None:
+                    _stop_on_nan(model, epoch, step, *bad)
+                    break
+                if end_hook:
+                    cbs.on_train_batch_end(step, model._logs())
+                if bar is not None and bar.due():
+                    bar.update(steps, model._log_items)
+                if model.stop_training:
+                    break
+        finally:
+            model.eval()
+        if bad is None:
+            late = model._guard.previous()  # the last batch's check, on an accelerator
+            if late is not None:
+                bad = (late, 1)
+                _stop_on_nan(model, epoch, steps, *bad)
+        if steps == 0:
+            if getattr(data, "exhausted", False):
+                break
+            raise ValueError("fit() ran an epoch with no batches: the data is empty")
+        logs = model._logs()
+        if val is not None and bad is None and _should_validate(epoch, validation_freq):
+            val_logs = run_evaluate(model, val, verbose=0, callbacks=cbs, hooks=hooks)
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        if bar is not None:
+            bar.target = bar.target or steps
+            bar.update(steps, list(logs.items()), finalize=True)
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end(logs)
+    model.eval()
+    if history is not None:
+        model.history = history
+    return model.history
+
+
+def _stop_on_nan(model: Any, epoch: int, step: int, value: float, lag: int) -> None:
+    model.stop_training = True
+    kept = ("The weights are kept from before this batch." if lag == 0 else
+            "The update of that batch was applied (the check runs one batch behind on an accelerator), so the "
+            "weights may contain NaN/inf: reload a checkpoint.")
+    warnings.warn(f"Epoch {epoch + 1}, batch {step - lag}: the loss is {value} (NaN/inf); training stops. {kept} "
+                  "Common causes: a learning rate that is too high, NaN/inf in the data, or log(0) in a custom loss.",
+                  RuntimeWarning, stacklevel=4)
+
+
+class _AllNames:
+    """``stateful_metrics`` that contains every name: the bar shows values as given."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __iter__(self):
+        return iter(())
+
+
+_ALL = _AllNames()
+
+
+def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set[str] | None = None) -> dict:
+    """One pass over ``data`` in inference mode; returns the logs (loss and metrics, floats)."""
+    in_fit = hooks is not None
+    if not in_fit:
+        _prepare(model, data)
+        params = {"verbose": verbose, "epochs": 1, "steps": data.num_batches}
+        callbacks, _, hooks = callback_list(model, callbacks, params, add_history=False)
+    begin_hook = "on_test_batch_begin" in hooks
+    end_hook = "on_test_batch_end" in hooks
+    bar = Progbar(data.num_batches, verbose=verbose, stateful_metrics=_ALL) if verbose and not in_fit else None
+    model.eval()
+    model.reset_metrics()
+    callbacks.on_test_begin()
+    steps = 0
+    with torch.no_grad():
+        for step, (bx, by, bsw) in enumerate(data.epoch()):
+            if begin_hook:
+                callbacks.on_test_batch_begin(step)
+            model._test_step(bx, by, bsw)
+            steps = step + 1
+            if end_hook:
+                callbacks.on_test_batch_end(step, model._logs())
+            if bar is not None and bar.due():
+                bar.update(steps, model._log_items)
+    if steps == 0:
+        raise ValueError("evaluate() got no batches: the data is empty")
+    logs = model._logs()
+    if bar is not None:
+        bar.target = bar.target or steps
+        bar.update(steps, list(logs.items()), finalize=True)
+    callbacks.on_test_end(logs)
+    return logs
+
+
+def run_predict(model: Any, data: Any, verbose: int, callbacks: Any) -> Any:
+    """Outputs over all batches, concatenated, as NumPy (list/dict for several outputs)."""
+    _prepare(model, data)
+    params = {"verbose": verbose, "epochs": 1, "steps": data.num_batches}
+    cbs, _, hooks = callback_list(model, callbacks, params, add_history=False)
+    bar = Progbar(data.num_batches, verbose=verbose) if verbose else None
+    model.eval()
+    cbs.on_predict_begin()
+    outputs: list[Any] = []
+    with torch.no_grad():
+        for step, (bx, _, _) in enumerate(data.epoch()):
+            if "on_predict_batch_begin" in hooks:
+                cbs.on_predict_batch_begin(step)
+            out = model(bx)
+            outputs.append(out)
+            if "on_predict_batch_end" in hooks:
+                cbs.on_predict_batch_end(step, {"outputs": out})
+            if bar is not None and bar.due():
+                bar.update(step + 1)
+    if not outputs:
+        raise ValueError("predict() got no batches: the data is empty")
+    if bar is not None:
+        bar.target = bar.target or len(outputs)
+        bar.update(len(outputs), finalize=True)
+    cbs.on_predict_end()
+    first = outputs[0]
+
+    def cat(parts: list[torch.Tensor]) -> np.ndarray:
+        return torch.cat([p.detach() for p in parts]).cpu().numpy()
+
+    if isinstance(first, dict):
+        return {k: cat([o[k] for o in outputs]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return [cat([o[k] for o in outputs]) for k in range(len(first))]
+    return cat(outputs)

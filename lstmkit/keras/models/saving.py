@@ -1,0 +1,399 @@
+"""Saving and loading models: ``model.save(path)`` / ``load_model(path)`` and weights only.
+
+A saved model is ONE zip file (``.keras`` by convention, any name accepted) holding:
+
+- ``config.json``: format and lstmkit versions, the architecture (layer configs; for a functional
+  model the layer calls connecting them) and the compile arguments;
+- ``model.safetensors``: every weight in Keras' layout, keyed ``"<layer name>/<weight index>"``;
+- ``optimizer.json`` + ``optimizer.safetensors``: the optimizer state (step counts, moments, ...)
+  when the model was compiled and trained, so training resumes exactly where it stopped.
+
+Only JSON and safetensors are read: loading a file never runs code from it (no pickle). Files are
+written atomically (temporary file in the same folder, fsync, rename), so an interrupted save never
+leaves a truncated model behind. ``save_weights`` writes a single safetensors file; Keras'
+``.weights.h5`` names are accepted but the content is safetensors, not HDF5.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import struct
+import tempfile
+import warnings
+import zipfile
+from typing import Any
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+FORMAT = "lstmkit.keras"
+WEIGHTS_FORMAT = "lstmkit.keras.weights"
+FORMAT_VERSION = 1
+
+
+def atomic_write(path: Any, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync and rename."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save to {path!r}: the folder {folder!r} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".lstmkit-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _version() -> str:
+    import lstmkit
+
+    return getattr(lstmkit, "__version__", "unknown")
+
+
+# ---------------------------------------------------------------------- weights
+def weight_groups(model: Any) -> list[tuple[Any, list[tuple[str, torch.Tensor]]]]:
+    """Per weight owner (the model itself, then each layer in model order): the keys
+    ``"<layer>/<k>"`` and current values of its weights, in Keras order."""
+    groups = []
+    for owner, weights in model._weight_groups():
+        name = "__model__" if owner is None else owner.name
+        groups.append((owner, [(f"{name}/{k}", w) for k, w in enumerate(weights)]))
+    return groups
+
+
+def weights_bytes(model: Any) -> bytes:
+    entries = [e for _, group in weight_groups(model) for e in group]
+    tensors = {key: w.detach().cpu().contiguous().clone() for key, w in entries}
+    meta = {"format": WEIGHTS_FORMAT, "format_version": str(FORMAT_VERSION),
+            "order": json.dumps([k for k, _ in entries])}
+    return st_save(tensors, metadata=meta)
+
+
+def _safetensors_metadata(data: bytes, what: str) -> dict[str, str]:
+    try:
+        (size,) = struct.unpack("<Q", data[:8])
+        header = json.loads(data[8:8 + size])
+    except (struct.error, ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{what} is not a valid safetensors file ({e})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{what} is not a valid safetensors file")
+    return header.get("__metadata__") or {}
+
+
+def _load_tensors(data: bytes, what: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    meta = _safetensors_metadata(data, what)
+    try:
+        tensors = st_load(data)
+    except Exception as e:  # safetensors raises its own error type on corrupt data
+        raise ValueError(f"{what} is corrupt: {e}") from None
+    return tensors, meta
+
+
+def assign_weights(model: Any, tensors: dict[str, torch.Tensor], meta: dict[str, str], what: str,
+                   skip_mismatch: bool = False) -> None:
+    """Load saved tensors into the model: by key when the layer names match, else by position
+    (the same architecture built with other layer names). Each layer loads through its own
+    ``set_weights`` (LSTM/GRU convert from Keras' layout there)."""
+    if not model.built:
+        raise ValueError(f"model {model.name!r} is not built, so it has no weights to load into yet: build it "
+                         "first (Input(...), input_shape=..., model.build(shape) or one call on data)")
+    groups = weight_groups(model)
+    entries = [e for _, group in groups for e in group]
+    keys = [k for k, _ in entries]
+    try:
+        order = json.loads(meta["order"]) if "order" in meta else sorted(tensors)
+    except ValueError:
+        raise ValueError(f"{what} has corrupt metadata") from None
+    if set(keys) == set(tensors):
+        source = {k: tensors[k] for k in keys}
+    elif len(order) == len(entries) and set(order) == set(tensors) and all(
+            tuple(tensors[s].shape) == tuple(w.shape) for s, (_, w) in zip(order, entries)):
+        source = {k: tensors[s] for s, k in zip(order, keys)}  # same architecture, other layer names
+    else:
+        missing = [k for k in keys if k not in tensors]
+        unexpected = [k for k in tensors if k not in keys]
+        raise ValueError(f"the weights in {what} do not fit model {model.name!r}: it needs {len(keys)} arrays, the "
+                         f"file has {len(tensors)}; missing {missing[:10]}, unexpected {unexpected[:10]}")
+    for owner, group in groups:
+        if not group:
+            continue
+        values, bad = [], None
+        for key, w in group:
+            value = source[key]
+            if tuple(value.shape) != tuple(w.shape):
+                bad = f"weight {key} has shape {tuple(w.shape)} in the model but {tuple(value.shape)} in {what}"
+            values.append(value)
+        if bad is not None:
+            if skip_mismatch:
+                warnings.warn(f"skipping the weights of {group[0][0].split('/')[0]!r}: {bad}", stacklevel=3)
+                continue
+            raise ValueError(bad)
+        if owner is not None:
+            owner.set_weights([v.numpy() for v in values])
+        else:
+            with torch.no_grad():
+                for (_, w), value in zip(group, values):
+                    w.copy_(value.to(device=w.device, dtype=w.dtype))
+
+
+# ---------------------------------------------------------------------- tagged JSON (compile args, optimizer)
+def encode(obj: Any, tensors: dict[str, torch.Tensor] | None = None) -> Any:
+    """JSON form of nested compile arguments / optimizer state: objects by config, functions by
+    name, tensors moved to ``tensors`` (referenced by key), tuples and non-string keys tagged."""
+    if obj is None or isinstance(obj, (str, bool, int, float)):
+        return obj
+    if isinstance(obj, torch.Tensor):
+        if tensors is None:
+            raise TypeError("cannot store a tensor here")
+        key = f"t{len(tensors)}"
+        tensors[key] = obj.detach().cpu().contiguous().clone()
+        return {"__tensor__": key}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [encode(v, tensors) for v in obj]}
+    if isinstance(obj, list):
+        return [encode(v, tensors) for v in obj]
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+            return {k: encode(v, tensors) for k, v in obj.items()}
+        return {"__items__": [[encode(k, tensors), encode(v, tensors)] for k, v in obj.items()]}
+    if hasattr(obj, "get_config"):
+        from lstmkit.keras.engine.registry import serialize
+
+        return {"__object__": serialize(obj)}
+    if callable(obj) and hasattr(obj, "__name__") and hasattr(obj, "__module__"):
+        return {"__function__": [obj.__module__, obj.__name__]}
+    raise TypeError(f"cannot save an object of type {type(obj).__name__}")
+
+
+def decode(obj: Any, kind: str = "", tensors: dict[str, torch.Tensor] | None = None,
+           custom_objects: dict[str, Any] | None = None) -> Any:
+    if isinstance(obj, list):
+        return [decode(v, kind, tensors, custom_objects) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__tensor__" in obj:
+        if tensors is None or obj["__tensor__"] not in tensors:
+            raise ValueError(f"corrupt file: missing tensor {obj['__tensor__']!r}")
+        return tensors[obj["__tensor__"]]
+    if "__tuple__" in obj:
+        return tuple(decode(v, kind, tensors, custom_objects) for v in obj["__tuple__"])
+    if "__items__" in obj:
+        return {decode(k, kind, tensors, custom_objects): decode(v, kind, tensors, custom_objects)
+                for k, v in obj["__items__"]}
+    if "__object__" in obj:
+        from lstmkit.keras.engine.registry import deserialize
+
+        data = obj["__object__"]
+        name = data.get("class_name") if isinstance(data, dict) else None
+        if custom_objects and name in custom_objects:
+            cls = custom_objects[name]
+            return cls.from_config(data.get("config", {})) if hasattr(cls, "from_config") else cls(**data["config"])
+        return deserialize(kind, data)
+    if "__function__" in obj:
+        module, name = obj["__function__"]
+        if custom_objects and name in custom_objects:
+            return custom_objects[name]
+        if module.startswith("lstmkit."):
+            return getattr(importlib.import_module(module), name)
+        raise ValueError(f"the model was compiled with the function {module}.{name}; pass it to load_model("
+                         f"custom_objects={{{name!r}: {name}}}) (or load_model(..., compile=False))")
+    return {k: decode(v, kind, tensors, custom_objects) for k, v in obj.items()}
+
+
+# ---------------------------------------------------------------------- whole models
+def model_bytes(model: Any, include_optimizer: bool = True) -> bytes:
+    from lstmkit.keras.engine.registry import serialize
+
+    config: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "lstmkit_version": _version(),
+                              "model": serialize(model), "compile_config": None}
+    opt_files: dict[str, bytes] = {}
+    if model.compiled and model._compile_args is not None:
+        try:
+            compile_config = {k: encode(v) for k, v in model._compile_args.items()}
+            compile_config["optimizer"] = encode(model.optimizer)
+            config["compile_config"] = compile_config
+        except TypeError as e:
+            warnings.warn(f"the compile arguments cannot be saved ({e}); load_model() will return an uncompiled "
+                          "model", stacklevel=3)
+        if include_optimizer and config["compile_config"] is not None and model.optimizer.built:
+            tensors: dict[str, torch.Tensor] = {}
+            state = encode(model.optimizer.state_dict(), tensors)
+            opt_files["optimizer.json"] = json.dumps(state).encode()
+            opt_files["optimizer.safetensors"] = st_save(tensors, metadata={"format": FORMAT})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("config.json", json.dumps(config, indent=1), compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("model.safetensors", weights_bytes(model))
+        for name, data in opt_files.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
+               **kwargs: Any) -> None:
+    """Save architecture, weights, compile arguments and optimizer state in one zip file."""
+    from lstmkit.keras.models.model import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"save_model() saves lstmkit.keras models, got {type(model).__name__}")
+    fmt = kwargs.pop("save_format", None)
+    if kwargs:
+        raise TypeError(f"save() got unexpected keyword argument(s): {sorted(kwargs)}")
+    if fmt not in (None, "keras"):
+        warnings.warn(f"save_format={fmt!r} is ignored: lstmkit always writes its .keras zip format", stacklevel=3)
+    if not overwrite and os.path.exists(os.fspath(filepath)):
+        raise FileExistsError(f"{os.fspath(filepath)!r} exists and overwrite=False")
+    atomic_write(filepath, model_bytes(model, include_optimizer=include_optimizer))
+
+
+def _read_zip(filepath: Any) -> dict[str, bytes]:
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path!r}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path!r} is not a lstmkit.keras model file (not a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {name: zf.read(name) for name in zf.namelist()}
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(f"{path!r} is a corrupt model file: {e}") from None
+
+
+def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, compile: bool = True,
+               safe_mode: bool = True) -> Any:
+    """Rebuild a model saved by ``model.save``: architecture, weights and (with ``compile=True``)
+    the compile arguments and optimizer state. ``custom_objects`` maps the class/function names of
+    your own layers, losses or metrics to them. ``safe_mode`` is accepted for Keras compatibility
+    (loading never runs code from the file anyway)."""
+    from lstmkit.keras.engine.registry import deserialize, register
+    from lstmkit.keras.models.model import Model
+
+    path = os.fspath(filepath)
+    files = _read_zip(path)
+    if "config.json" not in files or "model.safetensors" not in files:
+        raise ValueError(f"{path!r} is not a lstmkit.keras model file (config.json or model.safetensors missing)")
+    try:
+        config = json.loads(files["config.json"])
+    except ValueError as e:
+        raise ValueError(f"{path!r} has a corrupt config.json: {e}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ValueError(f"{path!r} is not a lstmkit.keras model file (unknown format "
+                         f"{config.get('format') if isinstance(config, dict) else None!r})")
+    if int(config.get("format_version", 0)) > FORMAT_VERSION:
+        raise ValueError(f"{path!r} was written by a newer lstmkit (format {config['format_version']}); upgrade")
+    for name, obj in (custom_objects or {}).items():
+        if isinstance(obj, type):
+            for kind in ("layer", "loss", "metric"):
+                register(kind, name)(obj)
+    model = deserialize("layer", config["model"])
+    if not isinstance(model, Model):
+        raise ValueError(f"{path!r} does not hold a model but a {type(model).__name__}")
+    tensors, meta = _load_tensors(files["model.safetensors"], f"{path!r} (model.safetensors)")
+    assign_weights(model, tensors, meta, repr(path))
+    compile_config = config.get("compile_config")
+    if compile and compile_config:
+        _restore_compile(model, compile_config, files, path, custom_objects)
+    return model
+
+
+def _restore_compile(model: Any, cc: dict[str, Any], files: dict[str, bytes], path: str,
+                     custom_objects: dict[str, Any] | None) -> None:
+    from lstmkit.keras import optimizers
+
+    try:
+        optimizer = optimizers.deserialize(cc["optimizer"]["__object__"])
+        loss = decode(cc.get("loss"), "loss", custom_objects=custom_objects)
+        metrics = decode(cc.get("metrics"), "metric", custom_objects=custom_objects)
+        weighted = decode(cc.get("weighted_metrics"), "metric", custom_objects=custom_objects)
+    except (ValueError, KeyError, TypeError) as e:
+        warnings.warn(f"{path!r}: the model is returned uncompiled because its compile arguments cannot be "
+                      f"restored: {e}", stacklevel=3)
+        return
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=cc.get("loss_weights"),
+                  weighted_metrics=weighted)
+    if "optimizer.json" in files and "optimizer.safetensors" in files:
+        tensors, _ = _load_tensors(files["optimizer.safetensors"], f"{path!r} (optimizer.safetensors)")
+        try:
+            state = decode(json.loads(files["optimizer.json"]), tensors=tensors)
+        except ValueError as e:
+            raise ValueError(f"{path!r} has a corrupt optimizer state: {e}") from None
+        optimizer.load_state_dict(state)
+        if model.built:
+            model._build_optimizer()
+
+
+class SavingMixin:
+    """``save``, ``save_weights``, ``load_weights``, ``to_json`` and ``summary`` for models."""
+
+    def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True, **kwargs: Any) -> None:
+        """Save the whole model (see lstmkit.keras.models.saving) to one file, e.g. ``model.keras``."""
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        """Save the weights only, as one safetensors file (a ``.weights.h5`` name is accepted,
+        but the file is safetensors, not HDF5)."""
+        if kwargs.pop("save_format", None) not in (None, "h5", "keras", "safetensors"):
+            warnings.warn("save_format is ignored: weights are stored as safetensors", stacklevel=2)
+        if kwargs:
+            raise TypeError(f"save_weights() got unexpected keyword argument(s): {sorted(kwargs)}")
+        if not self.built:
+            raise ValueError(f"model {self.name!r} is not built yet, so it has no weights to save")
+        if not overwrite and os.path.exists(os.fspath(filepath)):
+            raise FileExistsError(f"{os.fspath(filepath)!r} exists and overwrite=False")
+        atomic_write(filepath, weights_bytes(self))
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load weights saved by ``save_weights`` (or from a whole-model ``.keras`` file)."""
+        path = os.fspath(filepath)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no such file: {path!r}")
+        if zipfile.is_zipfile(path):
+            files = _read_zip(path)
+            if "model.safetensors" not in files:
+                raise ValueError(f"{path!r} is a zip file but not a lstmkit.keras model (no model.safetensors)")
+            data = files["model.safetensors"]
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+        tensors, meta = _load_tensors(data, repr(path))
+        if meta.get("format") != WEIGHTS_FORMAT:
+            raise ValueError(f"{path!r} is not a lstmkit.keras weights file (format {meta.get('format')!r})")
+        assign_weights(self, tensors, meta, repr(path), skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as a JSON string (``model_from_json`` rebuilds it, without weights)."""
+        from lstmkit.keras.engine.registry import serialize
+
+        return json.dumps({"format": FORMAT, "model": serialize(self)}, **kwargs)
+
+    def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
+                expand_nested: bool = False, show_trainable: bool = False, **kwargs: Any) -> None:
+        """Print the table of layers, output shapes and parameter counts."""
+        from lstmkit.keras.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable)
+
+
+def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
+    """Rebuild a model (new weights) from ``model.to_json()``."""
+    from lstmkit.keras.engine.registry import deserialize, register
+
+    try:
+        data = json.loads(json_string)
+    except ValueError as e:
+        raise ValueError(f"model_from_json: not valid JSON ({e})") from None
+    for name, obj in (custom_objects or {}).items():
+        if isinstance(obj, type):
+            register("layer", name)(obj)
+    return deserialize("layer", data.get("model", data) if isinstance(data, dict) else data)
