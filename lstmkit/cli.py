@@ -1,69 +1,38 @@
-"""Command-line interface: ``lstmkit demo`` (also ``python -m lstmkit demo``).
+"""Command-line interface: ``lstmkit COMMAND ...`` (also ``python -m lstmkit``).
 
-``demo`` trains a small LSTM forecaster on the embedded yearly sunspot numbers and compares its
-held-out error with a naive "next year equals this year" forecast.
+Each command lives beside the code it drives (``lstmkit/apps/*``, ``lstmkit/tune``) and adds its
+own sub-parser; this module only dispatches. Errors in user input end the program with a
+one-line message and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
 
-import argparse
+import importlib
+import importlib.util
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn
+from collections.abc import Sequence
 
-import numpy as np
+from lstmkit.apps.cliutil import Parser
+from lstmkit.apps.errors import AppError
 
-LOOKBACK = 20  # years of history the model sees
-HOLDOUT = 30  # the last HOLDOUT years are forecast, never trained on
-BATCH_SIZE = 32
-LEARNING_RATE = 0.01
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr, exit status 2, no usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+#: command -> module with ``add_parser(subparsers)``; the parser's default ``handler(args)`` runs it.
+COMMANDS = {
+    "demo": "lstmkit.apps.demo",
+    "forecast": "lstmkit.apps.forecast.cli",
+    "sentiment": "lstmkit.apps.sentiment.cli",
+    "textgen": "lstmkit.apps.textgen.cli",
+    "tune": "lstmkit.tune.cli",
+}
 
 
-def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type=`` that accepts integers in ``[low, high]`` and explains any other value."""
-
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            bound = f"at least {low}" if high is None else f"between {low} and {high}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
-        return value
-
-    return convert
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``lstmkit`` argument parser, with one sub-command per action (``demo``)."""
-    parser = _Parser(prog="lstmkit", description="lstmkit: recurrent layers from the gate equations up.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    demo = commands.add_parser(
-        "demo",
-        help="train a small LSTM forecaster on the embedded sunspot series",
-        description=(
-            "Train lstmkit.nn.LSTM + a linear head to forecast next year's sunspot number from the "
-            f"previous {LOOKBACK} years (yearly data 1700-2008, shipped with lstmkit). The last "
-            f"{HOLDOUT} years are held out; each epoch prints the training loss (MSE on standardised "
-            "values) and the held-out mean absolute error in sunspot units, and the end compares it "
-            "with a naive forecast that repeats the last observed value."
-        ),
-    )
-    demo.add_argument(
-        "--epochs", type=_int_in(1), default=30, help="passes over the training windows (default: 30)"
-    )
-    demo.add_argument(
-        "--seed", type=_int_in(0, 2**32 - 1), default=0, help="seed for weights and shuffling (default: 0)"
-    )
-    demo.add_argument("--hidden", type=_int_in(1), default=32, help="LSTM hidden size (default: 32)")
+def build_parser() -> Parser:
+    """The ``lstmkit`` argument parser, with one sub-command per entry of ``COMMANDS``."""
+    parser = Parser(prog="lstmkit", description="lstmkit: recurrent networks from the gate equations up.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
+    for module in COMMANDS.values():
+        if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None or importlib.util.find_spec(module) is None:
+            continue  # a command whose package is not part of this install
+        importlib.import_module(module).add_parser(commands)
     return parser
 
 
@@ -71,76 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        try:
-            run_demo(epochs=args.epochs, seed=args.seed, hidden=args.hidden)
-        except KeyboardInterrupt:
-            print("lstmkit demo: interrupted", file=sys.stderr)
-            return 130
-    return 0
-
-
-def _windows(series: np.ndarray, targets: range) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs ``series[t - LOOKBACK:t]`` (shape ``(n, LOOKBACK, 1)``) and targets ``series[t]``."""
-    x = np.stack([series[t - LOOKBACK : t] for t in targets])[:, :, None]
-    y = np.asarray([series[t] for t in targets])[:, None]
-    return x.astype(np.float32), y.astype(np.float32)
-
-
-def run_demo(epochs: int, seed: int, hidden: int) -> None:
-    """Train and evaluate the sunspot forecaster, printing one line per epoch and a summary."""
-    import torch
-
-    from lstmkit.data import load_sunspots
-    from lstmkit.nn import LSTM
-
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-
-    data = load_sunspots()
-    split = len(data) - HOLDOUT  # index of the first held-out year
-    mean, std = data.values[:split].mean(), data.values[:split].std()
-    scaled = (data.values - mean) / std
-    x_train, y_train = (torch.from_numpy(a) for a in _windows(scaled, range(LOOKBACK, split)))
-    x_test, y_test = (torch.from_numpy(a) for a in _windows(scaled, range(split, len(data))))
-    actual = data.values[split:]
-
-    lstm = LSTM(input_size=1, hidden_size=hidden, batch_first=True)
-    head = torch.nn.Linear(hidden, 1)
-    params = [*lstm.parameters(), *head.parameters()]
-    optimizer = torch.optim.Adam(params, lr=LEARNING_RATE)
-
-    def forecast(x: torch.Tensor) -> torch.Tensor:
-        output, _ = lstm(x)
-        return head(output[:, -1, :])
-
-    def held_out_mae() -> float:
-        with torch.no_grad():
-            predicted = forecast(x_test).numpy()[:, 0].astype(np.float64) * std + mean
-        return float(np.abs(predicted - actual).mean())
-
-    print(
-        f"sunspots {data.years[0]}-{data.years[-1]}: training on {len(x_train)} windows of {LOOKBACK} years, "
-        f"forecasting {data.years[split]}-{data.years[-1]}; hidden={hidden}, seed={seed}"
-    )
-    for epoch in range(1, epochs + 1):
-        lstm.train()
-        head.train()
-        total = 0.0
-        for batch in np.array_split(rng.permutation(len(x_train)), max(1, len(x_train) // BATCH_SIZE)):
-            index = torch.from_numpy(batch)
-            loss = torch.nn.functional.mse_loss(forecast(x_train[index]), y_train[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        lstm.eval()
-        head.eval()
-        loss_text, mae_text = f"{total / len(x_train):.4f}", f"{held_out_mae():6.2f}"
-        print(f"epoch {epoch:3d}/{epochs}  train loss {loss_text}  held-out MAE {mae_text}")
-
-    naive = np.abs(data.values[split - 1 : -1] - actual).mean()
-    print(
-        f"held-out MAE over {data.years[split]}-{data.years[-1]} (sunspot number): "
-        f"LSTM {held_out_mae():.2f}, naive last-value forecast {naive:.2f}"
-    )
+    try:
+        return int(args.handler(args) or 0)
+    except AppError as exc:
+        print(f"lstmkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lstmkit {args.command}: interrupted", file=sys.stderr)
+        return 130

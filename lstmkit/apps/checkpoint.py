@@ -1,0 +1,123 @@
+"""Application checkpoints: one folder per trained model, written atomically, loaded without
+unpickling anything.
+
+A checkpoint folder holds ``app.json`` (format version, which app wrote it, the app's config and
+preprocessing state: scaler, vocabulary, ...), the model (``model.keras`` for an lstmkit.keras
+model, or ``model.safetensors`` for a torch module's state_dict) and optionally
+``arrays.safetensors`` (extra arrays of preprocessing state). Each file is written to a temporary
+file in the same folder, fsynced, then renamed, so a crash never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmkit.apps.errors import AppError
+
+FORMAT = 1
+APP_FILE = "app.json"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_checkpoint(out_dir: str | Path, app: str, state: dict[str, Any], *, keras_model: Any = None,
+                    module: Any = None, arrays: dict[str, np.ndarray] | None = None) -> Path:
+    """Write a checkpoint folder for ``app`` ("forecast", "sentiment", "textgen").
+
+    Give exactly one of ``keras_model`` (an lstmkit.keras Model, saved with ``model.save``) or
+    ``module`` (a torch module; its state_dict goes to ``model.safetensors``). ``state`` must be
+    JSON-serialisable; ``arrays`` holds any NumPy arrays of state. Returns the folder.
+    """
+    from lstmkit import __version__
+
+    if (keras_model is None) == (module is None):
+        raise ValueError("save_checkpoint needs exactly one of keras_model= or module=")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if keras_model is not None:
+        keras_model.save(out / "model.keras")
+    else:
+        from safetensors.torch import save
+
+        tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+        atomic_write_bytes(out / "model.safetensors", save(tensors))
+    if arrays:
+        from safetensors.numpy import save as save_np
+
+        atomic_write_bytes(out / "arrays.safetensors", save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()}))
+    meta = {"format": FORMAT, "app": app, "lstmkit_version": __version__,
+            "model_file": "model.keras" if keras_model is not None else "model.safetensors", "state": state}
+    atomic_write_json(out / APP_FILE, meta)  # written last: its presence marks a complete checkpoint
+    return out
+
+
+def load_checkpoint(path: str | Path, app: str) -> tuple[dict[str, Any], Any, dict[str, np.ndarray]]:
+    """Read a checkpoint folder written by ``save_checkpoint`` for ``app``.
+
+    Returns ``(state, model, arrays)`` where ``model`` is the loaded lstmkit.keras model, or the
+    torch state_dict (a dict of tensors) for ``model.safetensors`` checkpoints. Raises AppError
+    for a missing folder, a file that is not an lstmkit checkpoint, or another app's checkpoint.
+    """
+    folder = Path(path)
+    if folder.is_file() and folder.name == APP_FILE:
+        folder = folder.parent
+    meta_path = folder / APP_FILE
+    if not meta_path.is_file():
+        raise AppError(f"no checkpoint at {path}: expected a folder with {APP_FILE}, written by `lstmkit {app} train`")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AppError(f"{meta_path} is not a valid lstmkit checkpoint file ({exc})") from None
+    if not isinstance(meta, dict) or "app" not in meta or "state" not in meta:
+        raise AppError(f"{meta_path} is not an lstmkit checkpoint (no 'app'/'state' entries)")
+    if meta["app"] != app:
+        raise AppError(f"{folder} is a {meta['app']!r} checkpoint, not a {app!r} one: "
+                       f"use `lstmkit {meta['app']} ...` with it, or train a {app} model first")
+    if meta.get("format") != FORMAT:
+        raise AppError(f"{folder} has checkpoint format {meta.get('format')!r}; this lstmkit reads format {FORMAT}")
+    model_path = folder / meta.get("model_file", "")
+    if not model_path.is_file():
+        raise AppError(f"checkpoint {folder} is incomplete: {model_path.name} is missing")
+    if model_path.suffix == ".keras":
+        from lstmkit.keras.models import load_model
+
+        model = load_model(model_path)
+    else:
+        from safetensors.torch import load
+
+        model = load(model_path.read_bytes())
+    arrays: dict[str, np.ndarray] = {}
+    if (folder / "arrays.safetensors").is_file():
+        from safetensors.numpy import load as load_np
+
+        arrays = load_np((folder / "arrays.safetensors").read_bytes())
+    return meta["state"], model, arrays
