@@ -11,34 +11,21 @@ file in the same folder, fsynced, then renamed, so a crash never leaves a half-w
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lstmkit.apps.errors import AppError
+from lstmkit.io import atomic_write_bytes as _atomic_write
 
 FORMAT = 1
 APP_FILE = "app.json"
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``data`` to ``path`` atomically, creating its folder if needed."""
+    return _atomic_write(path, data, create_dirs=True)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -21,7 +21,6 @@ import io
 import json
 import os
 import struct
-import tempfile
 import warnings
 import zipfile
 from typing import Any
@@ -30,28 +29,16 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from lstmkit.io import atomic_write_bytes
+
 FORMAT = "lstmkit.keras"
 WEIGHTS_FORMAT = "lstmkit.keras.weights"
 FORMAT_VERSION = 1
 
 
 def atomic_write(path: Any, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync and rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot save to {path!r}: the folder {folder!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".lstmkit-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+    atomic_write_bytes(path, data)
 
 
 def _version() -> str:
