@@ -8,6 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 _REGISTRY: dict[str, dict[str, type]] = {}
+#: kind -> functions that import the modules defining that kind's classes. Upper layers (e.g.
+#: ``lstmkit.keras.layers``) add theirs, so a lookup by name works before anything was imported.
+_LOADERS: dict[str, list] = {}
+
+
+def add_loader(kind: str, loader) -> None:
+    """Register ``loader()`` to be called once when a ``kind`` name is not found."""
+    _LOADERS.setdefault(kind, []).append(loader)
 
 
 def register(kind: str, *aliases: str):
@@ -24,6 +32,10 @@ def register(kind: str, *aliases: str):
 
 def lookup(kind: str, name: str) -> type:
     table = _REGISTRY.get(kind, {})
+    if name not in table:
+        for loader in _LOADERS.pop(kind, []):
+            loader()
+        table = _REGISTRY.get(kind, {})
     if name not in table:
         raise ValueError(f"unknown {kind} {name!r}; known: {sorted(table)}")
     return table[name]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from lstmkit.keras.engine import registry
+
 _WHERE = {
     "lstmkit.keras.engine.input_layer": ["Input", "InputLayer"],
     "lstmkit.keras.engine.layer": ["Layer"],
@@ -25,6 +27,15 @@ _WHERE = {
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 __all__ = sorted(_MODULE_OF)
+
+
+def _import_all() -> None:
+    """Import every layer module, so that each layer class is registered (for loading models)."""
+    for module in _WHERE:
+        importlib.import_module(module)
+
+
+registry.add_loader("layer", _import_all)
 
 
 def __getattr__(name: str) -> Any:

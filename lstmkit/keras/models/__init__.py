@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import lstmkit.keras.layers  # noqa: F401  (lets load_model find every layer class by name)
 from lstmkit.keras.models.model import Model
 from lstmkit.keras.models.saving import load_model, model_from_json, save_model
 from lstmkit.keras.models.sequential import Sequential
