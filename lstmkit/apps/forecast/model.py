@@ -1,0 +1,365 @@
+"""``Forecaster``: the Python face of the forecasting app.
+
+    fc = Forecaster(lookback=20, horizon=11, seed=0).fit(values[:-30], validation=30)
+    fc.one_step(values, start=len(values) - 30).point   # rolling one-step forecasts of the last 30
+    fc.predict().point, fc.predict().lower               # the next 11 values after the training data
+    fc.save("runs/fc"); Forecaster.load("runs/fc")        # JSON + safetensors, never pickle
+
+Two multi-step strategies: ``recursive`` trains a one-step model and feeds its forecasts back
+(any horizon; intervals from sample paths), ``direct`` trains one output per future step (at most
+``horizon`` steps; no error feedback, but a harder training problem on short series). Both see the
+same windows, scaler and split, so they are comparable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmkit.apps.errors import AppError
+from lstmkit.apps.forecast._threads import single_threaded
+from lstmkit.apps.forecast.intervals import (
+    DEFAULT_QUANTILES,
+    calibration_shifts,
+    check_quantiles,
+    inverse_cdf,
+    sort_quantiles,
+)
+from lstmkit.apps.forecast.windows import (
+    SCALINGS,
+    Scaler,
+    as_series,
+    covariate_windows,
+    create_sequences,
+    validation_count,
+)
+
+STRATEGIES = ("recursive", "direct")
+APP = "forecast"
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Forecast quantiles: ``values[..., j]`` is the level ``levels[j]`` (one column, level None,
+    for a point model). ``point`` is the median; ``lower``/``upper`` the outermost levels."""
+
+    values: np.ndarray
+    levels: tuple[float, ...] | None
+
+    @property
+    def point(self) -> np.ndarray:
+        return self.values[..., self.levels.index(0.5)] if self.levels else self.values[..., 0]
+
+    @property
+    def has_interval(self) -> bool:
+        return bool(self.levels) and len(self.levels) > 1
+
+    @property
+    def lower(self) -> np.ndarray | None:
+        return self.values[..., 0] if self.has_interval else None
+
+    @property
+    def upper(self) -> np.ndarray | None:
+        return self.values[..., -1] if self.has_interval else None
+
+    @property
+    def nominal(self) -> float | None:
+        """The intended coverage of ``[lower, upper]`` (0.8 for levels 0.1 and 0.9)."""
+        return round(self.levels[-1] - self.levels[0], 6) if self.has_interval else None
+
+
+@dataclass
+class ForecastConfig:
+    """Everything that defines a forecaster; stored in the checkpoint."""
+
+    lookback: int = 20
+    horizon: int = 11
+    units: int = 32
+    layers: int = 1
+    dropout: float = 0.0
+    epochs: int = 300
+    seed: int = 0
+    strategy: str = "recursive"
+    quantiles: tuple[float, ...] | None = DEFAULT_QUANTILES
+    scaling: str = "global"
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 25
+    paths: int = 500
+    calibrate: bool = True
+
+    def check(self) -> None:
+        for name in ("lookback", "horizon", "units", "layers", "epochs", "batch_size", "paths"):
+            if int(getattr(self, name)) < 1:
+                raise AppError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise AppError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.strategy not in STRATEGIES:
+            raise AppError(f"unknown strategy {self.strategy!r}: expected one of {', '.join(STRATEGIES)}")
+        if self.scaling not in SCALINGS:
+            raise AppError(f"unknown scaling {self.scaling!r}: expected one of {', '.join(SCALINGS)}")
+        if not self.learning_rate > 0 or self.patience < 0 or self.seed < 0:
+            raise AppError("learning_rate must be > 0, patience and seed >= 0")
+        self.quantiles = check_quantiles(self.quantiles)
+
+
+class Forecaster:
+    """An LSTM forecaster with a scaler fit on its training part and quantile heads.
+
+    Args:
+        lookback: past values in each input window.
+        horizon: steps ahead to forecast (``predict``'s default; a direct model's maximum).
+        units, layers, dropout: LSTM width, depth and the dropout before the output layer.
+        epochs, batch_size, learning_rate, patience: training; early stopping waits ``patience``
+            epochs for the validation loss to improve and keeps the best weights.
+        seed: seeds weights, shuffling and the sample paths (same seed, same forecasts).
+        strategy: "recursive" (one-step model fed back) or "direct" (one output per step).
+        quantiles: levels of the quantile heads (the median is always included), or None for a
+            point forecast trained with MSE and no intervals.
+        scaling: "global" (standardise with training mean/std) or "last" (shift each window by
+            its last value: for trending series).
+        paths: sample paths per origin for recursive multi-step intervals.
+        calibrate: shift the non-median quantiles so that they hold on the validation part.
+        verbose: 1 shows a progress bar over the epochs.
+
+    Forecasts of a series that never went below zero in training are clipped at zero (counts,
+    prices, sunspot numbers), so neither the point nor the interval goes negative.
+    """
+
+    def __init__(self, lookback: int = 20, horizon: int = 11, units: int = 32, layers: int = 1, dropout: float = 0.0,
+                 epochs: int = 300, seed: int = 0, strategy: str = "recursive",
+                 quantiles: Sequence[float] | None = DEFAULT_QUANTILES, scaling: str = "global", batch_size: int = 32,
+                 learning_rate: float = 1e-3, patience: int = 25, paths: int = 500, calibrate: bool = True,
+                 verbose: int = 0):
+        self.config = ForecastConfig(lookback, horizon, units, layers, dropout, epochs, seed, strategy,
+                                     None if quantiles is None else tuple(quantiles), scaling, batch_size,
+                                     learning_rate, patience, paths, calibrate)
+        self.config.check()
+        self.verbose = verbose
+        self.model_: Any = None
+        self.scaler_: Scaler | None = None
+        self.history_: np.ndarray | None = None
+        self.cov_history_: np.ndarray | None = None
+        self.n_covariates_ = 0
+        self.shifts_: np.ndarray | None = None  # (outputs_per_window, levels) interval calibration
+        self.floor_: float | None = None  # 0.0 when the training series never went below zero
+        self.training_: dict[str, Any] = {}
+        self.extra_state: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ training
+    @property
+    def outputs_per_window(self) -> int:
+        """Steps the network predicts at once: ``horizon`` (direct) or 1 (recursive)."""
+        return self.config.horizon if self.config.strategy == "direct" else 1
+
+    @property
+    def levels(self) -> tuple[float, ...] | None:
+        return self.config.quantiles
+
+    def fit(self, series: Sequence[float] | np.ndarray, covariates: np.ndarray | None = None,
+            validation: int | float | None = 0.1, time_limit_s: float | None = None) -> Forecaster:
+        """Train on ``series`` (all of it is training data: hold the test part out yourself).
+
+        ``validation``: the last ``validation`` values (an int) or fraction (a float in (0, 1)) of
+        ``series`` are used only for early stopping and interval calibration, never as targets; 0 or
+        None trains for all epochs without calibration. ``covariates`` ``(len(series), k)`` are extra
+        input features (their past values only). ``time_limit_s`` ends training after the epoch
+        that exceeds it (the best weights are still kept).
+        """
+        from lstmkit.apps.forecast.network import build_network, compile_network, train_network
+        from lstmkit.keras.utils import set_random_seed
+
+        cfg = self.config
+        values, cov = as_series(series, covariates)
+        n_val = validation_count(validation, len(values))
+        n_train = len(values) - n_val
+        h = self.outputs_per_window
+        if n_train < cfg.lookback + h:
+            raise AppError(f"the series has {len(values)} values, too short: lookback {cfg.lookback} + {h} target "
+                           f"value(s) for one training window + {n_val} validation values needs at least "
+                           f"{cfg.lookback + h + n_val}")
+        self.scaler_ = Scaler(cfg.scaling).fit(values[:n_train], None if cov is None else cov[:n_train])
+        x, y = self._samples(values, cov, range(cfg.lookback, n_train - h + 1))
+        val_targets = range(max(cfg.lookback, n_train), len(values) - h + 1)
+        val = self._samples(values, cov, val_targets) if n_val and len(val_targets) else None
+        self.n_covariates_ = 0 if cov is None else cov.shape[1]
+        with single_threaded():
+            set_random_seed(cfg.seed)
+            self.model_ = build_network(cfg.lookback, 1 + self.n_covariates_, h * len(cfg.quantiles or (0,)),
+                                        cfg.units, cfg.layers, cfg.dropout)
+            compile_network(self.model_, cfg.quantiles, cfg.learning_rate)
+            self.training_ = train_network(self.model_, x, y, val, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                                           patience=cfg.patience, verbose=self.verbose, time_limit_s=time_limit_s)
+        self.training_.update(train_values=n_train, validation_values=n_val, train_windows=len(x),
+                              validation_windows=0 if val is None else len(val[0]))
+        self.shifts_ = None
+        self.floor_ = 0.0 if values[:n_train].min() >= 0 else None
+        if cfg.calibrate and cfg.quantiles and len(cfg.quantiles) > 1 and val is not None:
+            raw_x, raw_y, raw_c = create_sequences(values, cfg.lookback, h, val_targets, cov)
+            with single_threaded():
+                self.shifts_ = calibration_shifts(cfg.quantiles, self._quantiles(raw_x, raw_c), raw_y)
+        self.history_ = values[-cfg.lookback:].copy()
+        self.cov_history_ = None if cov is None else cov[-cfg.lookback:].copy()
+        return self
+
+    def _samples(self, values: np.ndarray, cov: np.ndarray | None, targets: range) -> tuple[np.ndarray, np.ndarray]:
+        raw_x, raw_y, raw_c = create_sequences(values, self.config.lookback, self.outputs_per_window, targets, cov)
+        scaler = self.scaler_
+        return scaler.inputs(raw_x, raw_c), scaler.targets(raw_y, scaler.reference(raw_x))
+
+    def _require_fit(self) -> None:
+        if self.model_ is None or self.scaler_ is None:
+            raise AppError("the forecaster is not trained: call fit() or Forecaster.load() first")
+
+    # ------------------------------------------------------------------ forecasting
+    def _quantiles(self, windows: np.ndarray, cov_windows: np.ndarray | None) -> np.ndarray:
+        """Raw-unit outputs ``(m, outputs_per_window, levels)`` for raw windows ``(m, lookback)``."""
+        x = self.scaler_.inputs(windows, cov_windows)
+        z = self.model_.predict(x, batch_size=4096, verbose=0)
+        z = z.reshape(len(x), self.outputs_per_window, -1)
+        out = self.scaler_.restore(z, self.scaler_.reference(windows))
+        if self.shifts_ is not None:
+            out = out + self.shifts_[None]
+        if self.floor_ is not None:
+            out = np.maximum(out, self.floor_)
+        return sort_quantiles(out) if self.levels else out
+
+    def forecast_from(self, values: np.ndarray, origins: Sequence[int], horizon: int | None = None,
+                      covariates: np.ndarray | None = None) -> Forecast:
+        """Forecasts of ``values[o:o + horizon]`` from ``values[:o]`` for each origin ``o``:
+        ``Forecast.values`` has shape ``(len(origins), horizon, levels)``.
+
+        A recursive model with covariates needs them up to ``o + horizon - 2`` (covariates must be
+        known ahead: pass future rows appended to ``covariates``).
+        """
+        self._require_fit()
+        cfg = self.config
+        horizon = cfg.horizon if horizon is None else int(horizon)
+        values, cov = as_series(values, covariates, self.n_covariates_)
+        origins = np.asarray(list(origins), dtype=np.int64)
+        if horizon < 1:
+            raise AppError(f"horizon must be at least 1, got {horizon}")
+        if origins.size and (origins.min() < cfg.lookback or origins.max() > len(values)):
+            raise AppError(f"forecast origins need {cfg.lookback} past values (the lookback) and must not pass the end "
+                           f"of the series ({len(values)} values)")
+        if cfg.strategy == "direct" and horizon > cfg.horizon:
+            raise AppError(f"this direct model forecasts at most {cfg.horizon} steps, asked for {horizon}: retrain "
+                           f"with a larger --horizon or use --strategy recursive")
+        windows = np.zeros((len(origins), cfg.lookback))
+        for k, o in enumerate(origins):
+            windows[k] = values[o - cfg.lookback:o]
+        with single_threaded():
+            if cfg.strategy == "direct":
+                out = self._quantiles(windows, covariate_windows(cov, origins, cfg.lookback, 0))[:, :horizon]
+            else:
+                out = self._recursive(windows, cov, origins, horizon)
+        return Forecast(out, self.levels)
+
+    def _recursive(self, windows: np.ndarray, cov: np.ndarray | None, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """Feed forecasts back; with quantiles, ``paths`` sample paths per origin give each step's
+        quantiles (step 1's are the model's own). Without quantiles the point is fed back."""
+        cfg, levels = self.config, self.levels
+        if cov is not None and horizon > 1 and (origins.max(initial=0) + horizon - 1 > len(cov)):
+            raise AppError(f"a recursive forecast {horizon} steps ahead needs the covariates of the next "
+                           f"{horizon - 1} steps (future_covariates= in Python); forecast 1 step, or train with "
+                           "--strategy direct")
+        m = len(windows)
+        first = self._quantiles(windows, covariate_windows(cov, origins, cfg.lookback, 0))[:, 0]  # (m, levels)
+        out = np.empty((m, horizon, first.shape[-1]))
+        out[:, 0] = first
+        if horizon == 1 or m == 0:
+            return out
+        rng = np.random.default_rng(cfg.seed)
+        paths = cfg.paths if levels else 1
+        draw = inverse_cdf(levels, np.repeat(first, paths, 0), rng.random(m * paths)) if levels else first[:, 0]
+        if self.floor_ is not None:
+            draw = np.maximum(draw, self.floor_)
+        hist = np.concatenate([np.repeat(windows, paths, 0)[:, 1:], draw[:, None]], axis=1)
+        path_origins = np.repeat(origins, paths)
+        for h in range(1, horizon):
+            step = self._quantiles(hist, covariate_windows(cov, path_origins, cfg.lookback, h))[:, 0]
+            draw = inverse_cdf(levels, step, rng.random(len(step))) if levels else step[:, 0]
+            if self.floor_ is not None:
+                draw = np.maximum(draw, self.floor_)
+            if levels:
+                out[:, h] = np.quantile(draw.reshape(m, paths), levels, axis=1).T
+            else:
+                out[:, h, 0] = draw
+            hist = np.concatenate([hist[:, 1:], draw[:, None]], axis=1)
+        return out
+
+    def one_step(self, values: np.ndarray, start: int, stop: int | None = None,
+                 covariates: np.ndarray | None = None) -> Forecast:
+        """Rolling one-step forecasts of ``values[t]`` for ``t`` in ``[start, stop)``, each from the
+        true history ``values[:t]``; ``Forecast.values`` has shape ``(stop - start, levels)``."""
+        stop = len(values) if stop is None else stop
+        fc = self.forecast_from(values, range(start, stop), 1, covariates)
+        return Forecast(fc.values[:, 0], fc.levels)
+
+    def predict(self, horizon: int | None = None, history: np.ndarray | None = None,
+                covariates: np.ndarray | None = None, future_covariates: np.ndarray | None = None) -> Forecast:
+        """The next ``horizon`` values after ``history`` (default: the end of the training series);
+        ``Forecast.values`` has shape ``(horizon, levels)``."""
+        self._require_fit()
+        if history is None:
+            history, covariates = self.history_, self.cov_history_ if covariates is None else covariates
+        values, cov = as_series(history, covariates, self.n_covariates_)
+        if len(values) < self.config.lookback:
+            raise AppError(f"predict needs at least lookback={self.config.lookback} past values, got {len(values)}")
+        if future_covariates is not None and cov is not None:
+            cov = np.concatenate([cov, np.asarray(future_covariates, dtype=np.float64).reshape(-1, cov.shape[1])])
+        fc = self.forecast_from(values, [len(values)], horizon, cov)
+        return Forecast(fc.values[0], fc.levels)
+
+    def evaluate(self, values: np.ndarray, test_start: int, covariates: np.ndarray | None = None,
+                 season: int = 1) -> dict[str, Any]:
+        """Metrics on ``values[test_start:]``: rolling one-step forecasts and a rolling-origin
+        ``horizon``-step backtest, scaled (MASE) by ``values[:test_start]``."""
+        from lstmkit.apps.forecast.evaluation import evaluate_model
+
+        return evaluate_model(self, np.asarray(values, dtype=np.float64), test_start, covariates, season)[0]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, out_dir: str | Path, extra_state: dict[str, Any] | None = None) -> Path:
+        """Write a checkpoint folder (model, scaler, config, training history tail) atomically."""
+        from lstmkit.apps.checkpoint import save_checkpoint
+
+        self._require_fit()
+        config = asdict(self.config)
+        config["quantiles"] = None if self.config.quantiles is None else list(self.config.quantiles)
+        state = {"config": config, "scaler": self.scaler_.to_state(), "n_covariates": self.n_covariates_,
+                 "training": self.training_, "extra": {**self.extra_state, **(extra_state or {})}}
+        state["floor"] = self.floor_
+        arrays = {"history": self.history_}
+        if self.shifts_ is not None:
+            arrays["shifts"] = self.shifts_
+        if self.cov_history_ is not None:
+            arrays["cov_history"] = self.cov_history_
+        return save_checkpoint(out_dir, APP, state, keras_model=self.model_, arrays=arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Forecaster:
+        """Rebuild a forecaster saved by ``save`` (raises AppError for other apps' checkpoints)."""
+        from lstmkit.apps.checkpoint import load_checkpoint
+        from lstmkit.keras.layers import LSTM, Dense  # noqa: F401  (the layer registry fills lazily, on import)
+
+        state, model, arrays = load_checkpoint(path, APP)
+        try:
+            forecaster = cls(**state["config"])
+            forecaster.scaler_ = Scaler.from_state(state["scaler"])
+            forecaster.n_covariates_ = int(state["n_covariates"])
+            forecaster.history_ = np.asarray(arrays["history"], dtype=np.float64)
+        except (KeyError, TypeError) as exc:
+            raise AppError(f"{path} is not a complete forecast checkpoint (missing {exc})") from None
+        forecaster.cov_history_ = arrays.get("cov_history")
+        forecaster.shifts_ = arrays.get("shifts")
+        forecaster.floor_ = state.get("floor")
+        forecaster.training_ = state.get("training", {})
+        forecaster.extra_state = state.get("extra", {})
+        forecaster.model_ = model
+        return forecaster
+
