@@ -27,6 +27,7 @@ EXPECTED = {
     "slide11_attention.py": (2, 20, 1),
     "slide12_text_generation.py": (3, None),
     "slide13_regularization.py": (6, 1),
+    "slide14_tuning.py": (5, 1),
 }
 
 
@@ -35,8 +36,10 @@ def test_every_script_is_covered():
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
-def test_seed_script(script, monkeypatch):
+def test_seed_script(script, monkeypatch, tmp_path):
     monkeypatch.setenv("LSTMKIT_EXAMPLE_EPOCHS", str(EPOCHS))
+    monkeypatch.setenv("LSTMKIT_EXAMPLE_TRIALS", "2")  # slide 14: a short search
+    monkeypatch.setenv("LSTMKIT_EXAMPLE_TUNER_DIR", str(tmp_path))
     torch.manual_seed(0)
     np.random.seed(0)
     out = io.StringIO()
@@ -47,9 +50,13 @@ def test_seed_script(script, monkeypatch):
         assert ns["h"].shape == (1, 3) and np.all(np.abs(ns["h"]) < 1)
         assert np.all((ns["forget"] > 0) & (ns["forget"] < 1))
         return
-    losses = ns["history"].history["loss"]
-    assert len(losses) == EPOCHS and all(np.isfinite(losses))
-    assert losses[-1] < losses[0], f"{script}: loss did not fall: {losses}"
+    if "tuner" in ns:  # slide 14 tunes: checked by its trials' objectives instead of a history
+        scores = [t.value for t in ns["tuner"].study.trials if t.value is not None]
+        assert len(scores) >= 2 and all(np.isfinite(scores)), f"{script}: trial objectives {scores}"
+    else:
+        losses = ns["history"].history["loss"]
+        assert len(losses) == EPOCHS and all(np.isfinite(losses))
+        assert losses[-1] < losses[0], f"{script}: loss did not fall: {losses}"
     shape = ns["predictions"].shape
     assert len(shape) == len(expected)
     assert all(e is None or s == e for s, e in zip(shape, expected)), f"{script}: predictions {shape}"
