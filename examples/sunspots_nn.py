@@ -1,5 +1,9 @@
-"""``lstmkit demo``: train a small LSTM forecaster on the embedded yearly sunspot numbers and
-compare its held-out error with a naive "next year equals this year" forecast."""
+"""lstmkit.nn in a plain torch training loop: a small LSTM forecaster on the embedded yearly
+sunspot numbers, compared with a naive "next year equals this year" forecast.
+
+For torch users: ``lstmkit.nn.LSTM`` is a drop-in ``torch.nn.LSTM``. Run it with
+``.venv/bin/python examples/sunspots_nn.py [--epochs 30] [--seed 0] [--hidden 32]``.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +11,10 @@ import argparse
 
 import numpy as np
 
-from lstmkit.apps.cliutil import int_in
-
 LOOKBACK = 20  # years of history the model sees
 HOLDOUT = 30  # the last HOLDOUT years are forecast, never trained on
 BATCH_SIZE = 32
 LEARNING_RATE = 0.01
-
-
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    demo = commands.add_parser(
-        "demo",
-        help="train a small LSTM forecaster on the embedded sunspot series",
-        description=(
-            "Train lstmkit.nn.LSTM + a linear head to forecast next year's sunspot number from the "
-            f"previous {LOOKBACK} years (yearly data 1700-2008, shipped with lstmkit). The last "
-            f"{HOLDOUT} years are held out; each epoch prints the training loss (MSE on standardised "
-            "values) and the held-out mean absolute error in sunspot units, and the end compares it "
-            "with a naive forecast that repeats the last observed value."
-        ),
-    )
-    demo.add_argument(
-        "--epochs", type=int_in(1), default=30, help="passes over the training windows (default: 30)"
-    )
-    demo.add_argument(
-        "--seed", type=int_in(0, 2**32 - 1), default=0, help="seed for weights and shuffling (default: 0)"
-    )
-    demo.add_argument("--hidden", type=int_in(1), default=32, help="LSTM hidden size (default: 32)")
-    demo.set_defaults(handler=lambda args: run_demo(epochs=args.epochs, seed=args.seed, hidden=args.hidden))
 
 
 def _windows(series: np.ndarray, targets: range) -> tuple[np.ndarray, np.ndarray]:
@@ -101,3 +81,12 @@ def run_demo(epochs: int, seed: int, hidden: int) -> None:
         f"held-out MAE over {data.years[split]}-{data.years[-1]} (sunspot number): "
         f"LSTM {held_out_mae():.2f}, naive last-value forecast {naive:.2f}"
     )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden", type=int, default=32)
+    args = parser.parse_args()
+    run_demo(epochs=args.epochs, seed=args.seed, hidden=args.hidden)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-EPOCH_LINE = re.compile(r"^epoch\s+(\d+)/(\d+)\s+train loss (\S+)\s+held-out MAE\s+(\S+)$", re.MULTILINE)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -21,32 +20,22 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_trains_and_reports() -> None:
-    result = run_cli("demo", "--epochs", "3", "--hidden", "16")
+def test_demo_runs_an_app_and_reports_it_beside_its_baselines(tmp_path: Path) -> None:
+    result = run_cli("demo", "--only", "forecast", "--budget-scale", "0.1", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    epochs = EPOCH_LINE.findall(result.stdout)
-    assert [(int(e), int(n)) for e, n, _, _ in epochs] == [(1, 3), (2, 3), (3, 3)], result.stdout
-    losses = [float(loss) for _, _, loss, _ in epochs]
-    maes = [float(mae) for _, _, _, mae in epochs]
-    assert all(0 <= value < float("inf") for value in losses + maes)
-    assert losses[-1] < losses[0], f"training loss did not fall: {losses}"
-    summary = result.stdout.strip().splitlines()[-1]
-    assert re.search(r"LSTM [\d.]+, naive last-value forecast [\d.]+$", summary), summary
-
-
-def test_demo_is_deterministic_for_a_seed() -> None:
-    first = run_cli("demo", "--epochs", "2", "--seed", "3", "--hidden", "8")
-    second = run_cli("demo", "--epochs", "2", "--seed", "3", "--hidden", "8")
-    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
-    assert first.stdout == second.stdout
+    line = next(x for x in result.stdout.splitlines() if x.startswith("forecast   one-step MAE"))
+    maes = dict(re.findall(r"(LSTM|naive|seasonal naive|ARIMA) ([\d.]+)", line))
+    assert set(maes) == {"LSTM", "naive", "seasonal naive", "ARIMA"}, line
+    assert (tmp_path / "forecast" / "app.json").is_file()
+    assert (tmp_path / "forecast" / "forecast.png").is_file()
 
 
 @pytest.mark.parametrize(
     ("args", "mentions"),
     [
-        (["demo", "--epochs", "0"], "--epochs"),
-        (["demo", "--epochs", "many"], "--epochs"),
-        (["demo", "--hidden", "-4"], "--hidden"),
+        (["demo", "--budget-scale", "0"], "--budget-scale"),
+        (["demo", "--budget-scale", "many"], "--budget-scale"),
+        (["demo", "--only", "forecast,poetry"], "--only"),
         (["demo", "--seed", "-1"], "--seed"),
         (["fly"], "fly"),
         ([], "COMMAND"),
@@ -67,5 +56,5 @@ def test_help(args: list[str]) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: lstmkit")
     if "demo" in args:
-        for option in ("--epochs", "--seed", "--hidden"):
+        for option in ("--seed", "--out", "--only", "--budget-scale"):
             assert option in result.stdout
