@@ -40,9 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # for re-launching under torchrun (--nproc)
     try:
         return int(args.handler(args) or 0)
     except AppError as exc:
+        from lstmkit.distributed.launch import record_failure
+
+        record_failure(exc)  # inside a torchrun worker: lets the launcher report this message
         print(f"lstmkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -100,7 +100,9 @@ def _should_validate(epoch: int, freq: Any) -> bool:
 def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose: int, callbacks: Any,
             validation_split: float, validation_data: Any, shuffle: Any, class_weight: Any, sample_weight: Any,
             initial_epoch: int, steps_per_epoch: Any, validation_steps: Any, validation_batch_size: Any,
-            validation_freq: Any) -> Any:
+            validation_freq: Any, strategy: Any = None) -> Any:
+    """``fit``: check the arguments, make the data adapters, run the epochs. With a ``strategy``
+    (lstmkit.distributed) the epochs run data-parallel across processes instead."""
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
@@ -125,6 +127,11 @@ def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose
             vx, vy, vsw = validation_data, None, None
         val = data_lib.make_data(vx, vy, vsw, batch_size=validation_batch_size or batch_size, steps=validation_steps,
                                  what="fit")
+    if strategy is not None:
+        from lstmkit.distributed.loop import fit_distributed
+
+        return fit_distributed(model, strategy, data, val, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                               initial_epoch=initial_epoch, validation_freq=validation_freq)
     _prepare(model, data)
     if val is not None:
         val.to(model._device())
@@ -216,8 +223,10 @@ class _AllNames:
 _ALL = _AllNames()
 
 
-def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set[str] | None = None) -> dict:
-    """One pass over ``data`` in inference mode; returns the logs (loss and metrics, floats)."""
+def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set[str] | None = None,
+                 strategy: Any = None) -> dict:
+    """One pass over ``data`` in inference mode; returns the logs (loss and metrics, floats).
+    With a ``strategy``, ``data`` is this rank's part and the logs are summed over all ranks."""
     in_fit = hooks is not None
     if not in_fit:
         _prepare(model, data)
@@ -242,7 +251,7 @@ def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set
                 bar.update(steps, model._log_items)
     if steps == 0:
         raise ValueError("evaluate() got no batches: the data is empty")
-    logs = model._logs()
+    logs = model._logs() if strategy is None else strategy.reduced_logs(model)
     if bar is not None:
         bar.target = bar.target or steps
         bar.update(steps, list(logs.items()), finalize=True)

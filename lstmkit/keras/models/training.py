@@ -166,8 +166,10 @@ class Trainer:
             return [sw] * n_out
         return self._targets(sw, n_out)
 
-    def _forward_loss(self, x: Any, y: Any, sw: Any) -> tuple[torch.Tensor, list, list, list, list]:
-        y_pred = _flat(self(x))
+    def _forward_loss(self, x: Any, y: Any, sw: Any,
+                      forward: Any = None) -> tuple[torch.Tensor, list, list, list, list]:
+        """Loss of a batch; ``forward`` (a DDP wrapper) replaces ``self`` as the callable."""
+        y_pred = _flat(self(x) if forward is None else forward(x))
         if not self._ready:
             self._setup(y_pred)
         n_out = len(y_pred)
@@ -271,41 +273,64 @@ class Trainer:
             validation_data: Any = None, shuffle: bool | str = True, class_weight: dict | None = None,
             sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int | list[int] = 1) -> Any:
+            validation_freq: int | list[int] = 1, distributed: bool = False, strategy: Any = None) -> Any:
         """Train for ``epochs`` epochs (Keras' arguments and semantics); returns the History.
 
         ``validation_split`` holds out the LAST fraction of the samples (before shuffling);
         ``class_weight`` becomes per-sample weights; ``x`` may also be a DataLoader, a generator
         or a dataset yielding ``(x, y[, sample_weight])`` batches (then ``steps_per_epoch``
         bounds an epoch).
+
+        ``distributed=True`` (or ``strategy=DistributedStrategy(...)``) trains data-parallel (DDP) across
+        the processes of a torchrun job; ``batch_size`` is then the GLOBAL batch. See docs/distributed.md.
         """
         from lstmkit.keras.models.fit_loop import run_fit
 
         self._require_compiled("fit")
+        strategy = _strategy(distributed, strategy)
         return run_fit(self, x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=_verbosity(verbose),
                        callbacks=callbacks, validation_split=validation_split, validation_data=validation_data,
                        shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
                        validation_steps=validation_steps, validation_batch_size=validation_batch_size,
-                       validation_freq=validation_freq)
+                       validation_freq=validation_freq, strategy=strategy)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
-                 return_dict: bool = False) -> Any:
-        """Loss (and metrics) on the data: a float, a list ``[loss, *metrics]`` or a dict."""
+                 return_dict: bool = False, distributed: bool = False, strategy: Any = None) -> Any:
+        """Loss (and metrics) on the data: a float, a list ``[loss, *metrics]`` or a dict.
+
+        With ``distributed=True``/``strategy`` every process must call it (each evaluates a part, all
+        return the whole-data results); without, it runs on this process alone.
+        """
         from lstmkit.keras.models.fit_loop import run_evaluate
 
         self._require_compiled("evaluate")
         data = data_lib.make_data(x, y, sample_weight, batch_size=batch_size, steps=steps, what="evaluate")
-        logs = run_evaluate(self, data, verbose=_verbosity(verbose), callbacks=callbacks)
+        strategy = _strategy(distributed, strategy)
+        if strategy is not None:
+            from lstmkit.distributed.loop import evaluate_distributed
+
+            logs = evaluate_distributed(self, strategy, data, _verbosity(verbose), callbacks)
+        else:
+            logs = run_evaluate(self, data, verbose=_verbosity(verbose), callbacks=callbacks)
         return logs if return_dict else self._flatten_logs(logs)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
-                callbacks: Any = None) -> Any:
-        """Outputs for ``x`` as NumPy (a list for several outputs), computed in batches in inference mode."""
+                callbacks: Any = None, distributed: bool = False, strategy: Any = None) -> Any:
+        """Outputs for ``x`` as NumPy (a list for several outputs), computed in batches in inference mode.
+
+        With ``distributed=True``/``strategy`` every process must call it (each predicts a block, all
+        return all the predictions, in order).
+        """
         from lstmkit.keras.models.fit_loop import run_predict
 
         data = data_lib.make_data(x, None, None, batch_size=batch_size, steps=steps, what="predict", check=False)
+        strategy = _strategy(distributed, strategy)
+        if strategy is not None:
+            from lstmkit.distributed.loop import predict_distributed
+
+            return predict_distributed(self, strategy, data, _verbosity(verbose), callbacks)
         return run_predict(self, data, verbose=_verbosity(verbose), callbacks=callbacks)
 
     # ------------------------------------------------------------------ single batches
@@ -360,6 +385,15 @@ class Trainer:
         for p in self.parameters():
             return p.device
         return torch.device("cpu")
+
+
+def _strategy(distributed: Any, strategy: Any) -> Any:
+    """The lstmkit.distributed strategy asked for, or None (imported only when one is)."""
+    if distributed is False and strategy is None:
+        return None
+    from lstmkit.distributed.strategy import resolve
+
+    return resolve(distributed, strategy)
 
 
 def _pythonify(value: torch.Tensor) -> Any:
