@@ -13,6 +13,7 @@ from typing import Any
 
 from lstmkit.apps.cliutil import add_common, float_in, int_in
 from lstmkit.apps.errors import AppError
+from lstmkit.distributed.launch import add_nproc_argument, relaunch_if_requested
 
 DEFAULT_OUT = "runs/forecast"
 DEFAULT_EPOCHS = 300
@@ -39,6 +40,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_common(train, epochs=DEFAULT_EPOCHS, out=DEFAULT_OUT)
     train.add_argument("--no-arima", action="store_true", help="skip the ARIMA baseline (it takes a few seconds)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_nproc_argument(train)
     train.set_defaults(handler=_train)
 
     evaluate = sub.add_parser(
@@ -148,16 +150,28 @@ def _quantiles(text: str) -> list[float] | None:
         raise AppError(f"--quantiles expects numbers like 0.1,0.5,0.9 (or 'none'), got {text!r}") from None
 
 
+def _options(args: argparse.Namespace) -> dict:
+    return {"lookback": args.lookback, "horizon": args.horizon, "test": args.test, "validation": args.validation,
+            "scaling": args.scaling, "strategy": args.strategy, "units": args.units, "layers": args.layers,
+            "dropout": args.dropout, "epochs": args.epochs, "seed": args.seed, "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate, "patience": args.patience, "quantiles": _quantiles(args.quantiles)}
+
+
 def _train(args: argparse.Namespace) -> int:
     from lstmkit.apps.forecast.evaluation import table
     from lstmkit.apps.forecast.pipeline import METRICS_FILE, train_run
+    from lstmkit.distributed import is_main_process
+
+    code = relaunch_if_requested(args)  # --nproc N > 1: run this command as N torchrun workers
+    if code is not None:
+        return code
+    if not is_main_process():  # a torchrun worker other than rank 0: train along, write and print nothing
+        train_run(_data_spec(args, "sunspots"), _options(args), args.out, verbose=0, arima=False, plot=False,
+                  write=False, log=lambda *a, **k: None)
+        return 0
 
     spec = _data_spec(args, "sunspots")
-    options = {"lookback": args.lookback, "horizon": args.horizon, "test": args.test, "validation": args.validation,
-               "scaling": args.scaling, "strategy": args.strategy, "units": args.units, "layers": args.layers,
-               "dropout": args.dropout, "epochs": args.epochs, "seed": args.seed, "batch_size": args.batch_size,
-               "learning_rate": args.learning_rate, "patience": args.patience, "quantiles": _quantiles(args.quantiles)}
-    run = train_run(spec, options, args.out, verbose=0 if args.quiet else 1, arima=not args.no_arima)
+    run = train_run(spec, _options(args), args.out, verbose=0 if args.quiet else 1, arima=not args.no_arima)
     print(table(run.result))
     if "mape_note" in run.result:
         print(f"note: {run.result['mape_note']}")

@@ -96,8 +96,10 @@ def train_network(model: Any, x: np.ndarray, y: np.ndarray, validation: tuple[np
     if verbose:
         callbacks.append(EpochBar(epochs, verbose=verbose))
     started = time.perf_counter()
+    from lstmkit.distributed import in_torchrun_worker
+
     history = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation, shuffle=True,
-                        callbacks=callbacks, verbose=0)
+                        callbacks=callbacks, verbose=0, distributed=in_torchrun_worker())
     losses = history.history.get("loss", [])
     val = history.history.get("val_loss", [])
     summary: dict[str, Any] = {"epochs_run": len(losses), "final_loss": float(losses[-1]) if losses else None,

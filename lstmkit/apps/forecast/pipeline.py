@@ -69,11 +69,12 @@ def load_from_spec(spec: dict[str, Any]) -> Series:
 
 def train_run(data_spec: dict[str, Any], options: dict[str, Any], out_dir: str | Path, *, verbose: int = 1,
               arima: bool = True, plot: bool = True, time_limit_s: float | None = None,
-              log: Any = print) -> Run:
+              log: Any = print, write: bool = True) -> Run:
     """Train and evaluate on the series ``data_spec`` names, writing everything into ``out_dir``.
 
     ``options``: lookback, horizon, test, validation, scaling (None: the preset) and the other
     ``Forecaster`` arguments (units, layers, dropout, epochs, seed, strategy, quantiles, ...).
+    ``write=False`` (torchrun workers other than rank 0) trains along but writes no file.
     """
     from lstmkit.apps.forecast.evaluation import evaluate_all
     from lstmkit.apps.forecast.model import Forecaster
@@ -99,6 +100,8 @@ def train_run(data_spec: dict[str, Any], options: dict[str, Any], out_dir: str |
                       seasonal_arima=series.calendar_season and series.season > 1)
     result = {"data": data_summary(series, split), "model": forecaster_summary(forecaster), **ev.metrics}
     out = Path(out_dir)
+    if not write:
+        return Run(forecaster, series, split, result, ev, out, None)
     forecaster.save(out, extra_state={"data_spec": data_spec, "split": split.to_state(), "arima": arima})
     atomic_write_json(out / METRICS_FILE, json_ready(result))
     png = None
