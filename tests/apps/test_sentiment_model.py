@@ -1,0 +1,99 @@
+"""The sentiment classifier: a tiny fit, length-bucketed batches equal to fixed 200-wide padding,
+save/load giving identical probabilities, determinism for a seed, and the TF-IDF baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstmkit.apps.sentiment.data import load_rotten, split_data, subsample
+from lstmkit.apps.sentiment.model import LengthBatches, SentimentClassifier, SentimentConfig
+
+TINY = SentimentConfig(num_words=300, maxlen=200, embed_dim=8, units=8, epochs=2, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return split_data(subsample(load_rotten(), 300, seed=0), seed=0, val_frac=0.2, test_frac=0.2)
+
+
+@pytest.fixture(scope="module")
+def trained(split):
+    clf = SentimentClassifier(TINY, split.train.classes)
+    clf.fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels, seed=0, verbose=0)
+    return clf
+
+
+def test_fit_predict_and_evaluate(trained, split) -> None:
+    proba = trained.predict_proba(split.test.texts)
+    assert proba.shape == (len(split.test),)
+    assert np.all((proba > 0) & (proba < 1))
+    labels = trained.predict(split.test.texts)
+    assert set(labels) <= {"rotten", "fresh"}
+    assert labels == [("fresh" if p >= 0.5 else "rotten") for p in proba]
+    metrics = trained.evaluate(split.test.texts, split.test.labels)
+    assert metrics["n"] == len(split.test) and 0 <= metrics["accuracy"] <= 1
+    assert trained.info["epochs_run"] == 2 and set(trained.history) >= {"loss", "val_loss", "val_accuracy"}
+    assert trained.predict_proba([]).shape == (0,)
+
+
+def test_length_batches_give_the_same_outputs_as_fixed_padding(trained, split) -> None:
+    texts = split.test.texts[:40]
+    fixed = trained.model.predict_on_batch(trained.encoder.transform(texts)).reshape(-1)  # (40, 200), post-padded
+    np.testing.assert_allclose(trained.predict_proba(texts, batch_size=7), fixed, rtol=1e-5, atol=1e-6)
+
+
+def test_length_batches_cover_every_row_once_and_reshuffle() -> None:
+    seqs = [np.arange(1, 1 + k % 9 + 1) for k in range(100)]
+    data = LengthBatches(seqs, np.arange(100) % 2, batch_size=8, shuffle=True, seed=1)
+    first = [b.tolist() for b in data.batches]
+    assert sorted(i for b in first for i in b) == list(range(100))
+    x, y = data[0]
+    assert x.shape[1] == max(len(seqs[i]) for i in data.batches[0]) and y.shape == (len(data.batches[0]), 1)
+    data.on_epoch_end()
+    assert [b.tolist() for b in data.batches] != first
+    ordered = LengthBatches(seqs, None, batch_size=8)
+    lengths = [len(seqs[i]) for b in ordered.batches for i in b]
+    assert lengths == sorted(lengths)
+
+
+def test_save_load_round_trip_gives_identical_probabilities(trained, split, tmp_path) -> None:
+    trained.save(tmp_path / "ckpt")
+    loaded = SentimentClassifier.load(tmp_path / "ckpt")
+    texts = split.test.texts + ["an unseen qwertyuiop word", "!!!"]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), trained.predict_proba(texts))
+    assert loaded.classes == trained.classes and loaded.config == trained.config
+    assert loaded.encoder.vocab == trained.encoder.vocab
+
+
+def test_same_seed_same_model(split) -> None:
+    def run() -> np.ndarray:
+        config = SentimentConfig(num_words=200, embed_dim=4, units=4, epochs=1)
+        clf = SentimentClassifier(config, split.train.classes)
+        clf.fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels, seed=5, verbose=0)
+        return clf.predict_proba(split.test.texts)
+
+    np.testing.assert_array_equal(run(), run())
+
+
+def test_time_budget_stops_training(split) -> None:
+    clf = SentimentClassifier(SentimentConfig(num_words=200, embed_dim=4, units=4, epochs=50), split.train.classes)
+    clf.fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels, verbose=0, time_budget_s=0.01)
+    assert clf.info["stopped_by_time_budget"] and clf.info["epochs_run"] == 1
+
+
+def test_unfitted_classifier_says_so() -> None:
+    with pytest.raises(RuntimeError, match="not trained"):
+        SentimentClassifier().predict_proba(["good"])
+
+
+def test_tfidf_baseline_runs_and_is_tuned_on_validation(split) -> None:
+    pytest.importorskip("sklearn")
+    from lstmkit.apps.sentiment.baseline import TfidfLogReg
+
+    base = TfidfLogReg(c_grid=(1.0, 4.0)).fit(split.train.texts, split.train.labels, split.val.texts,
+                                              split.val.labels)
+    assert base.chosen["C"] in (1.0, 4.0) and base.chosen["ngram_range"] in ([1, 1], [1, 2])
+    proba = base.predict_proba(split.test.texts)
+    assert proba.shape == (len(split.test),) and np.all((proba >= 0) & (proba <= 1))
+    assert base.evaluate(split.test.texts, split.test.labels)["n"] == len(split.test)
