@@ -1,0 +1,34 @@
+"""The text-generation part of ``lstmkit demo``: about a minute of CPU training on Shakespeare that
+already beats a smoothed 3-gram model on held-out plays.
+
+Why a fixed step count plus a time cap: a pure time budget would make the result depend on the
+machine's load, breaking "same seed, same result". The demo trains for ``DEMO_STEPS`` updates
+(about 45 s on an idle 2-core machine) and stops early only if ``budget_s`` runs out first, which
+the returned ``stopped_by`` says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lstmkit.apps.textgen.model import TextGenConfig
+
+DEMO_CONFIG = TextGenConfig(layers=1, units=128, embed_dim=32, seq_len=50, batch_size=32, learning_rate=1e-2,
+                            final_learning_rate=1e-3)
+DEMO_STEPS = 3000
+DEMO_EVAL_CHARS: int | None = None  # score all 4 held-out plays (465,312 characters), as the long run does
+DEMO_PRIME = "ROMEO:\n"
+
+
+def demo(out_dir: Path, seed: int = 0, budget_s: float = 60, verbose: int = 1) -> dict[str, Any]:
+    """Train the demo model and compare it with the 3-gram and 5-gram baselines on the same held-out text.
+
+    Returns ``{"bpc": {"lstm": x, "ngram3": y, "ngram5": z}, "sample": "...", "plot": "<png>",
+    "checkpoint": "<dir>", "steps": n, "train_seconds": s, "stopped_by": "steps" | "time", ...}``.
+    """
+    from lstmkit.apps.textgen.experiment import load_corpus, run
+
+    corpus = load_corpus("shakespeare", eval_chars=DEMO_EVAL_CHARS)
+    return run(corpus, DEMO_CONFIG, Path(out_dir), seed=seed, steps=DEMO_STEPS, seconds=budget_s, verbose=verbose,
+               prime=DEMO_PRIME, sample_length=300)
