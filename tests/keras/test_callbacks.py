@@ -352,3 +352,28 @@ def test_pythonify_logs():
     assert list(logs) == ["a", "b", "c", "d"]
     assert logs["a"] == 3.0 and type(logs["a"]) is float and type(logs["c"]) is float
     np.testing.assert_array_equal(logs["b"], [1.0, 2.0])
+
+
+def test_time_budget_stops_training_by_epoch_or_batch():
+    import time as _time
+
+    import numpy as np
+
+    from lstmkit.keras.callbacks import TimeBudget
+    from lstmkit.keras.layers import Dense, Input
+    from lstmkit.keras.models import Sequential
+
+    class Slow(Dense):
+        def call(self, inputs):
+            _time.sleep(0.01)
+            return super().call(inputs)
+
+    x, y = np.zeros((64, 2), "float32"), np.zeros((64, 1), "float32")
+    for per_batch, max_epochs_run in ((False, 2), (True, 1)):
+        model = Sequential([Input((2,)), Slow(1)])
+        model.compile("sgd", "mse")
+        budget = TimeBudget(0.015, per_batch=per_batch)
+        history = model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[budget])
+        assert budget.hit and len(history.epoch) <= max_epochs_run
+    with pytest.raises(ValueError, match="seconds must be a positive number"):
+        TimeBudget(0)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.keras.callbacks import Callback, EarlyStopping
+from lstmkit.keras.callbacks import Callback, EarlyStopping, TimeBudget
 from lstmkit.keras.models.progbar import Progbar
 
 
@@ -59,24 +59,6 @@ class EpochBar(Callback):
             self.bar.update(self.last, finalize=True)
 
 
-class TimeLimit(Callback):
-    """Stop after the epoch that passes ``seconds`` of training (for the time-boxed demo)."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-        self.start = 0.0
-        self.hit = False
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if time.perf_counter() - self.start > self.seconds:
-            self.hit = True
-            self.model.stop_training = True
-
-
 def train_network(model: Any, x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None, *,
                   epochs: int, batch_size: int, patience: int, verbose: int,
                   time_limit_s: float | None = None) -> dict[str, Any]:
@@ -84,7 +66,7 @@ def train_network(model: Any, x: np.ndarray, y: np.ndarray, validation: tuple[np
     epochs and keep the best epoch's weights; ``time_limit_s`` stops a run that takes longer.
     Returns a summary for the checkpoint."""
     callbacks: list[Any] = []
-    limit = TimeLimit(time_limit_s) if time_limit_s else None
+    limit = TimeBudget(time_limit_s) if time_limit_s else None  # checked at epoch ends
     stopper = None
     if validation is not None and len(validation[0]):
         stopper = EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)

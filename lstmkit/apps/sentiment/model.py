@@ -11,7 +11,6 @@ exactly the outputs of the fixed-size 200-wide input, several times faster.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 
 from lstmkit.apps.sentiment.metrics import binary_metrics
 from lstmkit.apps.sentiment.tokenizer import TextEncoder, pad
-from lstmkit.keras.callbacks import Callback
+from lstmkit.keras.callbacks import TimeBudget
 from lstmkit.keras.utils import PyDataset
 
 __all__ = ["SentimentClassifier", "SentimentConfig"]
@@ -94,24 +93,6 @@ class LengthBatches(PyDataset):
             self._arrange()
 
 
-class TimeBudget(Callback):
-    """Stop training once ``seconds`` have passed (checked after every batch), for demos that must
-    finish in a fixed time; the epoch in progress still gets its validation pass."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-        self.start = 0.0
-        self.hit = False
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if time.perf_counter() - self.start > self.seconds:
-            self.hit = True
-            self.model.stop_training = True
-
 
 class SentimentClassifier:
     """A binary text classifier: ``fit`` on texts and 0/1 labels, then ``predict_proba`` (P of class
@@ -167,7 +148,7 @@ class SentimentClassifier:
         self.model = self.build()
         self.model.compile(optimizer=Adam(c.learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
         callbacks: list[Any] = [EarlyStopping(monitor="val_loss", patience=c.patience, restore_best_weights=True)]
-        budget = TimeBudget(time_budget_s) if time_budget_s is not None else None
+        budget = TimeBudget(time_budget_s, per_batch=True) if time_budget_s is not None else None
         if budget is not None:
             callbacks.append(budget)
         history = self.model.fit(train, epochs=c.epochs, validation_data=val, callbacks=callbacks, verbose=verbose)

@@ -10,6 +10,7 @@ import inspect
 import math
 import numbers
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ import torch
 from lstmkit.keras.callbacks.base import Callback
 from lstmkit.keras.engine.registry import register
 
-__all__ = ["LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback"]
+__all__ = ["LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback", "TimeBudget"]
 
 
 def _takes_two_arguments(fn: Callable[..., Any]) -> bool | None:
@@ -206,3 +207,33 @@ class LambdaCallback(Callback):
             if not callable(fn):
                 raise TypeError(f"LambdaCallback {name} must be a function, got {fn!r}")
             setattr(self, name, fn)
+
+
+class TimeBudget(Callback):
+    """Stop training once ``seconds`` of training have passed (an lstmkit extra, for demos and
+    time-boxed runs). ``per_batch=False`` checks only at epoch ends, so a run that fits its
+    budget is unaffected by timing; ``per_batch=True`` stops within a batch of the limit (the
+    epoch in progress still gets its validation pass). ``hit`` says whether it stopped training.
+    """
+
+    def __init__(self, seconds: float, per_batch: bool = False):
+        super().__init__()
+        if not isinstance(seconds, (int, float)) or seconds <= 0:
+            raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+        self.seconds = float(seconds)
+        self.per_batch = bool(per_batch)
+        self.start = 0.0
+        self.hit = False
+        if self.per_batch:  # only then a per-batch hook (the training loop skips hooks nobody implements)
+            self.on_train_batch_end = lambda batch, logs=None: self._check()
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.start = time.perf_counter()
+
+    def _check(self) -> None:
+        if time.perf_counter() - self.start > self.seconds:
+            self.hit = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._check()
