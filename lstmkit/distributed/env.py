@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import datetime
 import os
+import sys
 from typing import Any
 
 DEFAULT_TIMEOUT_S = 600.0
@@ -117,7 +118,7 @@ def device_for(backend: str) -> Any:
 def init_process_group(backend: str | None = None, timeout_s: float | None = None) -> bool:
     """Join the job's process group (``env://`` rendezvous, as torchrun sets up) if the job has
     several processes and the group does not exist yet. Returns True when this call created it
-    (with nccl it is then destroyed at interpreter exit).
+    (then every rank leaves it together at interpreter exit).
 
     Args:
         backend: "gloo" or "nccl" (default: nccl with CUDA, else gloo).
@@ -149,13 +150,44 @@ def init_process_group(backend: str | None = None, timeout_s: float | None = Non
         torch.cuda.set_device(local_rank())
     limit = datetime.timedelta(seconds=timeout_s) if timeout_s is not None else timeout()
     dist.init_process_group(backend=backend, init_method="env://", timeout=limit)
-    if backend == "nccl" and not _created_here:
-        # torch asks for an explicit destroy with nccl. With gloo the process just exits: an
-        # explicit shutdown at exit, racing with a peer still running, was seen to abort the
-        # process now and then (SIGABRT after a successful run), and exiting closes the sockets.
-        atexit.register(destroy_process_group)
+    if not _created_here:
+        # Leave the group explicitly at exit, after a barrier: exiting with the group alive lets
+        # C++ static destruction tear down gloo's threads (seen as "terminate called without an
+        # active exception", SIGABRT, after a successful run), and destroying it while a peer
+        # still communicates races; the barrier makes every rank finish first.
+        atexit.register(_shutdown)
+        sys.excepthook = _excepthook
     _created_here = True
     return True
+
+
+_failing = False  # set when this process dies of an uncaught exception or reports a failure
+
+
+def mark_failing() -> None:
+    """This process is ending because of an error: at exit, leave at once (no barrier with the
+    peers, which may be blocked in a collective waiting for us)."""
+    global _failing
+    _failing = True
+
+
+def _excepthook(exc_type, exc, tb, _previous=sys.excepthook) -> None:
+    mark_failing()
+    _previous(exc_type, exc, tb)
+
+
+def _shutdown() -> None:
+    """At a normal interpreter exit: wait for every rank, then leave the group together."""
+    if not _group_ready() or _failing:
+        return
+    import torch.distributed as dist
+
+    if dist.get_backend() == "gloo":
+        try:  # bounded: if a peer failed, leave after a few seconds (the launcher reports the failure)
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=10))
+        except Exception:
+            pass
+    destroy_process_group()
 
 
 def destroy_process_group() -> None:

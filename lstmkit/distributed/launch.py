@@ -190,6 +190,9 @@ def describe_failure(failures: dict[int, Any]) -> str:
 def record_failure(exc: BaseException) -> None:
     """Inside a torchrun worker, write ``exc`` to the error file torchrun reads (its message then
     reaches the launcher's one-line error). Does nothing elsewhere or if the file exists."""
+    from lstmkit.distributed.env import mark_failing
+
+    mark_failing()
     path = os.environ.get("TORCHELASTIC_ERROR_FILE")
     if not path or os.path.exists(path):
         return
