@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from lstmkit.keras.models.data import ArrayData, flat_struct, map_struct
+from lstmkit.keras.models.data import ArrayData, bounded_epoch, flat_struct, map_struct
 
 
 def epoch_order(n: int, shuffle: bool | str, seed: int, pass_index: int, batch_size: int) -> torch.Tensor:
@@ -127,20 +127,9 @@ class ShardedArrays:
 
     def epoch(self) -> Iterator[tuple[Any, Any, Any] | None]:
         """This rank's share of each global step of one epoch (None where it has none)."""
-        if not self.steps:
-            yield from self._one_pass()
-            return
-        for _ in range(self.steps):
-            if self._stream is None:
-                self._stream = self._one_pass()
-            item = next(self._stream, _END)
-            if item is _END:
-                self._stream = self._one_pass()
-                item = next(self._stream)
-            yield item
+        return bounded_epoch(self)
 
 
-_END = object()
 
 
 def _rows(s: Any, a: int, b: int) -> Any:

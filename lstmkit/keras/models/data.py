@@ -229,17 +229,27 @@ class ArrayData:
 
     def epoch(self) -> Iterator[tuple[Any, Any, Any]]:
         """The batches of one epoch."""
-        if not self.steps:
-            yield from self._one_pass()
-            return
-        for _ in range(self.steps):
-            if self._stream is None:
-                self._stream = self._one_pass()
-            batch = next(self._stream, None)
-            if batch is None:
-                self._stream = self._one_pass()
-                batch = next(self._stream)
-            yield batch
+        return bounded_epoch(self)
+
+
+_END = object()
+
+
+def bounded_epoch(source: Any) -> Iterator[Any]:
+    """One epoch of ``source``: a whole ``source._one_pass()`` when ``source.steps`` is unset, else
+    exactly ``steps`` items, continuing the pass in ``source._stream`` across epochs and starting
+    a new pass whenever one runs out (Keras' ``steps_per_epoch`` over finite data)."""
+    if not source.steps:
+        yield from source._one_pass()
+        return
+    for _ in range(source.steps):
+        if source._stream is None:
+            source._stream = source._one_pass()
+        item = next(source._stream, _END)
+        if item is _END:
+            source._stream = source._one_pass()
+            item = next(source._stream)
+        yield item
 
 
 def _gather(structs: tuple, idx: torch.Tensor) -> tuple:
