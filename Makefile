@@ -7,9 +7,15 @@ BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: venv demo test lint clean
+.PHONY: venv kernels demo test lint bench clean
 
-venv: $(VENV)/.stamp
+venv: $(VENV)/.stamp kernels
+
+# lstmkit's fused CPU kernels (csrc/), compiled once per torch version and source change (the build
+# itself checks its stamp, so this is quick when up to date). A failed build is not fatal: lstmkit
+# then warns once and runs the plain torch path.
+kernels: $(VENV)/.stamp
+	$(BIN)/python -m lstmkit.kernels.build || echo "warning: fused CPU kernels not built; lstmkit will use the torch path"
 
 # Refreshed (venv + both installs) only when the project metadata or this file changes; the stamp is written last,
 # so a failed install is retried by the next make.
@@ -30,6 +36,9 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
+bench: venv
+	$(BIN)/python bench/suite.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build lstmkit/kernels/_lib *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -2,11 +2,14 @@
 
 - ``native``: torch's own fused kernels (``_VF.lstm`` / ``_VF.gru``: oneDNN on CPU, cuDNN on
   CUDA). Bit-identical to torch.nn, but only for the plain LSTM/GRU.
+- ``fused``: lstmkit's own C++ kernels (``csrc/``, bound in ``fused.py``): the whole
+  recurrence forward and backward in one call per layer-direction, for every LSTM variant and
+  extra and the GRU; CPU, float32/float64. Built by the set-up.
 - ``steps`` + ``loop``: a plain-torch step per variant and a Python loop over time; runs every
-  variant and extra, with autograd for the backward pass.
+  variant and extra on any device, with autograd for the backward pass.
 
-``backend="auto"`` picks the native kernels when they can run the configuration and the loop
-otherwise. (Fused CPU kernels for every variant plug in here later.)
+``backend="auto"`` picks the fused kernels on CPU when they are built and can run the
+configuration, else torch's native kernels when they can (cuDNN on CUDA), else the loop.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import replace
 
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
 
-BACKENDS: tuple[str, ...] = ("auto", "torch", "reference")
+BACKENDS: tuple[str, ...] = ("auto", "fused", "torch", "reference")
 
 
 def check_backend(backend: str) -> str:
@@ -24,14 +27,24 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def resolve_backend(requested: str, native_blockers: list[str]) -> str:
-    """Return the path to run: "torch" (native kernels) or "reference" (the loop).
+def resolve_backend(requested: str, native_blockers: list[str], fused_blockers: list[str] | None = None) -> str:
+    """Return the path to run: "fused" (lstmkit's kernels), "torch" (native kernels) or
+    "reference" (the loop).
 
-    ``native_blockers`` lists, in words, what in this configuration torch's own kernels cannot
-    do; ``backend="torch"`` with any blocker is a configuration error.
+    ``native_blockers`` / ``fused_blockers`` list, in words, what in this configuration torch's
+    kernels / the fused kernels cannot do; asking for a path explicitly with any blocker is a
+    configuration error. ``fused_blockers=None`` means the caller has no fused path (cells: a
+    single step has no recurrence to fuse), where ``backend="fused"`` acts like "auto".
     """
     if requested == "reference":
         return "reference"
+    if requested == "fused" and fused_blockers is not None:
+        if fused_blockers:
+            raise ValueError(
+                "backend='fused' (lstmkit's fused CPU kernels) cannot run: " + "; ".join(fused_blockers)
+                + ". Use backend='auto'"
+            )
+        return "fused"
     if requested == "torch":
         if native_blockers:
             raise ValueError(
@@ -40,6 +53,8 @@ def resolve_backend(requested: str, native_blockers: list[str]) -> str:
                 + "; use backend='auto' or backend='reference'"
             )
         return "torch"
+    if fused_blockers is not None and not fused_blockers:
+        return "fused"
     return "reference" if native_blockers else "torch"
 
 

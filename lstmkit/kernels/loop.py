@@ -144,3 +144,14 @@ def carry_fill(out: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, r
         fill_at, source = t >= starts + lengths, starts + lengths - 1
     fill = out.gather(0, source.reshape(1, -1, 1).expand(1, -1, out.shape[-1]))  # (1, B, F)
     return torch.where(fill_at.unsqueeze(-1), fill, out)
+
+
+def carry_forward(out: torch.Tensor, step_mask: torch.Tensor) -> torch.Tensor:
+    """Keras' masked_output="carry" for outputs (T, B, F) in processing order whose masked steps
+    are zero: each masked step repeats the output of the last real step before it (zeros if
+    none). Works for any mask, not only spans."""
+    T = out.shape[0]
+    t = torch.arange(T, device=out.device).unsqueeze(1).expand_as(step_mask)  # (T, B)
+    last = torch.where(step_mask, t, torch.full_like(t, -1)).cummax(0).values  # (T, B) last real step <= t
+    index = last.clamp(min=0).unsqueeze(-1).expand_as(out)
+    return torch.where((last >= 0).unsqueeze(-1), out.gather(0, index), torch.zeros((), dtype=out.dtype))

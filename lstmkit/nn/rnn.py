@@ -16,8 +16,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from lstmkit import kernels
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
-from lstmkit.kernels import native
-from lstmkit.kernels.loop import carry_fill, lengths_to_mask, mask_spans, reverse_time, run_sequence, shift_time
+from lstmkit.kernels import fused, native
+from lstmkit.kernels.loop import carry_fill, carry_forward, lengths_to_mask, mask_spans, reverse_time, run_sequence, shift_time
 from lstmkit.kernels.steps import GRUStep, LSTMStep, gru_input_projection, lstm_input_projection
 from lstmkit.nn import _checks
 from lstmkit.nn.params import forget_rows, gru_shapes, init_value, lstm_shapes, suffix
@@ -179,6 +179,20 @@ class RecurrentStack(nn.Module):
             zoneout=any(self.zoneout), go_backwards=self.go_backwards, **{"mask=": has_mask},
         )
 
+    def _choose_path(self, x: torch.Tensor, mask) -> tuple[str, tuple | None]:
+        """The execution path for this call, and the (starts, lengths) of a span mask when
+        torch's kernels will run one. See ``lstmkit.kernels`` for the order of preference."""
+        fused_blockers = fused.blockers(x, self.spec) if self.backend in ("auto", "fused") else ["not requested"]
+        if self.backend == "fused" or (self.backend == "auto" and not fused_blockers):
+            return kernels.resolve_backend("fused", [], fused_blockers), None
+        if self.backend == "auto" and x.device.type == "cpu" and not fused.available():
+            fused.warn_unavailable()
+        spans = None
+        if mask is not None and self.backend != "reference" and not self._native_blockers(False):
+            spans = mask_spans(mask)  # pre/post-padding masks run on torch's kernels
+        path = kernels.resolve_backend(self.backend, self._native_blockers(mask is not None and spans is None))
+        return path, spans
+
     def _flat_weights(self, layers: range) -> list[torch.Tensor]:
         return [w for l in layers for d in range(self.num_directions) for w in self.layer_params(l, d).values()]  # noqa: E741
 
@@ -212,16 +226,13 @@ class RecurrentStack(nn.Module):
                 else:  # one sequence: a (seq,) mask
                     mask = _checks.mask_arg(torch.as_tensor(mask).reshape(-1, 1), T, B, False, x.device)
         states = self._initial_states(hx, x, batched)
-        spans = None
-        if mask is not None and self.backend != "reference" and not self._native_blockers(False):
-            spans = mask_spans(mask)  # pre/post-padding masks run on the fused kernels
-        path = kernels.resolve_backend(self.backend, self._native_blockers(mask is not None and spans is None))
+        path, spans = self._choose_path(x, mask)
         if path == "torch" and spans is not None:
             output, final = self._run_native_spans(x, states, *spans)
         elif path == "torch":
             output, final = self._run_native(input if packed else x, states, lens, packed)
         else:
-            output, final = self._run_loop(x, states, lens, mask)
+            output, final = self._run_loop(x, states, lens, mask, fused_path=path == "fused")
             if packed:
                 output = _pack_like(output, input)
         if not packed:
@@ -327,8 +338,9 @@ class RecurrentStack(nn.Module):
             out = torch.cat(parts, dim=-1)
         return out, final
 
-    def _run_loop(self, x: torch.Tensor, states, lens, mask):
-        """The plain-torch loop of ``lstmkit.kernels.loop``: every variant and extra."""
+    def _run_loop(self, x: torch.Tensor, states, lens, mask, fused_path: bool = False):
+        """Layer by layer, direction by direction: the plain-torch loop of
+        ``lstmkit.kernels.loop`` or (``fused_path``) lstmkit's fused kernels."""
         T = x.shape[0]
         step_mask = lengths_to_mask(lens, T).to(x.device) if lens is not None else mask
         if self.go_backwards:
@@ -340,7 +352,7 @@ class RecurrentStack(nn.Module):
         for layer in range(self.num_layers):
             outs, layer_final = [], []
             for d in range(self.num_directions):
-                out, state = self._run_direction(x, states[layer][d], layer, d, step_mask, lens_dev)
+                out, state = self._run_direction(x, states[layer][d], layer, d, step_mask, lens_dev, fused_path)
                 outs.append(out)
                 layer_final.append(state)
             x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
@@ -349,7 +361,7 @@ class RecurrentStack(nn.Module):
             final.append(layer_final)
         return x, final
 
-    def _run_direction(self, x, state0, layer, direction, step_mask, lens):
+    def _run_direction(self, x, state0, layer, direction, step_mask, lens, fused_path: bool = False):
         p = self.layer_params(layer, direction)
         B = x.shape[1]
         R, H = self._state_size(layer), self.hidden_sizes[layer]
@@ -357,26 +369,51 @@ class RecurrentStack(nn.Module):
         if self.training and self.recurrent_dropout > 0:
             keep = 1.0 - self.recurrent_dropout
             rec_mask = torch.bernoulli(x.new_full((B, R), keep)) / keep  # one mask per sequence
-        if self.mode == "LSTM":
-            gx = lstm_input_projection(self.spec, p, x)
-            step = LSTMStep(self.spec, p, rec_mask)
-            if self.spec.full_gate_recurrence:
-                state0 = (*state0, x.new_zeros(B, len(self.spec.sigmoid_gates) * H))
-            widths = (R, H)
-        else:
-            gx = gru_input_projection(self.spec, p, x)
-            step = GRUStep(self.spec, p, rec_mask)
-            widths = (R,)
+        lstm = self.mode == "LSTM"
+        gx = lstm_input_projection(self.spec, p, x) if lstm else gru_input_projection(self.spec, p, x)
+        widths = (R, H) if lstm else (R,)
         keep_masks = None
         if self.training and any(self.zoneout):
             T = x.shape[0]
             keep_masks = [torch.bernoulli(x.new_full((T, B, w), z)).bool() if z > 0 else None
                           for z, w in zip(self.zoneout, widths)]
+        if fused_path:
+            return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
+        if lstm:
+            step = LSTMStep(self.spec, p, rec_mask)
+            if self.spec.full_gate_recurrence:
+                state0 = (*state0, x.new_zeros(B, len(self.spec.sigmoid_gates) * H))
+        else:
+            step = GRUStep(self.spec, p, rec_mask)
         out, state = run_sequence(
             step, gx, state0, step_mask=step_mask, lengths=lens, reverse=direction == 1,
             zoneout_rates=self.zoneout, zoneout_keep=keep_masks, masked_output=self.masked_output,
         )
-        return out, state[:2] if self.mode == "LSTM" else state[:1]
+        return out, state[:2] if lstm else state[:1]
+
+    def _run_direction_fused(self, gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks):
+        """The same step semantics as ``run_sequence``, on ``lstmkit.kernels.fused``."""
+        reverse = direction == 1
+        if reverse:
+            gx = reverse_time(gx, lens)
+            if step_mask is not None and lens is None:
+                step_mask = step_mask.flip(0)  # with lengths the reversed sequence is still a prefix
+        keep = list(keep_masks) if keep_masks else []
+        keep += [None] * (2 - len(keep))
+        zoneout = (0.0, 0.0) if keep_masks else (tuple(self.zoneout) + (0.0,))[:2]
+        if self.mode == "LSTM":
+            out, h, c = fused.lstm_recurrence(self.spec, p, gx, state0[0], state0[1], rmask=rec_mask,
+                                              step_mask=step_mask, keep_h=keep[0], keep_c=keep[1], zoneout=zoneout)
+            final = (h, c)
+        else:
+            out, h = fused.gru_recurrence(self.spec, p, gx, state0[0], rmask=rec_mask, step_mask=step_mask,
+                                          keep_h=keep[0], zoneout=zoneout[0])
+            final = (h,)
+        if step_mask is not None and self.masked_output == "carry":
+            out = carry_forward(out, step_mask)
+        if reverse:
+            out = reverse_time(out, lens)
+        return out, final
 
 
 def _pack_like(padded: torch.Tensor, like: PackedSequence) -> PackedSequence:

@@ -1,0 +1,129 @@
+// Shared pieces of lstmkit's fused CPU kernels: activations that vectorise, the GEMM call,
+// layer-norm rows, and the ISA dispatch macro.
+//
+// Every row kernel is written once as a template (float for speed, double for gradcheck) and
+// the float instance is compiled three times by GCC's function multiversioning
+// (LSTMKIT_CLONES): AVX-512, AVX2+FMA and baseline x86-64, picked at load time by the CPU's
+// features. Nothing here uses -ffast-math: the rounding trick in exp_approx relies on IEEE
+// arithmetic being kept as written.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LSTMKIT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LSTMKIT_CLONES
+#endif
+
+namespace lstmkit {
+
+// Activation codes; the Python side maps lstmkit.cells.spec.ACTIVATIONS to these.
+enum Act : int64_t { TANH = 0, SIGMOID = 1, HARD_SIGMOID = 2, RELU = 3, LINEAR = 4, SOFTSIGN = 5 };
+
+// exp for float in a form GCC vectorises (Cephes expf polynomial, ~1 ulp on the clamped range).
+static inline float exp_approx(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  float n = x * 1.44269504088896341f;
+  n = (n + 12582912.0f) - 12582912.0f;  // round to nearest integer (1.5 * 2^23 trick)
+  float r = x - n * 0.693359375f;
+  r = r - n * (-2.12194440e-4f);
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t e = static_cast<int32_t>(n) + 127;
+  uint32_t bits = static_cast<uint32_t>(e) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+static inline double exp_approx(double x) { return std::exp(x); }
+
+template <typename T> static inline T sigmoid_(T x) { return T(1) / (T(1) + exp_approx(-x)); }
+template <typename T> static inline T tanh_(T x) { return T(1) - T(2) / (T(1) + exp_approx(T(2) * x)); }
+template <> inline double tanh_<double>(double x) { return std::tanh(x); }
+
+// y = act(x), elementwise over n (x and y may alias). The switch is outside the loops so each
+// loop vectorises.
+template <typename T> static inline void act_forward(int64_t kind, const T* x, T* y, int64_t n) {
+  switch (kind) {
+    case TANH: for (int64_t j = 0; j < n; ++j) y[j] = tanh_(x[j]); break;
+    case SIGMOID: for (int64_t j = 0; j < n; ++j) y[j] = sigmoid_(x[j]); break;
+    case HARD_SIGMOID:
+      for (int64_t j = 0; j < n; ++j) y[j] = std::min(std::max(x[j] / T(6) + T(0.5), T(0)), T(1));
+      break;
+    case RELU: for (int64_t j = 0; j < n; ++j) y[j] = std::max(x[j], T(0)); break;
+    case SOFTSIGN: for (int64_t j = 0; j < n; ++j) y[j] = x[j] / (T(1) + std::abs(x[j])); break;
+    default: if (x != y) std::memcpy(y, x, sizeof(T) * n); break;  // LINEAR
+  }
+}
+
+// dx = dy * act'(.) written in terms of the activation's output y (dx and dy may alias).
+template <typename T> static inline void act_backward(int64_t kind, const T* y, const T* dy, T* dx, int64_t n) {
+  switch (kind) {
+    case TANH: for (int64_t j = 0; j < n; ++j) dx[j] = dy[j] * (T(1) - y[j] * y[j]); break;
+    case SIGMOID: for (int64_t j = 0; j < n; ++j) dx[j] = dy[j] * y[j] * (T(1) - y[j]); break;
+    case HARD_SIGMOID:
+      for (int64_t j = 0; j < n; ++j) dx[j] = (y[j] > T(0) && y[j] < T(1)) ? dy[j] / T(6) : T(0);
+      break;
+    case RELU: for (int64_t j = 0; j < n; ++j) dx[j] = y[j] > T(0) ? dy[j] : T(0); break;
+    case SOFTSIGN:
+      for (int64_t j = 0; j < n; ++j) { T a = T(1) - std::abs(y[j]); dx[j] = dy[j] * a * a; }
+      break;
+    default: if (dx != dy) std::memcpy(dx, dy, sizeof(T) * n); break;  // LINEAR
+  }
+}
+
+// Layer norm of one row: writes xhat = (x - mean) * rstd and returns rstd.
+template <typename T> static inline T layer_norm_row(const T* x, T* xhat, int64_t n, double eps) {
+  double sum = 0, sq = 0;
+  for (int64_t j = 0; j < n; ++j) sum += x[j];
+  const double mean = sum / n;
+  for (int64_t j = 0; j < n; ++j) { double d = x[j] - mean; sq += d * d; }
+  const T rstd = T(1.0 / std::sqrt(sq / n + eps));
+  const T m = T(mean);
+  for (int64_t j = 0; j < n; ++j) xhat[j] = (x[j] - m) * rstd;
+  return rstd;
+}
+
+// Backward of y = xhat * w + b for one row: accumulates dw, db and writes dx (dx may alias dy).
+template <typename T>
+static inline void layer_norm_row_backward(const T* dy, const T* xhat, T rstd, const T* w, T* dw, T* db, T* dx,
+                                           int64_t n) {
+  double s1 = 0, s2 = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const T g = dy[j] * w[j];
+    s1 += g;
+    s2 += g * xhat[j];
+    dw[j] += dy[j] * xhat[j];
+    db[j] += dy[j];
+  }
+  const T m1 = T(s1 / n), m2 = T(s2 / n);
+  for (int64_t j = 0; j < n; ++j) dx[j] = rstd * (dy[j] * w[j] - m1 - xhat[j] * m2);
+}
+
+// C (M x N, row-major, ldc) = alpha * op(A) op(B) + beta * C, op = transpose when the flag is set.
+template <typename T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc);
+
+// Raw pointer of an optional tensor, nullptr when absent or empty.
+template <typename T> static inline T* opt_ptr(const c10::optional<at::Tensor>& t) {
+  return (t.has_value() && t->defined() && t->numel() > 0) ? t->data_ptr<T>() : nullptr;
+}
+static inline const uint8_t* opt_mask(const c10::optional<at::Tensor>& t) {
+  return (t.has_value() && t->defined() && t->numel() > 0) ? t->data_ptr<uint8_t>() : nullptr;
+}
+static inline at::Tensor none_tensor(const at::Tensor& like) { return at::empty({0}, like.options()); }
+
+}  // namespace lstmkit

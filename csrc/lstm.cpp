@@ -1,0 +1,582 @@
+// Fused LSTM-family recurrence on CPU: forward and backward over all time steps in one call.
+//
+// The input projection (W_ih x + biases for every step) is one GEMM done by the caller; this
+// file runs the recurrence: per step one (B, R) x (R, G*H) GEMM into the gate pre-activations,
+// then one pass over each batch row that applies peepholes, the gate activations, the cell
+// update, layer norm, zoneout and step masks in place. The backward pass walks time in reverse
+// with one pointwise pass and one (B, G*H) x (G*H, R) GEMM per step, then forms the weight
+// gradients as single large GEMMs over all steps (the haste / oneDNN scheme).
+//
+// The equations are those of lstmkit.cells.lstm (the float64 reference); tests hold this file
+// to them and to torch.nn.LSTM. Shapes: T steps, B batch, H hidden, R = state width (P with a
+// projection, else H), G gates with rows (storage order i|f|g|o, absent gates dropped),
+// S sigmoid gates (G minus the candidate g).
+#include "common.h"
+
+#include <torch/library.h>
+
+namespace lstmkit {
+namespace {
+
+// Static description of one layer-direction: which gates exist and where their blocks start.
+struct Layout {
+  int64_t T, B, H, R, P, G, S;
+  bool has_i, has_f, has_o, coupled;  // has_f: f has rows (coupled CIFG computes f = 1 - i)
+  int64_t gate_act, in_act, out_act;
+  int64_t oi, of, og, oo;  // column offsets of the gate blocks in a (G*H) row, -1 if absent
+  int64_t si, sf, so;      // offsets of the sigmoid gates in a (S*H) row (peepholes, FGR), -1 if absent
+  bool peep, ln, proj, fgr;
+};
+
+Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0, at::IntArrayRef cfg,
+                   bool peep, bool ln, bool proj, bool fgr) {
+  Layout L{};
+  L.T = gx.size(0);
+  L.B = gx.size(1);
+  L.H = c0.size(1);
+  L.R = h0.size(1);
+  L.P = proj ? L.R : 0;
+  L.has_i = cfg[0];
+  L.has_f = cfg[1];
+  L.has_o = cfg[2];
+  L.coupled = cfg[3];
+  L.gate_act = cfg[4];
+  L.in_act = cfg[5];
+  L.out_act = cfg[6];
+  int64_t k = 0, s = 0;
+  L.oi = L.has_i ? (k++) * L.H : -1;
+  L.si = L.has_i ? (s++) * L.H : -1;
+  L.of = L.has_f ? (k++) * L.H : -1;
+  L.sf = L.has_f ? (s++) * L.H : -1;
+  L.og = (k++) * L.H;
+  L.oo = L.has_o ? (k++) * L.H : -1;
+  L.so = L.has_o ? (s++) * L.H : -1;
+  L.G = k;
+  L.S = s;
+  L.peep = peep;
+  L.ln = ln;
+  L.proj = proj;
+  L.fgr = fgr;
+  TORCH_CHECK(gx.size(2) == L.G * L.H, "lstmkit fused LSTM: gx has ", gx.size(2), " columns, expected ", L.G * L.H);
+  return L;
+}
+
+// Per-row forward pointers (one batch row of one step).
+template <typename T> struct FwdRow {
+  T* g;             // (G*H) pre-activations in, activations out
+  const T* cprev;   // (H)
+  T* cnew;          // (H) cell state before zoneout / masks
+  T* y;             // (H) out_act(cell), kept for the backward pass
+  T* m;             // (H) o * y: the hidden state before the projection
+  T* xhat_c;        // (H) layer-norm of the cell, or nullptr
+  T* rstd_c;        // scalar, or nullptr
+  T* a;             // (S*H) sigmoid-gate activations for full gate recurrence, or nullptr
+  const T* peep;    // (S*H) peephole weights, or nullptr
+  const T* lncw;    // (H) cell layer-norm gain / shift, or nullptr
+  const T* lncb;
+};
+
+template <typename T> static inline void forward_row_impl(const Layout& L, const FwdRow<T>& r, double eps) {
+  const int64_t H = L.H;
+  T* pi = L.has_i ? r.g + L.oi : nullptr;
+  T* pf = L.has_f ? r.g + L.of : nullptr;
+  T* pg = r.g + L.og;
+  T* po = L.has_o ? r.g + L.oo : nullptr;
+  if (r.peep) {
+    if (pi) for (int64_t j = 0; j < H; ++j) pi[j] += r.peep[L.si + j] * r.cprev[j];
+    if (pf) for (int64_t j = 0; j < H; ++j) pf[j] += r.peep[L.sf + j] * r.cprev[j];
+  }
+  if (pi) act_forward<T>(L.gate_act, pi, pi, H);
+  if (pf) act_forward<T>(L.gate_act, pf, pf, H);
+  act_forward<T>(L.in_act, pg, pg, H);
+  // c = f * c_prev + i * g, with f = 1 - i (CIFG) or 1 (no forget gate), i = 1 (no input gate).
+  if (pi && pf) for (int64_t j = 0; j < H; ++j) r.cnew[j] = pf[j] * r.cprev[j] + pi[j] * pg[j];
+  else if (pi && L.coupled) for (int64_t j = 0; j < H; ++j) r.cnew[j] = (T(1) - pi[j]) * r.cprev[j] + pi[j] * pg[j];
+  else if (pi) for (int64_t j = 0; j < H; ++j) r.cnew[j] = r.cprev[j] + pi[j] * pg[j];
+  else if (pf) for (int64_t j = 0; j < H; ++j) r.cnew[j] = pf[j] * r.cprev[j] + pg[j];
+  else for (int64_t j = 0; j < H; ++j) r.cnew[j] = r.cprev[j] + pg[j];
+  if (po) {
+    if (r.peep) for (int64_t j = 0; j < H; ++j) po[j] += r.peep[L.so + j] * r.cnew[j];
+    act_forward<T>(L.gate_act, po, po, H);
+  }
+  const T* cell = r.cnew;
+  if (r.xhat_c) {
+    *r.rstd_c = layer_norm_row<T>(r.cnew, r.xhat_c, H, eps);
+    for (int64_t j = 0; j < H; ++j) r.y[j] = r.xhat_c[j] * r.lncw[j] + r.lncb[j];
+    cell = r.y;
+  }
+  act_forward<T>(L.out_act, cell, r.y, H);
+  if (po) for (int64_t j = 0; j < H; ++j) r.m[j] = po[j] * r.y[j];
+  else std::memcpy(r.m, r.y, sizeof(T) * H);
+  if (r.a) {
+    if (pi) std::memcpy(r.a + L.si, pi, sizeof(T) * H);
+    if (pf) std::memcpy(r.a + L.sf, pf, sizeof(T) * H);
+    if (po) std::memcpy(r.a + L.so, po, sizeof(T) * H);
+  }
+}
+
+LSTMKIT_CLONES void forward_row(const Layout& L, const FwdRow<float>& r, double eps) {
+  forward_row_impl<float>(L, r, eps);
+}
+void forward_row(const Layout& L, const FwdRow<double>& r, double eps) { forward_row_impl<double>(L, r, eps); }
+
+// Per-row backward pointers. Gradients flow from the hidden state m (before projection) and
+// the cell state into the gate pre-activations.
+template <typename T> struct BwdRow {
+  const T* g;       // (G*H) saved activations
+  const T* cprev;   // (H)
+  const T* cnew;    // (H)
+  const T* y;       // (H)
+  const T* xhat_c;  // (H) or nullptr
+  T rstd_c;
+  const T* dm;      // (H) gradient reaching m
+  T* dcnew;         // (H) in: gradient reaching c_new from the next step (after zoneout); scratch
+  const T* da;      // (S*H) gradient reaching this step's gate activations via FGR, or nullptr
+  T* dg;            // (G*H) out: gradient of the gate pre-activations
+  T* dcprev;        // (H) out: adds the gradient reaching c_prev through this step's gates
+  const T* peep;    // (S*H) or nullptr
+  T* dpeep;         // (S*H) accumulated, or nullptr
+  const T* lncw;    // (H) or nullptr
+  T* dlncw;         // (H) accumulated, or nullptr
+  T* dlncb;
+  T* tmp;           // (H) scratch
+};
+
+template <typename T> static inline void backward_row_impl(const Layout& L, const BwdRow<T>& r) {
+  const int64_t H = L.H;
+  const T* gi = L.has_i ? r.g + L.oi : nullptr;
+  const T* gf = L.has_f ? r.g + L.of : nullptr;
+  const T* gg = r.g + L.og;
+  const T* go = L.has_o ? r.g + L.oo : nullptr;
+  T* di = L.has_i ? r.dg + L.oi : nullptr;
+  T* df = L.has_f ? r.dg + L.of : nullptr;
+  T* dgg = r.dg + L.og;
+  T* dout = L.has_o ? r.dg + L.oo : nullptr;
+  T* t = r.tmp;
+  // m = o * y, y = out_act(cell): do = dm * y, dy = dm * o.
+  if (go) {
+    for (int64_t j = 0; j < H; ++j) { dout[j] = r.dm[j] * r.y[j]; t[j] = r.dm[j] * go[j]; }
+  } else {
+    std::memcpy(t, r.dm, sizeof(T) * H);
+  }
+  act_backward<T>(L.out_act, r.y, t, t, H);  // t = d(cell or its layer norm)
+  if (r.xhat_c) {
+    // y was computed in place from the normalised cell; act_backward needs the activation
+    // output, which is r.y; the layer-norm output itself is recomputed only through xhat.
+    layer_norm_row_backward<T>(t, r.xhat_c, r.rstd_c, r.lncw, r.dlncw, r.dlncb, t, H);
+  }
+  for (int64_t j = 0; j < H; ++j) r.dcnew[j] += t[j];
+  if (go) {
+    if (r.da) for (int64_t j = 0; j < H; ++j) dout[j] += r.da[L.so + j];
+    act_backward<T>(L.gate_act, go, dout, dout, H);
+    if (r.peep) {
+      for (int64_t j = 0; j < H; ++j) {
+        r.dcnew[j] += dout[j] * r.peep[L.so + j];
+        r.dpeep[L.so + j] += dout[j] * r.cnew[j];
+      }
+    }
+  }
+  // c = f * c_prev + i * g.
+  const T* dc = r.dcnew;
+  if (gi) {
+    for (int64_t j = 0; j < H; ++j) { di[j] = dc[j] * gg[j]; dgg[j] = dc[j] * gi[j]; }
+  } else {
+    std::memcpy(dgg, dc, sizeof(T) * H);
+  }
+  if (gf) {
+    for (int64_t j = 0; j < H; ++j) { df[j] = dc[j] * r.cprev[j]; r.dcprev[j] += dc[j] * gf[j]; }
+  } else if (L.coupled) {
+    for (int64_t j = 0; j < H; ++j) { di[j] -= dc[j] * r.cprev[j]; r.dcprev[j] += dc[j] * (T(1) - gi[j]); }
+  } else {
+    for (int64_t j = 0; j < H; ++j) r.dcprev[j] += dc[j];
+  }
+  if (r.da) {
+    if (di) for (int64_t j = 0; j < H; ++j) di[j] += r.da[L.si + j];
+    if (df) for (int64_t j = 0; j < H; ++j) df[j] += r.da[L.sf + j];
+  }
+  if (di) act_backward<T>(L.gate_act, gi, di, di, H);
+  if (df) act_backward<T>(L.gate_act, gf, df, df, H);
+  act_backward<T>(L.in_act, gg, dgg, dgg, H);
+  if (r.peep) {
+    if (di) for (int64_t j = 0; j < H; ++j) { r.dcprev[j] += di[j] * r.peep[L.si + j]; r.dpeep[L.si + j] += di[j] * r.cprev[j]; }
+    if (df) for (int64_t j = 0; j < H; ++j) { r.dcprev[j] += df[j] * r.peep[L.sf + j]; r.dpeep[L.sf + j] += df[j] * r.cprev[j]; }
+  }
+}
+
+LSTMKIT_CLONES void backward_row(const Layout& L, const BwdRow<float>& r) { backward_row_impl<float>(L, r); }
+void backward_row(const Layout& L, const BwdRow<double>& r) { backward_row_impl<double>(L, r); }
+
+}  // namespace
+}  // namespace lstmkit
+
+namespace lstmkit {
+namespace {
+
+// Rows of one step are independent; split them over threads only when a step has enough work
+// to pay for waking them (small shapes are dominated by per-call overhead, not arithmetic).
+template <typename F> void for_rows(int64_t B, int64_t width, const F& f, bool serial = false) {
+  if (serial) {
+    f(0, B);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1));
+  if (B <= grain) {
+    f(0, B);
+  } else {
+    at::parallel_for(0, B, grain, f);
+  }
+}
+
+static inline bool row_masked(const uint8_t* mask, int64_t t, int64_t B, int64_t b) {
+  return mask && !mask[t * B + b];
+}
+
+template <typename T> T* ptr(const at::Tensor& t) { return t.numel() ? t.data_ptr<T>() : nullptr; }
+
+template <typename T>
+std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0,
+                                     const at::Tensor& w_hh, const c10::optional<at::Tensor>& peep,
+                                     const c10::optional<at::Tensor>& w_hr, const c10::optional<at::Tensor>& w_fgr,
+                                     const c10::optional<at::Tensor>& ln_hh_w, const c10::optional<at::Tensor>& ln_hh_b,
+                                     const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& ln_c_b,
+                                     const c10::optional<at::Tensor>& rmask, const c10::optional<at::Tensor>& step_mask,
+                                     const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
+                                     at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
+  const T* Wp = opt_ptr<T>(peep);
+  const T* Whr = opt_ptr<T>(w_hr);
+  const T* Wf = opt_ptr<T>(w_fgr);
+  const T* lnhw = opt_ptr<T>(ln_hh_w);
+  const T* lnhb = opt_ptr<T>(ln_hh_b);
+  const T* lncw = opt_ptr<T>(ln_c_w);
+  const T* lncb = opt_ptr<T>(ln_c_b);
+  const T* rm = opt_ptr<T>(rmask);
+  const uint8_t* mask = opt_mask(step_mask);
+  const uint8_t* kh = opt_mask(keep_h);
+  const uint8_t* kc = opt_mask(keep_c);
+  const Layout L = make_layout(gx, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
+  const bool save = cfg[7], inplace = cfg.size() > 8 && cfg[8];
+  const double zh = fcfg[0], zc = fcfg[1], eps = fcfg[2];
+  const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
+  auto opts = gx.options();
+  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? at::empty(shape, opts) : none_tensor(gx); };
+
+  at::Tensor gates = (inplace && !save) ? gx : gx.clone();  // pre-activations in, activations out
+  at::Tensor hs = at::empty({T_ + 1, B, R}, opts), cs = at::empty({T_ + 1, B, H}, opts);
+  hs[0].copy_(h0);
+  cs[0].copy_(c0);
+  const int64_t ts = save ? 1 : 0;  // per-step buffers are (T, ...) when saved, one step otherwise
+  at::Tensor cnew = at::empty({save ? T_ : 1, B, H}, opts), y = at::empty({save ? T_ : 1, B, H}, opts);
+  at::Tensor m = at::empty({(save && L.proj) ? T_ : 1, B, H}, opts);
+  at::Tensor xhat_hh = sized(L.ln, {save ? T_ : 1, B, GH}), rstd_hh = sized(L.ln, {save ? T_ : 1, B});
+  at::Tensor xhat_c = sized(L.ln, {save ? T_ : 1, B, H}), rstd_c = sized(L.ln, {save ? T_ : 1, B});
+  at::Tensor as = sized(L.fgr, {T_ + 1, B, SH});
+  if (L.fgr) as[0].zero_();
+  at::Tensor out = at::empty({T_, B, R}, opts);
+  at::Tensor hin_buf = sized(rm != nullptr, {B, R}), gh_buf = sized(L.ln, {B, GH}), f_buf = sized(L.fgr, {B, SH});
+  at::Tensor hnew_buf = sized(L.proj, {B, R});
+
+  T* Gp = ptr<T>(gates);
+  T* hsp = ptr<T>(hs);
+  T* csp = ptr<T>(cs);
+  T* asp = ptr<T>(as);
+  const T* Whh = w_hh.data_ptr<T>();
+  for (int64_t t = 0; t < T_; ++t) {
+    T* G = Gp + t * B * GH;
+    const T* hprev = hsp + t * B * R;
+    const T* cprev = csp + t * B * H;
+    T* hnext = hsp + (t + 1) * B * R;
+    T* cnext = csp + (t + 1) * B * H;
+    T* cn = ptr<T>(cnew) + t * ts * B * H;
+    T* yt = ptr<T>(y) + t * ts * B * H;
+    T* mt = ptr<T>(m) + t * ts * (L.proj ? 1 : 0) * B * H;
+    const T* hin = hprev;
+    if (rm) {
+      T* hb = ptr<T>(hin_buf);
+      for (int64_t k = 0; k < B * R; ++k) hb[k] = hprev[k] * rm[k];
+      hin = hb;
+    }
+    if (L.ln) {
+      T* gh = ptr<T>(gh_buf);
+      T* xh = ptr<T>(xhat_hh) + t * ts * B * GH;
+      T* rs = ptr<T>(rstd_hh) + t * ts * B;
+      gemm<T>(false, true, B, GH, R, T(1), hin, R, Whh, R, T(0), gh, GH);
+      for_rows(B, GH, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          rs[b] = layer_norm_row<T>(gh + b * GH, xh + b * GH, GH, eps);
+          T* g = G + b * GH;
+          const T* x = xh + b * GH;
+          for (int64_t j = 0; j < GH; ++j) g[j] += x[j] * lnhw[j] + lnhb[j];
+        }
+      });
+    } else {
+      gemm<T>(false, true, B, GH, R, T(1), hin, R, Whh, R, T(1), G, GH);
+    }
+    if (L.fgr) {
+      T* fb = ptr<T>(f_buf);
+      gemm<T>(false, true, B, SH, SH, T(1), asp + t * B * SH, SH, Wf, SH, T(0), fb, SH);
+      for (int64_t b = 0; b < B; ++b) {
+        T* g = G + b * GH;
+        const T* f = fb + b * SH;
+        if (L.has_i) for (int64_t j = 0; j < H; ++j) g[L.oi + j] += f[L.si + j];
+        if (L.has_f) for (int64_t j = 0; j < H; ++j) g[L.of + j] += f[L.sf + j];
+        if (L.has_o) for (int64_t j = 0; j < H; ++j) g[L.oo + j] += f[L.so + j];
+      }
+    }
+    for_rows(B, GH, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        if (row_masked(mask, t, B, b)) {
+          std::fill_n(mt + b * H, H, T(0));
+          continue;
+        }
+        FwdRow<T> r{G + b * GH, cprev + b * H, cn + b * H, yt + b * H, mt + b * H,
+                    L.ln ? ptr<T>(xhat_c) + (t * ts * B + b) * H : nullptr,
+                    L.ln ? ptr<T>(rstd_c) + t * ts * B + b : nullptr,
+                    L.fgr ? asp + ((t + 1) * B + b) * SH : nullptr, Wp, lncw, lncb};
+        forward_row(L, r, eps);
+      }
+    });
+    const T* hnew = mt;
+    if (L.proj) {
+      gemm<T>(false, true, B, R, H, T(1), mt, H, Whr, H, T(0), ptr<T>(hnew_buf), R);
+      hnew = ptr<T>(hnew_buf);
+    }
+    T* o = ptr<T>(out) + t * B * R;
+    for (int64_t b = 0; b < B; ++b) {
+      T* hn = hnext + b * R;
+      T* cx = cnext + b * H;
+      const T* hp = hprev + b * R;
+      const T* cp = cprev + b * H;
+      if (row_masked(mask, t, B, b)) {
+        std::memcpy(hn, hp, sizeof(T) * R);
+        std::memcpy(cx, cp, sizeof(T) * H);
+        if (L.fgr) std::memcpy(asp + ((t + 1) * B + b) * SH, asp + (t * B + b) * SH, sizeof(T) * SH);
+        std::fill_n(o + b * R, R, T(0));
+        continue;
+      }
+      const T* hv = hnew + b * R;
+      const T* cv = cn + b * H;
+      if (kh) {
+        const uint8_t* k = kh + (t * B + b) * R;
+        for (int64_t j = 0; j < R; ++j) hn[j] = k[j] ? hp[j] : hv[j];
+      } else if (zh > 0) {
+        for (int64_t j = 0; j < R; ++j) hn[j] = T(zh) * hp[j] + T(1 - zh) * hv[j];
+      } else {
+        std::memcpy(hn, hv, sizeof(T) * R);
+      }
+      if (kc) {
+        const uint8_t* k = kc + (t * B + b) * H;
+        for (int64_t j = 0; j < H; ++j) cx[j] = k[j] ? cp[j] : cv[j];
+      } else if (zc > 0) {
+        for (int64_t j = 0; j < H; ++j) cx[j] = T(zc) * cp[j] + T(1 - zc) * cv[j];
+      } else {
+        std::memcpy(cx, cv, sizeof(T) * H);
+      }
+      std::memcpy(o + b * R, hn, sizeof(T) * R);
+    }
+  }
+  return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as};
+}
+
+// saved = forward's outputs [3:]: gates, cnew, y, c_states, h_states, m, xhat_hh, rstd_hh,
+// xhat_c, rstd_c, a_states. Returns the gradients of gx, h0, c0, w_hh, peep, w_hr, w_fgr,
+// ln_hh_w, ln_hh_b, ln_c_w, ln_c_b (empty where the input was absent).
+template <typename T>
+std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tensor& dhT, const at::Tensor& dcT,
+                                      at::TensorList saved, const at::Tensor& w_hh,
+                                      const c10::optional<at::Tensor>& peep, const c10::optional<at::Tensor>& w_hr,
+                                      const c10::optional<at::Tensor>& w_fgr, const c10::optional<at::Tensor>& ln_hh_w,
+                                      const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& rmask,
+                                      const c10::optional<at::Tensor>& step_mask,
+                                      const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
+                                      at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
+  const at::Tensor &gates = saved[0], &cnew = saved[1], &y = saved[2], &cs = saved[3], &hs = saved[4], &m = saved[5];
+  const at::Tensor &xhat_hh = saved[6], &rstd_hh = saved[7], &xhat_c = saved[8], &rstd_c = saved[9], &as = saved[10];
+  const T* Wp = opt_ptr<T>(peep);
+  const T* Whr = opt_ptr<T>(w_hr);
+  const T* Wf = opt_ptr<T>(w_fgr);
+  const T* lnhw = opt_ptr<T>(ln_hh_w);
+  const T* lncw = opt_ptr<T>(ln_c_w);
+  const T* rm = opt_ptr<T>(rmask);
+  const uint8_t* mask = opt_mask(step_mask);
+  const uint8_t* kh = opt_mask(keep_h);
+  const uint8_t* kc = opt_mask(keep_c);
+  const at::Tensor h0 = hs[0], c0 = cs[0];
+  const Layout L = make_layout(gates, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
+  const double zh = fcfg[0], zc = fcfg[1];
+  const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
+  auto opts = gates.options();
+  auto zeros = [&](bool need, at::IntArrayRef shape) { return need ? at::zeros(shape, opts) : none_tensor(gates); };
+  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? at::empty(shape, opts) : none_tensor(gates); };
+
+  at::Tensor dG = at::empty({T_, B, GH}, opts);
+  at::Tensor dgh_all = L.ln ? at::empty({T_, B, GH}, opts) : dG;
+  at::Tensor dhnew_all = sized(L.proj, {T_, B, R}), dsig_all = sized(L.fgr, {T_, B, SH});
+  at::Tensor dh = dhT.contiguous().clone(), dc = dcT.contiguous().clone(), da = zeros(L.fgr, {B, SH});
+  at::Tensor dh_prev = at::empty({B, R}, opts), dc_prev = at::empty({B, H}, opts), da_prev = sized(L.fgr, {B, SH});
+  at::Tensor dhnew = L.proj ? at::empty({B, R}, opts) : at::empty({B, H}, opts);
+  at::Tensor dm = sized(L.proj, {B, H}), dcn = at::empty({B, H}, opts), dhin = at::empty({B, R}, opts);
+  at::Tensor dpeep = zeros(L.peep, {L.S, H}), dwhr = zeros(false, {0});
+  at::Tensor dlnhw = zeros(L.ln, {GH}), dlnhb = zeros(L.ln, {GH}), dlncw = zeros(L.ln, {H}), dlncb = zeros(L.ln, {H});
+  const bool has_dout = dout_in.numel() > 0;
+  at::Tensor dout = has_dout ? dout_in.contiguous() : dout_in;
+  std::vector<uint8_t> skip(B);
+
+  const T* Whh = w_hh.data_ptr<T>();
+  for (int64_t t = T_ - 1; t >= 0; --t) {
+    T* dGt = ptr<T>(dG) + t * B * GH;
+    T* dht = ptr<T>(dh);
+    T* dct = ptr<T>(dc);
+    T* dhp = ptr<T>(dh_prev);
+    T* dcp = ptr<T>(dc_prev);
+    T* dhn = ptr<T>(dhnew);
+    T* dcnp = ptr<T>(dcn);
+    const T* dO = has_dout ? ptr<T>(dout) + t * B * R : nullptr;
+    // 1) through zoneout and the step mask, to the fresh states of this step.
+    for (int64_t b = 0; b < B; ++b) {
+      T* dh_b = dht + b * R;
+      T* dc_b = dct + b * H;
+      skip[b] = row_masked(mask, t, B, b);
+      if (skip[b]) {  // state carried: the gradient passes through; this step's output was 0
+        std::memcpy(dhp + b * R, dh_b, sizeof(T) * R);
+        std::memcpy(dcp + b * H, dc_b, sizeof(T) * H);
+        std::fill_n(dGt + b * GH, GH, T(0));
+        std::fill_n(dhn + b * (L.proj ? R : H), L.proj ? R : H, T(0));
+        continue;
+      }
+      if (dO) for (int64_t j = 0; j < R; ++j) dh_b[j] += dO[b * R + j];
+      T* dn = dhn + b * (L.proj ? R : H);
+      T* dpv = dhp + b * R;
+      if (kh) {
+        const uint8_t* k = kh + (t * B + b) * R;
+        for (int64_t j = 0; j < R; ++j) { dn[j] = k[j] ? T(0) : dh_b[j]; dpv[j] = k[j] ? dh_b[j] : T(0); }
+      } else if (zh > 0) {
+        for (int64_t j = 0; j < R; ++j) { dn[j] = T(1 - zh) * dh_b[j]; dpv[j] = T(zh) * dh_b[j]; }
+      } else {
+        std::memcpy(dn, dh_b, sizeof(T) * R);
+        std::fill_n(dpv, R, T(0));
+      }
+      T* dcv = dcnp + b * H;
+      T* dcpv = dcp + b * H;
+      if (kc) {
+        const uint8_t* k = kc + (t * B + b) * H;
+        for (int64_t j = 0; j < H; ++j) { dcv[j] = k[j] ? T(0) : dc_b[j]; dcpv[j] = k[j] ? dc_b[j] : T(0); }
+      } else if (zc > 0) {
+        for (int64_t j = 0; j < H; ++j) { dcv[j] = T(1 - zc) * dc_b[j]; dcpv[j] = T(zc) * dc_b[j]; }
+      } else {
+        std::memcpy(dcv, dc_b, sizeof(T) * H);
+        std::fill_n(dcpv, H, T(0));
+      }
+    }
+    // 2) through the projection h = m W_hr^T.
+    const T* dmt = dhn;
+    if (L.proj) {
+      std::memcpy(ptr<T>(dhnew_all) + t * B * R, dhn, sizeof(T) * B * R);
+      gemm<T>(false, false, B, H, R, T(1), dhn, R, Whr, H, T(0), ptr<T>(dm), H);
+      dmt = ptr<T>(dm);
+    }
+    // 3) through the gates, row by row.
+    const T* Gt = ptr<T>(gates) + t * B * GH;
+    const int64_t ts = 1;
+    for_rows(B, GH, [&](int64_t b0, int64_t b1) {
+      std::vector<T> tmp(H);
+      for (int64_t b = b0; b < b1; ++b) {
+        if (skip[b]) continue;
+        BwdRow<T> r{Gt + b * GH, ptr<T>(cs) + (t * B + b) * H, ptr<T>(cnew) + (t * ts * B + b) * H,
+                    ptr<T>(y) + (t * B + b) * H, L.ln ? ptr<T>(xhat_c) + (t * B + b) * H : nullptr,
+                    L.ln ? ptr<T>(rstd_c)[t * B + b] : T(0), dmt + b * H, dcnp + b * H,
+                    L.fgr ? ptr<T>(da) + b * SH : nullptr, dGt + b * GH, dcp + b * H, Wp,
+                    // parameter gradients are summed over rows: only the serial path may write them
+                    L.peep ? ptr<T>(dpeep) : nullptr, lncw, L.ln ? ptr<T>(dlncw) : nullptr,
+                    L.ln ? ptr<T>(dlncb) : nullptr, tmp.data()};
+        backward_row(L, r);
+      }
+    }, /*serial=*/L.peep || L.ln);
+    // 4) through layer norm of the recurrent term, then the recurrent GEMM.
+    T* dght = ptr<T>(dgh_all) + t * B * GH;
+    if (L.ln) {
+      const T* xh = ptr<T>(xhat_hh) + t * B * GH;
+      const T* rs = ptr<T>(rstd_hh) + t * B;
+      for (int64_t b = 0; b < B; ++b) {
+        if (skip[b]) { std::fill_n(dght + b * GH, GH, T(0)); continue; }
+        layer_norm_row_backward<T>(dGt + b * GH, xh + b * GH, rs[b], lnhw, ptr<T>(dlnhw), ptr<T>(dlnhb),
+                                   dght + b * GH, GH);
+      }
+    }
+    gemm<T>(false, false, B, R, GH, T(1), dght, GH, Whh, R, T(0), ptr<T>(dhin), R);
+    {
+      const T* di = ptr<T>(dhin);
+      if (rm) for (int64_t k = 0; k < B * R; ++k) dhp[k] += di[k] * rm[k];
+      else for (int64_t k = 0; k < B * R; ++k) dhp[k] += di[k];
+    }
+    // 5) full gate recurrence: the sigmoid gates also saw the previous step's activations.
+    if (L.fgr) {
+      T* ds = ptr<T>(dsig_all) + t * B * SH;
+      for (int64_t b = 0; b < B; ++b) {
+        const T* g = dGt + b * GH;
+        T* s = ds + b * SH;
+        if (L.has_i) std::memcpy(s + L.si, g + L.oi, sizeof(T) * H);
+        if (L.has_f) std::memcpy(s + L.sf, g + L.of, sizeof(T) * H);
+        if (L.has_o) std::memcpy(s + L.so, g + L.oo, sizeof(T) * H);
+      }
+      T* dap = ptr<T>(da_prev);
+      gemm<T>(false, false, B, SH, SH, T(1), ds, SH, Wf, SH, T(0), dap, SH);
+      for (int64_t b = 0; b < B; ++b)
+        if (skip[b]) std::memcpy(dap + b * SH, ptr<T>(da) + b * SH, sizeof(T) * SH);
+      std::swap(da, da_prev);
+    }
+    std::swap(dh, dh_prev);
+    std::swap(dc, dc_prev);
+  }
+  // Weight gradients: one GEMM each over all T*B rows.
+  at::Tensor hin_all = hs.narrow(0, 0, T_);
+  if (rm) hin_all = hin_all * rmask->unsqueeze(0);
+  at::Tensor dwhh = at::mm(dgh_all.view({T_ * B, GH}).t(), hin_all.reshape({T_ * B, R}));
+  if (L.proj) dwhr = at::mm(dhnew_all.view({T_ * B, R}).t(), m.view({T_ * B, H}));
+  at::Tensor dwf = L.fgr ? at::mm(dsig_all.view({T_ * B, SH}).t(), as.narrow(0, 0, T_).reshape({T_ * B, SH}))
+                         : none_tensor(gates);
+  return {dG, dh, dc, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb};
+}
+
+}  // namespace
+
+std::vector<at::Tensor> lstm_forward(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0,
+                                     const at::Tensor& w_hh, const c10::optional<at::Tensor>& peep,
+                                     const c10::optional<at::Tensor>& w_hr, const c10::optional<at::Tensor>& w_fgr,
+                                     const c10::optional<at::Tensor>& ln_hh_w, const c10::optional<at::Tensor>& ln_hh_b,
+                                     const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& ln_c_b,
+                                     const c10::optional<at::Tensor>& rmask, const c10::optional<at::Tensor>& step_mask,
+                                     const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
+                                     at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
+  TORCH_CHECK(gx.is_contiguous() && h0.is_contiguous() && c0.is_contiguous() && w_hh.is_contiguous(),
+              "lstmkit fused LSTM: inputs must be contiguous");
+  TORCH_CHECK(gx.device().is_cpu(), "lstmkit fused LSTM runs on CPU tensors");
+  if (gx.scalar_type() == at::kDouble)
+    return forward_impl<double>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, rmask,
+                                step_mask, keep_h, keep_c, cfg, fcfg);
+  TORCH_CHECK(gx.scalar_type() == at::kFloat, "lstmkit fused LSTM supports float32 and float64, got ",
+              gx.scalar_type());
+  return forward_impl<float>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, rmask, step_mask,
+                             keep_h, keep_c, cfg, fcfg);
+}
+
+std::vector<at::Tensor> lstm_backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
+                                      at::TensorList saved, const at::Tensor& w_hh,
+                                      const c10::optional<at::Tensor>& peep, const c10::optional<at::Tensor>& w_hr,
+                                      const c10::optional<at::Tensor>& w_fgr, const c10::optional<at::Tensor>& ln_hh_w,
+                                      const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& rmask,
+                                      const c10::optional<at::Tensor>& step_mask,
+                                      const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
+                                      at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
+  if (saved[0].scalar_type() == at::kDouble)
+    return backward_impl<double>(dout, dhT, dcT, saved, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask,
+                                 keep_h, keep_c, cfg, fcfg);
+  return backward_impl<float>(dout, dhT, dcT, saved, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask,
+                              keep_h, keep_c, cfg, fcfg);
+}
+
+}  // namespace lstmkit
+
+TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
+  m.def("lstm_forward", &lstmkit::lstm_forward);
+  m.def("lstm_backward", &lstmkit::lstm_backward);
+}

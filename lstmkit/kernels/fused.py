@@ -1,0 +1,170 @@
+"""lstmkit's fused CPU kernels (``csrc/``): loading the built library, and the autograd bindings.
+
+The library is compiled by the set-up (``python -m lstmkit.kernels.build``), never at import.
+When it is missing or stale, ``available()`` is False, ``unavailable_reason()`` says why, and
+``lstmkit.nn`` falls back to the plain torch path after one warning.
+
+Layering (as in haste): C++ kernel -> ``torch.ops.lstmkit.*`` -> the ``autograd.Function``s
+here -> ``lstmkit.nn`` modules, which only dispatch. The kernels run the recurrence; the input
+projection of all steps stays one torch GEMM in ``lstmkit.kernels.steps`` (autograd does its
+backward, also one GEMM).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from lstmkit.cells.spec import GRUSpec, LSTMSpec
+
+#: Activation name -> the kernels' code (csrc/common.h, enum Act).
+ACT_CODES: dict[str, int] = {"tanh": 0, "sigmoid": 1, "hard_sigmoid": 2, "relu": 3, "linear": 4, "softsign": 5}
+LN_EPS = 1e-5
+
+_state: dict[str, object] = {"tried": False, "reason": None, "warned": False}
+
+
+def _load() -> None:
+    if _state["tried"]:
+        return
+    _state["tried"] = True
+    from lstmkit.kernels import build
+
+    if not build.library_path().exists():
+        _state["reason"] = "the fused CPU kernels are not built (run `make` or `python -m lstmkit.kernels.build`)"
+        return
+    if not build.is_current():
+        _state["reason"] = ("the built fused CPU kernels do not match this torch version or these sources "
+                            "(rebuild with `python -m lstmkit.kernels.build`)")
+        return
+    try:
+        torch.ops.load_library(str(build.library_path()))
+    except (OSError, RuntimeError) as exc:
+        _state["reason"] = f"the fused CPU kernels failed to load: {exc}"
+
+
+def available() -> bool:
+    """Whether the fused CPU kernels are built, current and loaded."""
+    _load()
+    return _state["reason"] is None
+
+
+def unavailable_reason() -> str | None:
+    """Why ``available()`` is False, in words (None when it is True)."""
+    _load()
+    return _state["reason"]  # type: ignore[return-value]
+
+
+def warn_unavailable() -> None:
+    """One warning per process that ``backend="auto"`` falls back to the slower torch path."""
+    if not _state["warned"]:
+        _state["warned"] = True
+        warnings.warn(f"lstmkit: {unavailable_reason()}; using the slower torch path instead", stacklevel=4)
+
+
+def info() -> str:
+    """Build facts of the loaded library (GEMM provider, ISA picked on this CPU)."""
+    return torch.ops.lstmkit.build_info() if available() else f"unavailable: {unavailable_reason()}"
+
+
+def blockers(x: torch.Tensor, spec: LSTMSpec | GRUSpec) -> list[str]:
+    """What the fused kernels cannot run here, in words (empty: they can)."""
+    reasons = []
+    if not available():
+        reasons.append(str(unavailable_reason()))
+    if x.device.type != "cpu":
+        reasons.append(f"tensors on {x.device.type} (the fused kernels are CPU kernels)")
+    if x.dtype not in (torch.float32, torch.float64):
+        reasons.append(f"dtype {x.dtype} (float32 and float64 only)")
+    if isinstance(spec, GRUSpec) and spec.name not in FUSED_GRU_VARIANTS:
+        reasons.append(f"GRU variant {spec.name!r} (fused: {', '.join(FUSED_GRU_VARIANTS)})")
+    return reasons
+
+
+FUSED_GRU_VARIANTS: tuple[str, ...] = ("gru", "gru_cho")
+
+
+# ----------------------------------------------------------------------------- LSTM
+
+
+def lstm_config(spec: LSTMSpec, save: bool, inplace: bool = False) -> list[int]:
+    return [
+        int(spec.input_gate), int(spec.forget_gate and not spec.coupled), int(spec.output_gate), int(spec.coupled),
+        ACT_CODES[spec.gate_activation], ACT_CODES[spec.input_activation], ACT_CODES[spec.output_activation],
+        int(save), int(inplace),
+    ]
+
+
+def _u8(t: torch.Tensor | None) -> torch.Tensor | None:
+    return None if t is None else t.contiguous().to(torch.uint8)
+
+
+class _LSTMFunction(torch.autograd.Function):
+    """The recurrence of one layer-direction: (gx, h0, c0, weights) -> (outputs, h_T, c_T)."""
+
+    @staticmethod
+    def forward(ctx, gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
+                rmask, step_mask, keep_h, keep_c, cfg, fcfg):
+        res = torch.ops.lstmkit.lstm_forward(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
+                                             rmask, step_mask, keep_h, keep_c, cfg, fcfg)
+        ctx.n_saved = len(res) - 3
+        ctx.save_for_backward(*res[3:], w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask, keep_h, keep_c)
+        ctx.cfg, ctx.fcfg = cfg, fcfg
+        return res[0], res[1], res[2]
+
+    @staticmethod
+    def backward(ctx, dout, dh, dc):
+        saved = ctx.saved_tensors
+        n = ctx.n_saved
+        w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask, keep_h, keep_c = saved[n:]
+        states, c_states = saved[4], saved[3]
+        dout = dout if dout is not None else states.new_empty(0)
+        dh = dh if dh is not None else torch.zeros_like(states[0])
+        dc = dc if dc is not None else torch.zeros_like(c_states[0])
+        g = torch.ops.lstmkit.lstm_backward(dout, dh, dc, list(saved[:n]), w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w,
+                                            rmask, step_mask, keep_h, keep_c, ctx.cfg, ctx.fcfg)
+        opt = [t if t.numel() else None for t in g[4:]]
+        dgx, dh0, dc0, dwhh = g[0], g[1], g[2], g[3]
+        dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb = opt
+        return (dgx, dh0, dc0, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb,
+                None, None, None, None, None, None)
+
+
+def lstm_recurrence(
+    spec: LSTMSpec,
+    p: dict[str, torch.Tensor],
+    gx: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    *,
+    rmask: torch.Tensor | None = None,
+    step_mask: torch.Tensor | None = None,
+    keep_h: torch.Tensor | None = None,
+    keep_c: torch.Tensor | None = None,
+    zoneout: tuple[float, float] = (0.0, 0.0),
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run the recurrence over ``gx`` (T, B, G*H), the input projection from
+    ``lstm_input_projection``; returns (outputs (T, B, R), h_T, c_T).
+
+    Masked steps (``step_mask`` (T, B) False) carry the state and output zeros; ``keep_h`` /
+    ``keep_c`` are training zoneout masks (True keeps the previous value), else ``zoneout``
+    gives the eval-mode rates.
+    """
+    ln = "ln_hh_weight" in p
+    ln_hh_b = None
+    if ln:
+        ln_hh_b = p["ln_hh_bias"] + p["bias_hh"] if "bias_hh" in p else p["ln_hh_bias"]
+    weights = [p["weight_hh"].contiguous(), p.get("weight_peephole"), p.get("weight_hr"), p.get("weight_fgr"),
+               p.get("ln_hh_weight"), ln_hh_b, p.get("ln_c_weight"), p.get("ln_c_bias")]
+    weights = [w if w is None else w.contiguous() for w in weights]
+    masks = [None if rmask is None else rmask.contiguous(), _u8(step_mask), _u8(keep_h), _u8(keep_c)]
+    fcfg = [float(zoneout[0]) if keep_h is None else 0.0, float(zoneout[1]) if keep_c is None else 0.0, LN_EPS]
+    grad = torch.is_grad_enabled() and (gx.requires_grad or h0.requires_grad or c0.requires_grad
+                                        or any(w is not None and w.requires_grad for w in weights))
+    if not grad:
+        res = torch.ops.lstmkit.lstm_forward(gx.contiguous(), h0.contiguous(), c0.contiguous(), *weights, *masks,
+                                             lstm_config(spec, save=False, inplace=True), fcfg)
+        return res[0], res[1], res[2]
+    return _LSTMFunction.apply(gx.contiguous(), h0.contiguous(), c0.contiguous(), *weights, *masks,
+                               lstm_config(spec, save=True), fcfg)
