@@ -22,13 +22,21 @@
 #define LSTMKIT_CLONES
 #endif
 
+// Helpers are force-inlined so each ISA clone of a row kernel compiles them with its own
+// instruction set (an out-of-line helper would be built once, for the baseline ISA).
+#if defined(__GNUC__)
+#define LSTMKIT_INLINE inline __attribute__((always_inline))
+#else
+#define LSTMKIT_INLINE inline
+#endif
+
 namespace lstmkit {
 
 // Activation codes; the Python side maps lstmkit.cells.spec.ACTIVATIONS to these.
 enum Act : int64_t { TANH = 0, SIGMOID = 1, HARD_SIGMOID = 2, RELU = 3, LINEAR = 4, SOFTSIGN = 5 };
 
 // exp for float in a form GCC vectorises (Cephes expf polynomial, ~1 ulp on the clamped range).
-static inline float exp_approx(float x) {
+static LSTMKIT_INLINE float exp_approx(float x) {
   x = std::min(std::max(x, -87.0f), 88.0f);
   float n = x * 1.44269504088896341f;
   n = (n + 12582912.0f) - 12582912.0f;  // round to nearest integer (1.5 * 2^23 trick)
@@ -47,15 +55,15 @@ static inline float exp_approx(float x) {
   std::memcpy(&scale, &bits, sizeof(scale));
   return p * scale;
 }
-static inline double exp_approx(double x) { return std::exp(x); }
+static LSTMKIT_INLINE double exp_approx(double x) { return std::exp(x); }
 
-template <typename T> static inline T sigmoid_(T x) { return T(1) / (T(1) + exp_approx(-x)); }
-template <typename T> static inline T tanh_(T x) { return T(1) - T(2) / (T(1) + exp_approx(T(2) * x)); }
-template <> inline double tanh_<double>(double x) { return std::tanh(x); }
+template <typename T> static LSTMKIT_INLINE T sigmoid_(T x) { return T(1) / (T(1) + exp_approx(-x)); }
+template <typename T> static LSTMKIT_INLINE T tanh_(T x) { return T(1) - T(2) / (T(1) + exp_approx(T(2) * x)); }
+template <> LSTMKIT_INLINE double tanh_<double>(double x) { return std::tanh(x); }
 
 // y = act(x), elementwise over n (x and y may alias). The switch is outside the loops so each
 // loop vectorises.
-template <typename T> static inline void act_forward(int64_t kind, const T* x, T* y, int64_t n) {
+template <typename T> static LSTMKIT_INLINE void act_forward(int64_t kind, const T* x, T* y, int64_t n) {
   switch (kind) {
     case TANH: for (int64_t j = 0; j < n; ++j) y[j] = tanh_(x[j]); break;
     case SIGMOID: for (int64_t j = 0; j < n; ++j) y[j] = sigmoid_(x[j]); break;
@@ -69,7 +77,7 @@ template <typename T> static inline void act_forward(int64_t kind, const T* x, T
 }
 
 // dx = dy * act'(.) written in terms of the activation's output y (dx and dy may alias).
-template <typename T> static inline void act_backward(int64_t kind, const T* y, const T* dy, T* dx, int64_t n) {
+template <typename T> static LSTMKIT_INLINE void act_backward(int64_t kind, const T* y, const T* dy, T* dx, int64_t n) {
   switch (kind) {
     case TANH: for (int64_t j = 0; j < n; ++j) dx[j] = dy[j] * (T(1) - y[j] * y[j]); break;
     case SIGMOID: for (int64_t j = 0; j < n; ++j) dx[j] = dy[j] * y[j] * (T(1) - y[j]); break;
@@ -85,7 +93,7 @@ template <typename T> static inline void act_backward(int64_t kind, const T* y, 
 }
 
 // Layer norm of one row: writes xhat = (x - mean) * rstd and returns rstd.
-template <typename T> static inline T layer_norm_row(const T* x, T* xhat, int64_t n, double eps) {
+template <typename T> static LSTMKIT_INLINE T layer_norm_row(const T* x, T* xhat, int64_t n, double eps) {
   double sum = 0, sq = 0;
   for (int64_t j = 0; j < n; ++j) sum += x[j];
   const double mean = sum / n;
@@ -98,7 +106,7 @@ template <typename T> static inline T layer_norm_row(const T* x, T* xhat, int64_
 
 // Backward of y = xhat * w + b for one row: accumulates dw, db and writes dx (dx may alias dy).
 template <typename T>
-static inline void layer_norm_row_backward(const T* dy, const T* xhat, T rstd, const T* w, T* dw, T* db, T* dx,
+static LSTMKIT_INLINE void layer_norm_row_backward(const T* dy, const T* xhat, T rstd, const T* w, T* dw, T* db, T* dx,
                                            int64_t n) {
   double s1 = 0, s2 = 0;
   for (int64_t j = 0; j < n; ++j) {

@@ -1,0 +1,475 @@
+// Fused GRU recurrence on CPU: forward and backward over all time steps in one call.
+//
+// Same scheme as lstm.cpp: the input projection gx = W_ih x (+ layer norm) + b_ih of every step
+// is one GEMM done by the caller; this file runs the recurrence. Per step one (B, H) x (H, 3H)
+// GEMM gives the recurrent terms of r|z|n, then one pass over each batch row applies layer
+// norm / bias, the gate activations, the state update, zoneout and step masks. The reset-before
+// form ("gru_cho", n = act(x_n + U_n (r * h) + b_n)) needs r before the n-gate GEMM, so it runs
+// one GEMM for r|z, a row pass, one GEMM for n and a second row pass. The backward pass walks
+// time in reverse with row passes and one GEMM to dh per step (two for gru_cho), then forms
+// dW_hh and db_hh as single large GEMMs / sums over all steps.
+//
+// The equations are those of lstmkit.cells.gru (the float64 reference) and GRUStep in
+// lstmkit/kernels/steps.py; tests hold this file to them and to torch.nn.GRU. Shapes: T steps,
+// B batch, H hidden; gate blocks in storage order r|z|n, so a gate row is (3H).
+#include "common.h"
+
+#include <torch/library.h>
+
+namespace lstmkit {
+namespace {
+
+// One layer-direction: sizes, where the reset gate acts, the activations.
+struct Layout {
+  int64_t T, B, H;
+  bool cho;  // reset-before (Cho et al.): n = act(x_n + U_n (r * h_in) + b_n)
+  int64_t gate_act, act;
+};
+
+Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, at::IntArrayRef cfg) {
+  Layout L{gx.size(0), gx.size(1), h0.size(1), cfg[0] != 0, cfg[1], cfg[2]};
+  TORCH_CHECK(gx.size(2) == 3 * L.H, "lstmkit fused GRU: gx has ", gx.size(2), " columns, expected ", 3 * L.H);
+  TORCH_CHECK(h0.size(0) == L.B, "lstmkit fused GRU: h0 has ", h0.size(0), " rows, expected ", L.B);
+  return L;
+}
+
+// Per-row forward pointers (one batch row of one step).
+template <typename T> struct FwdRow {
+  T* g;             // (3H) input projection r|z|n in, activations r|z|n out
+  T* gh;            // (3H) recurrent GEMM outputs in, recurrent terms (after LN / bias) out
+  const T* hprev;   // (H)
+  const T* hin;     // (H) hprev * recurrent-dropout mask (== hprev without one)
+  T* aux;           // (H) out, kept for backward: U_n h_in + b_n (reset-after) or r * h_in (reset-before)
+  T* hnew;          // (H) out: the new state before zoneout
+  T* xhat;          // (3H) layer-norm of each gate's recurrent term, or nullptr
+  T* rstd;          // (3) or nullptr
+  const T* bias;    // (3H) b_hh without layer norm, or nullptr
+  const T* lnw;     // (3H) layer-norm gain / shift (the shift includes b_hh), or nullptr
+  const T* lnb;
+};
+
+// gh[k] := LN(gh[k]) * w_k + b_k, or gh[k] + b_k, for gates k in [k0, k1).
+template <typename T> static inline void recurrent_terms(const FwdRow<T>& r, int64_t H, int64_t k0, int64_t k1,
+                                                         double eps) {
+  for (int64_t k = k0; k < k1; ++k) {
+    T* v = r.gh + k * H;
+    if (r.xhat) {
+      T* xh = r.xhat + k * H;
+      r.rstd[k] = layer_norm_row<T>(v, xh, H, eps);
+      const T* w = r.lnw + k * H;
+      const T* b = r.lnb + k * H;
+      for (int64_t j = 0; j < H; ++j) v[j] = xh[j] * w[j] + b[j];
+    } else if (r.bias) {
+      const T* b = r.bias + k * H;
+      for (int64_t j = 0; j < H; ++j) v[j] += b[j];
+    }
+  }
+}
+
+// h_new = (1 - z) * n + z * h_prev.
+template <typename T> static inline void blend(const T* z, const T* n, const T* hprev, T* hnew, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) hnew[j] = (T(1) - z[j]) * n[j] + z[j] * hprev[j];
+}
+
+// Reset-after (torch / cuDNN): r, z = act(x + U h_in + b); n = act(x_n + r * (U_n h_in + b_n)).
+template <typename T> static inline void forward_after_impl(const Layout& L, const FwdRow<T>& r, double eps) {
+  const int64_t H = L.H;
+  recurrent_terms<T>(r, H, 0, 3, eps);
+  T* g = r.g;
+  const T* gh = r.gh;
+  for (int64_t j = 0; j < 2 * H; ++j) g[j] += gh[j];
+  act_forward<T>(L.gate_act, g, g, 2 * H);
+  T* n = g + 2 * H;
+  const T* hn = gh + 2 * H;
+  for (int64_t j = 0; j < H; ++j) n[j] += g[j] * hn[j];
+  act_forward<T>(L.act, n, n, H);
+  if (r.aux) std::memcpy(r.aux, hn, sizeof(T) * H);
+  blend<T>(g + H, n, r.hprev, r.hnew, H);
+}
+
+// Reset-before, first half: r, z and q = r * h_in, the input of the n-gate GEMM.
+template <typename T> static inline void forward_cho_rz_impl(const Layout& L, const FwdRow<T>& r, double eps) {
+  const int64_t H = L.H;
+  recurrent_terms<T>(r, H, 0, 2, eps);
+  T* g = r.g;
+  for (int64_t j = 0; j < 2 * H; ++j) g[j] += r.gh[j];
+  act_forward<T>(L.gate_act, g, g, 2 * H);
+  for (int64_t j = 0; j < H; ++j) r.aux[j] = g[j] * r.hin[j];
+}
+
+// Reset-before, second half: n = act(x_n + U_n q + b_n), then the new state.
+template <typename T> static inline void forward_cho_n_impl(const Layout& L, const FwdRow<T>& r, double eps) {
+  const int64_t H = L.H;
+  recurrent_terms<T>(r, H, 2, 3, eps);
+  T* n = r.g + 2 * H;
+  const T* hn = r.gh + 2 * H;
+  for (int64_t j = 0; j < H; ++j) n[j] += hn[j];
+  act_forward<T>(L.act, n, n, H);
+  blend<T>(r.g + H, n, r.hprev, r.hnew, H);
+}
+
+LSTMKIT_CLONES void forward_after(const Layout& L, const FwdRow<float>& r, double eps) {
+  forward_after_impl<float>(L, r, eps);
+}
+void forward_after(const Layout& L, const FwdRow<double>& r, double eps) { forward_after_impl<double>(L, r, eps); }
+LSTMKIT_CLONES void forward_cho_rz(const Layout& L, const FwdRow<float>& r, double eps) {
+  forward_cho_rz_impl<float>(L, r, eps);
+}
+void forward_cho_rz(const Layout& L, const FwdRow<double>& r, double eps) { forward_cho_rz_impl<double>(L, r, eps); }
+LSTMKIT_CLONES void forward_cho_n(const Layout& L, const FwdRow<float>& r, double eps) {
+  forward_cho_n_impl<float>(L, r, eps);
+}
+void forward_cho_n(const Layout& L, const FwdRow<double>& r, double eps) { forward_cho_n_impl<double>(L, r, eps); }
+
+// Per-row backward pointers. Gradients flow from the fresh state h_new (after zoneout) into
+// the gate pre-activations (= the gradient of gx) and the recurrent GEMM outputs.
+template <typename T> struct BwdRow {
+  const T* g;       // (3H) saved activations r|z|n
+  const T* hprev;   // (H)
+  const T* aux;     // (H) saved U_n h_in + b_n (reset-after), unused for reset-before
+  const T* rm;      // (H) recurrent-dropout mask row, or nullptr
+  const T* dhnew;   // (H) gradient reaching h_new
+  T* dhprev;        // (H) adds the direct path z * dh_new
+  T* dx;            // (3H) out: gradient of the input projection r|z|n
+  T* dgh;           // (3H) out: gradient of the recurrent GEMM outputs (before layer norm)
+  const T* dq;      // (H) reset-before: gradient reaching q = r * h_in
+  T* dhin;          // (H) reset-before: receives dq * r (added when dhin_add, else written)
+  bool dhin_add;
+  const T* xhat;    // (3H) or nullptr
+  const T* rstd;    // (3)
+  const T* lnw;     // (3H) or nullptr
+  T* dlnw;          // (3H) accumulated (serial row pass only), or nullptr
+  T* dlnb;
+};
+
+// Back through layer norm of gates [k0, k1), in place in dgh.
+template <typename T> static inline void ln_backward(const BwdRow<T>& r, int64_t H, int64_t k0, int64_t k1) {
+  if (!r.xhat) return;
+  for (int64_t k = k0; k < k1; ++k) {
+    const int64_t o = k * H;
+    layer_norm_row_backward<T>(r.dgh + o, r.xhat + o, r.rstd[k], r.lnw + o, r.dlnw + o, r.dlnb + o, r.dgh + o, H);
+  }
+}
+
+// h_new = (1 - z) n + z h_prev, n = act(a_n): writes dz (before the gate activation's
+// derivative), da_n, and adds z * dh_new to dh_prev.
+template <typename T> static inline void blend_backward(const Layout& L, const BwdRow<T>& r) {
+  const int64_t H = L.H;
+  const T* z = r.g + H;
+  const T* n = r.g + 2 * H;
+  T* dz = r.dx + H;
+  T* dn = r.dx + 2 * H;
+  for (int64_t j = 0; j < H; ++j) {
+    const T d = r.dhnew[j];
+    dz[j] = d * (r.hprev[j] - n[j]);
+    dn[j] = d * (T(1) - z[j]);
+    r.dhprev[j] += d * z[j];
+  }
+  act_backward<T>(L.act, n, dn, dn, H);
+}
+
+template <typename T> static inline void backward_after_impl(const Layout& L, const BwdRow<T>& r) {
+  const int64_t H = L.H;
+  blend_backward<T>(L, r);
+  const T* rg = r.g;
+  T* dr = r.dx;
+  const T* dn = r.dx + 2 * H;
+  T* dhn = r.dgh + 2 * H;
+  // a_n = x_n + r * hn: dr = da_n * hn, dhn = da_n * r.
+  for (int64_t j = 0; j < H; ++j) { dr[j] = dn[j] * r.aux[j]; dhn[j] = dn[j] * rg[j]; }
+  act_backward<T>(L.gate_act, rg, dr, dr, 2 * H);  // r and z blocks are contiguous
+  std::memcpy(r.dgh, r.dx, sizeof(T) * 2 * H);
+  ln_backward<T>(r, H, 0, 3);
+}
+
+// Reset-before, first half of the backward step (before the n-gate GEMM to dq).
+template <typename T> static inline void backward_cho_n_impl(const Layout& L, const BwdRow<T>& r) {
+  const int64_t H = L.H;
+  blend_backward<T>(L, r);
+  std::memcpy(r.dgh + 2 * H, r.dx + 2 * H, sizeof(T) * H);
+  ln_backward<T>(r, H, 2, 3);
+}
+
+// Reset-before, second half: q = r * h_in gives dr = dq * h_in and dh_in = dq * r.
+template <typename T> static inline void backward_cho_rz_impl(const Layout& L, const BwdRow<T>& r) {
+  const int64_t H = L.H;
+  const T* rg = r.g;
+  T* dr = r.dx;
+  if (r.rm) for (int64_t j = 0; j < H; ++j) dr[j] = r.dq[j] * r.hprev[j] * r.rm[j];
+  else for (int64_t j = 0; j < H; ++j) dr[j] = r.dq[j] * r.hprev[j];
+  if (r.dhin_add) for (int64_t j = 0; j < H; ++j) r.dhin[j] += r.dq[j] * rg[j];
+  else for (int64_t j = 0; j < H; ++j) r.dhin[j] = r.dq[j] * rg[j];
+  act_backward<T>(L.gate_act, rg, dr, dr, 2 * H);
+  std::memcpy(r.dgh, r.dx, sizeof(T) * 2 * H);
+  ln_backward<T>(r, H, 0, 2);
+}
+
+LSTMKIT_CLONES void backward_after(const Layout& L, const BwdRow<float>& r) { backward_after_impl<float>(L, r); }
+void backward_after(const Layout& L, const BwdRow<double>& r) { backward_after_impl<double>(L, r); }
+LSTMKIT_CLONES void backward_cho_n(const Layout& L, const BwdRow<float>& r) { backward_cho_n_impl<float>(L, r); }
+void backward_cho_n(const Layout& L, const BwdRow<double>& r) { backward_cho_n_impl<double>(L, r); }
+LSTMKIT_CLONES void backward_cho_rz(const Layout& L, const BwdRow<float>& r) { backward_cho_rz_impl<float>(L, r); }
+void backward_cho_rz(const Layout& L, const BwdRow<double>& r) { backward_cho_rz_impl<double>(L, r); }
+
+// Rows of one step are independent; split them over threads only when a step has enough work
+// to pay for waking them (as in lstm.cpp).
+template <typename F> void for_rows(int64_t B, int64_t width, const F& f, bool serial = false) {
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1));
+  if (serial || B <= grain) f(0, B);
+  else at::parallel_for(0, B, grain, f);
+}
+
+static inline bool row_masked(const uint8_t* mask, int64_t t, int64_t B, int64_t b) {
+  return mask && !mask[t * B + b];
+}
+
+template <typename T> T* ptr(const at::Tensor& t) { return t.numel() ? t.data_ptr<T>() : nullptr; }
+
+// The state after zoneout (training keep mask, or the eval-mode rate zh) and the step's output.
+template <typename T>
+static inline void finish_row(const uint8_t* keep, double zh, const T* hprev, T* hnext, T* out, int64_t H) {
+  if (keep) {
+    for (int64_t j = 0; j < H; ++j) hnext[j] = keep[j] ? hprev[j] : hnext[j];
+  } else if (zh > 0) {
+    for (int64_t j = 0; j < H; ++j) hnext[j] = T(zh) * hprev[j] + T(1 - zh) * hnext[j];
+  }
+  std::memcpy(out, hnext, sizeof(T) * H);
+}
+
+// Returns out (T, B, H), h_T (B, H), then what backward needs: gates (T, B, 3H) activations,
+// aux (T, B, H), h states (T+1, B, H), xhat (T, B, 3H), rstd (T, B, 3).
+template <typename T>
+std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& w_hh,
+                                     const c10::optional<at::Tensor>& b_hh, const c10::optional<at::Tensor>& ln_w,
+                                     const c10::optional<at::Tensor>& ln_b, const c10::optional<at::Tensor>& rmask,
+                                     const c10::optional<at::Tensor>& step_mask,
+                                     const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
+                                     at::ArrayRef<double> fcfg) {
+  const T* bias = opt_ptr<T>(b_hh);
+  const T* lnw = opt_ptr<T>(ln_w);
+  const T* lnb = opt_ptr<T>(ln_b);
+  const T* rm = opt_ptr<T>(rmask);
+  const uint8_t* mask = opt_mask(step_mask);
+  const uint8_t* kh = opt_mask(keep_h);
+  const Layout L = make_layout(gx, h0, cfg);
+  const bool ln = lnw != nullptr, save = cfg[3], inplace = cfg.size() > 4 && cfg[4];
+  const double zh = fcfg[0], eps = fcfg[1];
+  const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H, ts = save ? 1 : 0, Ts = save ? T_ : 1;
+  auto opts = gx.options();
+  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? at::empty(shape, opts) : none_tensor(gx); };
+
+  at::Tensor gates = (inplace && !save) ? gx : gx.clone();  // input projection in, activations out
+  at::Tensor hs = at::empty({T_ + 1, B, H}, opts);
+  hs[0].copy_(h0);
+  at::Tensor aux = sized(save || L.cho, {Ts, B, H});
+  at::Tensor xhat = sized(ln, {Ts, B, G3}), rstd = sized(ln, {Ts, B, 3});
+  at::Tensor out = at::empty({T_, B, H}, opts);
+  at::Tensor gh = at::empty({B, G3}, opts), hin_buf = sized(rm != nullptr, {B, H});
+
+  const T* W = w_hh.data_ptr<T>();
+  T* ghp = ptr<T>(gh);
+  for (int64_t t = 0; t < T_; ++t) {
+    T* G = ptr<T>(gates) + t * B * G3;
+    const T* hprev = ptr<T>(hs) + t * B * H;
+    T* hnext = ptr<T>(hs) + (t + 1) * B * H;
+    T* o = ptr<T>(out) + t * B * H;
+    T* A = (save || L.cho) ? ptr<T>(aux) + t * ts * B * H : nullptr;
+    T* XH = ln ? ptr<T>(xhat) + t * ts * B * G3 : nullptr;
+    T* RS = ln ? ptr<T>(rstd) + t * ts * B * 3 : nullptr;
+    const T* hin = hprev;
+    if (rm) {
+      T* hb = ptr<T>(hin_buf);
+      for (int64_t k = 0; k < B * H; ++k) hb[k] = hprev[k] * rm[k];
+      hin = hb;
+    }
+    auto row = [&](int64_t b) {
+      return FwdRow<T>{G + b * G3, ghp + b * G3, hprev + b * H, hin + b * H, A ? A + b * H : nullptr,
+                       hnext + b * H, XH ? XH + b * G3 : nullptr, RS ? RS + b * 3 : nullptr, bias, lnw, lnb};
+    };
+    auto carry = [&](int64_t b) {  // masked step: state carried, output 0
+      std::memcpy(hnext + b * H, hprev + b * H, sizeof(T) * H);
+      std::fill_n(o + b * H, H, T(0));
+    };
+    auto finish = [&](int64_t b) {
+      finish_row<T>(kh ? kh + (t * B + b) * H : nullptr, zh, hprev + b * H, hnext + b * H, o + b * H, H);
+    };
+    if (!L.cho) {
+      gemm<T>(false, true, B, G3, H, T(1), hin, H, W, H, T(0), ghp, G3);
+      for_rows(B, G3, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          if (row_masked(mask, t, B, b)) { carry(b); continue; }
+          forward_after(L, row(b), eps);
+          finish(b);
+        }
+      });
+      continue;
+    }
+    gemm<T>(false, true, B, 2 * H, H, T(1), hin, H, W, H, T(0), ghp, G3);
+    for_rows(B, G3, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        if (row_masked(mask, t, B, b)) { std::fill_n(A + b * H, H, T(0)); continue; }
+        forward_cho_rz(L, row(b), eps);
+      }
+    });
+    gemm<T>(false, true, B, H, H, T(1), A, H, W + 2 * H * H, H, T(0), ghp + 2 * H, G3);
+    for_rows(B, G3, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        if (row_masked(mask, t, B, b)) { carry(b); continue; }
+        forward_cho_n(L, row(b), eps);
+        finish(b);
+      }
+    });
+  }
+  return {out, hs[T_].clone(), gates, aux, hs, xhat, rstd};
+}
+
+// saved = forward's outputs [2:]: gates, aux, h_states, xhat, rstd. Returns the gradients of
+// gx, h0, w_hh, b_hh, ln_w, ln_b (empty where the input was absent).
+template <typename T>
+std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tensor& dhT, at::TensorList saved,
+                                      const at::Tensor& w_hh, const c10::optional<at::Tensor>& b_hh,
+                                      const c10::optional<at::Tensor>& ln_w, const c10::optional<at::Tensor>& rmask,
+                                      const c10::optional<at::Tensor>& step_mask,
+                                      const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
+                                      at::ArrayRef<double> fcfg) {
+  const at::Tensor &gates = saved[0], &aux = saved[1], &hs = saved[2], &xhat = saved[3], &rstd = saved[4];
+  const T* lnw = opt_ptr<T>(ln_w);
+  const T* rm = opt_ptr<T>(rmask);
+  const uint8_t* mask = opt_mask(step_mask);
+  const uint8_t* kh = opt_mask(keep_h);
+  const Layout L = make_layout(gates, hs[0], cfg);
+  const bool ln = lnw != nullptr, bias = opt_ptr<T>(b_hh) != nullptr;
+  const double zh = fcfg[0];
+  const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H;
+  auto opts = gates.options();
+  auto zeros = [&](bool need, at::IntArrayRef shape) { return need ? at::zeros(shape, opts) : none_tensor(gates); };
+
+  at::Tensor dX = at::empty({T_, B, G3}, opts), dGH = at::empty({T_, B, G3}, opts);
+  at::Tensor dh = dhT.contiguous().clone(), dh_prev = at::empty({B, H}, opts);
+  at::Tensor dhnew = at::empty({B, H}, opts), dhin = at::empty({B, H}, opts), dq = at::empty({B, H}, opts);
+  at::Tensor dlnw = zeros(ln, {G3}), dlnb = zeros(ln, {G3});
+  const bool has_dout = dout_in.numel() > 0;
+  at::Tensor dout = has_dout ? dout_in.contiguous() : dout_in;
+  std::vector<uint8_t> skip(B);
+
+  const T* W = w_hh.data_ptr<T>();
+  for (int64_t t = T_ - 1; t >= 0; --t) {
+    T* dXt = ptr<T>(dX) + t * B * G3;
+    T* dGt = ptr<T>(dGH) + t * B * G3;
+    T* dht = ptr<T>(dh);
+    T* dhp = ptr<T>(dh_prev);
+    T* dhn = ptr<T>(dhnew);
+    const T* dO = has_dout ? ptr<T>(dout) + t * B * H : nullptr;
+    // 1) through the step mask and zoneout, to this step's fresh state.
+    for (int64_t b = 0; b < B; ++b) {
+      T* dh_b = dht + b * H;
+      T* dn = dhn + b * H;
+      T* dpv = dhp + b * H;
+      skip[b] = row_masked(mask, t, B, b);
+      if (skip[b]) {  // state carried: the gradient passes through; this step's output was 0
+        std::memcpy(dpv, dh_b, sizeof(T) * H);
+        std::fill_n(dXt + b * G3, G3, T(0));
+        std::fill_n(dGt + b * G3, G3, T(0));
+        continue;
+      }
+      if (dO) for (int64_t j = 0; j < H; ++j) dh_b[j] += dO[b * H + j];
+      if (kh) {
+        const uint8_t* k = kh + (t * B + b) * H;
+        for (int64_t j = 0; j < H; ++j) { dn[j] = k[j] ? T(0) : dh_b[j]; dpv[j] = k[j] ? dh_b[j] : T(0); }
+      } else if (zh > 0) {
+        for (int64_t j = 0; j < H; ++j) { dn[j] = T(1 - zh) * dh_b[j]; dpv[j] = T(zh) * dh_b[j]; }
+      } else {
+        std::memcpy(dn, dh_b, sizeof(T) * H);
+        std::fill_n(dpv, H, T(0));
+      }
+    }
+    // 2) through the gates, row by row, then the recurrent GEMM(s) to dh_in.
+    const T* Gt = ptr<T>(gates) + t * B * G3;
+    const T* hprev = ptr<T>(hs) + t * B * H;
+    const T* At = L.cho ? nullptr : ptr<T>(aux) + t * B * H;
+    T* dhi = rm ? ptr<T>(dhin) : dhp;  // without dropout dh_in is dh_prev's own share
+    auto row = [&](int64_t b) {
+      return BwdRow<T>{Gt + b * G3, hprev + b * H, At ? At + b * H : nullptr, rm ? rm + b * H : nullptr,
+                       dhn + b * H, dhp + b * H, dXt + b * G3, dGt + b * G3, ptr<T>(dq) + b * H, dhi + b * H,
+                       rm == nullptr, ln ? ptr<T>(xhat) + (t * B + b) * G3 : nullptr,
+                       ln ? ptr<T>(rstd) + (t * B + b) * 3 : nullptr, lnw, ptr<T>(dlnw), ptr<T>(dlnb)};
+    };
+    // layer-norm parameter gradients are summed over rows: only the serial path may write them
+    if (!L.cho) {
+      for_rows(B, G3, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) if (!skip[b]) backward_after(L, row(b));
+      }, /*serial=*/ln);
+      gemm<T>(false, false, B, H, G3, T(1), dGt, G3, W, H, rm ? T(0) : T(1), dhi, H);
+    } else {
+      for_rows(B, G3, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) if (!skip[b]) backward_cho_n(L, row(b));
+      }, /*serial=*/ln);
+      gemm<T>(false, false, B, H, H, T(1), dGt + 2 * H, G3, W + 2 * H * H, H, T(0), ptr<T>(dq), H);
+      if (rm) for (int64_t b = 0; b < B; ++b) if (skip[b]) std::fill_n(dhi + b * H, H, T(0));
+      for_rows(B, G3, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) if (!skip[b]) backward_cho_rz(L, row(b));
+      }, /*serial=*/ln);
+      gemm<T>(false, false, B, H, 2 * H, T(1), dGt, G3, W, H, T(1), dhi, H);
+    }
+    if (rm) {
+      const T* di = ptr<T>(dhin);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < H; ++j) dhp[b * H + j] += di[b * H + j] * rm[b * H + j];
+    }
+    std::swap(dh, dh_prev);
+  }
+  // Weight gradients: one GEMM each over all T*B rows. Reset-before's n rows saw q = r * h_in.
+  at::Tensor hin_all = hs.narrow(0, 0, T_);
+  if (rm) hin_all = hin_all * rmask->unsqueeze(0);
+  hin_all = hin_all.contiguous();
+  at::Tensor dW = at::zeros({G3, H}, opts);
+  const int64_t N = T_ * B;
+  if (N > 0) {
+    const T* dg = ptr<T>(dGH);
+    if (!L.cho) {
+      gemm<T>(true, false, G3, H, N, T(1), dg, G3, ptr<T>(hin_all), H, T(0), ptr<T>(dW), H);
+    } else {
+      gemm<T>(true, false, 2 * H, H, N, T(1), dg, G3, ptr<T>(hin_all), H, T(0), ptr<T>(dW), H);
+      gemm<T>(true, false, H, H, N, T(1), dg + 2 * H, G3, ptr<T>(aux), H, T(0), ptr<T>(dW) + 2 * H * H, H);
+    }
+  }
+  // Without layer norm b_hh is added after the GEMM, so its gradient is that of the GEMM output.
+  at::Tensor dbh = (bias && !ln) ? dGH.view({N, G3}).sum(0) : none_tensor(gates);
+  return {dX, dh, dW, dbh, dlnw, dlnb};
+}
+
+}  // namespace
+
+std::vector<at::Tensor> gru_forward(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& w_hh,
+                                    const c10::optional<at::Tensor>& b_hh, const c10::optional<at::Tensor>& ln_w,
+                                    const c10::optional<at::Tensor>& ln_b, const c10::optional<at::Tensor>& rmask,
+                                    const c10::optional<at::Tensor>& step_mask,
+                                    const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
+                                    at::ArrayRef<double> fcfg) {
+  TORCH_CHECK(gx.is_contiguous() && h0.is_contiguous() && w_hh.is_contiguous(),
+              "lstmkit fused GRU: inputs must be contiguous");
+  TORCH_CHECK(gx.device().is_cpu(), "lstmkit fused GRU runs on CPU tensors");
+  if (gx.scalar_type() == at::kDouble)
+    return forward_impl<double>(gx, h0, w_hh, b_hh, ln_w, ln_b, rmask, step_mask, keep_h, cfg, fcfg);
+  TORCH_CHECK(gx.scalar_type() == at::kFloat, "lstmkit fused GRU supports float32 and float64, got ",
+              gx.scalar_type());
+  return forward_impl<float>(gx, h0, w_hh, b_hh, ln_w, ln_b, rmask, step_mask, keep_h, cfg, fcfg);
+}
+
+std::vector<at::Tensor> gru_backward(const at::Tensor& dout, const at::Tensor& dhT, at::TensorList saved,
+                                     const at::Tensor& w_hh, const c10::optional<at::Tensor>& b_hh,
+                                     const c10::optional<at::Tensor>& ln_w, const c10::optional<at::Tensor>& rmask,
+                                     const c10::optional<at::Tensor>& step_mask,
+                                     const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
+                                     at::ArrayRef<double> fcfg) {
+  if (saved[0].scalar_type() == at::kDouble)
+    return backward_impl<double>(dout, dhT, saved, w_hh, b_hh, ln_w, rmask, step_mask, keep_h, cfg, fcfg);
+  return backward_impl<float>(dout, dhT, saved, w_hh, b_hh, ln_w, rmask, step_mask, keep_h, cfg, fcfg);
+}
+
+}  // namespace lstmkit
+
+TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
+  m.def("gru_forward", &lstmkit::gru_forward);
+  m.def("gru_backward", &lstmkit::gru_backward);
+}

@@ -11,203 +11,10 @@
 // to them and to torch.nn.LSTM. Shapes: T steps, B batch, H hidden, R = state width (P with a
 // projection, else H), G gates with rows (storage order i|f|g|o, absent gates dropped),
 // S sigmoid gates (G minus the candidate g).
-#include "common.h"
+#include "lstm_team.h"
 
 #include <torch/library.h>
 
-namespace lstmkit {
-namespace {
-
-// Static description of one layer-direction: which gates exist and where their blocks start.
-struct Layout {
-  int64_t T, B, H, R, P, G, S;
-  bool has_i, has_f, has_o, coupled;  // has_f: f has rows (coupled CIFG computes f = 1 - i)
-  int64_t gate_act, in_act, out_act;
-  int64_t oi, of, og, oo;  // column offsets of the gate blocks in a (G*H) row, -1 if absent
-  int64_t si, sf, so;      // offsets of the sigmoid gates in a (S*H) row (peepholes, FGR), -1 if absent
-  bool peep, ln, proj, fgr;
-};
-
-Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0, at::IntArrayRef cfg,
-                   bool peep, bool ln, bool proj, bool fgr) {
-  Layout L{};
-  L.T = gx.size(0);
-  L.B = gx.size(1);
-  L.H = c0.size(1);
-  L.R = h0.size(1);
-  L.P = proj ? L.R : 0;
-  L.has_i = cfg[0];
-  L.has_f = cfg[1];
-  L.has_o = cfg[2];
-  L.coupled = cfg[3];
-  L.gate_act = cfg[4];
-  L.in_act = cfg[5];
-  L.out_act = cfg[6];
-  int64_t k = 0, s = 0;
-  L.oi = L.has_i ? (k++) * L.H : -1;
-  L.si = L.has_i ? (s++) * L.H : -1;
-  L.of = L.has_f ? (k++) * L.H : -1;
-  L.sf = L.has_f ? (s++) * L.H : -1;
-  L.og = (k++) * L.H;
-  L.oo = L.has_o ? (k++) * L.H : -1;
-  L.so = L.has_o ? (s++) * L.H : -1;
-  L.G = k;
-  L.S = s;
-  L.peep = peep;
-  L.ln = ln;
-  L.proj = proj;
-  L.fgr = fgr;
-  TORCH_CHECK(gx.size(2) == L.G * L.H, "lstmkit fused LSTM: gx has ", gx.size(2), " columns, expected ", L.G * L.H);
-  return L;
-}
-
-// Per-row forward pointers (one batch row of one step).
-template <typename T> struct FwdRow {
-  T* g;             // (G*H) pre-activations in, activations out
-  const T* cprev;   // (H)
-  T* cnew;          // (H) cell state before zoneout / masks
-  T* y;             // (H) out_act(cell), kept for the backward pass
-  T* m;             // (H) o * y: the hidden state before the projection
-  T* xhat_c;        // (H) layer-norm of the cell, or nullptr
-  T* rstd_c;        // scalar, or nullptr
-  T* a;             // (S*H) sigmoid-gate activations for full gate recurrence, or nullptr
-  const T* peep;    // (S*H) peephole weights, or nullptr
-  const T* lncw;    // (H) cell layer-norm gain / shift, or nullptr
-  const T* lncb;
-};
-
-template <typename T> static inline void forward_row_impl(const Layout& L, const FwdRow<T>& r, double eps) {
-  const int64_t H = L.H;
-  T* pi = L.has_i ? r.g + L.oi : nullptr;
-  T* pf = L.has_f ? r.g + L.of : nullptr;
-  T* pg = r.g + L.og;
-  T* po = L.has_o ? r.g + L.oo : nullptr;
-  if (r.peep) {
-    if (pi) for (int64_t j = 0; j < H; ++j) pi[j] += r.peep[L.si + j] * r.cprev[j];
-    if (pf) for (int64_t j = 0; j < H; ++j) pf[j] += r.peep[L.sf + j] * r.cprev[j];
-  }
-  if (pi) act_forward<T>(L.gate_act, pi, pi, H);
-  if (pf) act_forward<T>(L.gate_act, pf, pf, H);
-  act_forward<T>(L.in_act, pg, pg, H);
-  // c = f * c_prev + i * g, with f = 1 - i (CIFG) or 1 (no forget gate), i = 1 (no input gate).
-  if (pi && pf) for (int64_t j = 0; j < H; ++j) r.cnew[j] = pf[j] * r.cprev[j] + pi[j] * pg[j];
-  else if (pi && L.coupled) for (int64_t j = 0; j < H; ++j) r.cnew[j] = (T(1) - pi[j]) * r.cprev[j] + pi[j] * pg[j];
-  else if (pi) for (int64_t j = 0; j < H; ++j) r.cnew[j] = r.cprev[j] + pi[j] * pg[j];
-  else if (pf) for (int64_t j = 0; j < H; ++j) r.cnew[j] = pf[j] * r.cprev[j] + pg[j];
-  else for (int64_t j = 0; j < H; ++j) r.cnew[j] = r.cprev[j] + pg[j];
-  if (po) {
-    if (r.peep) for (int64_t j = 0; j < H; ++j) po[j] += r.peep[L.so + j] * r.cnew[j];
-    act_forward<T>(L.gate_act, po, po, H);
-  }
-  const T* cell = r.cnew;
-  if (r.xhat_c) {
-    *r.rstd_c = layer_norm_row<T>(r.cnew, r.xhat_c, H, eps);
-    for (int64_t j = 0; j < H; ++j) r.y[j] = r.xhat_c[j] * r.lncw[j] + r.lncb[j];
-    cell = r.y;
-  }
-  act_forward<T>(L.out_act, cell, r.y, H);
-  if (po) for (int64_t j = 0; j < H; ++j) r.m[j] = po[j] * r.y[j];
-  else std::memcpy(r.m, r.y, sizeof(T) * H);
-  if (r.a) {
-    if (pi) std::memcpy(r.a + L.si, pi, sizeof(T) * H);
-    if (pf) std::memcpy(r.a + L.sf, pf, sizeof(T) * H);
-    if (po) std::memcpy(r.a + L.so, po, sizeof(T) * H);
-  }
-}
-
-LSTMKIT_CLONES void forward_row(const Layout& L, const FwdRow<float>& r, double eps) {
-  forward_row_impl<float>(L, r, eps);
-}
-void forward_row(const Layout& L, const FwdRow<double>& r, double eps) { forward_row_impl<double>(L, r, eps); }
-
-// Per-row backward pointers. Gradients flow from the hidden state m (before projection) and
-// the cell state into the gate pre-activations.
-template <typename T> struct BwdRow {
-  const T* g;       // (G*H) saved activations
-  const T* cprev;   // (H)
-  const T* cnew;    // (H)
-  const T* y;       // (H)
-  const T* xhat_c;  // (H) or nullptr
-  T rstd_c;
-  const T* dm;      // (H) gradient reaching m
-  T* dcnew;         // (H) in: gradient reaching c_new from the next step (after zoneout); scratch
-  const T* da;      // (S*H) gradient reaching this step's gate activations via FGR, or nullptr
-  T* dg;            // (G*H) out: gradient of the gate pre-activations
-  T* dcprev;        // (H) out: adds the gradient reaching c_prev through this step's gates
-  const T* peep;    // (S*H) or nullptr
-  T* dpeep;         // (S*H) accumulated, or nullptr
-  const T* lncw;    // (H) or nullptr
-  T* dlncw;         // (H) accumulated, or nullptr
-  T* dlncb;
-  T* tmp;           // (H) scratch
-};
-
-template <typename T> static inline void backward_row_impl(const Layout& L, const BwdRow<T>& r) {
-  const int64_t H = L.H;
-  const T* gi = L.has_i ? r.g + L.oi : nullptr;
-  const T* gf = L.has_f ? r.g + L.of : nullptr;
-  const T* gg = r.g + L.og;
-  const T* go = L.has_o ? r.g + L.oo : nullptr;
-  T* di = L.has_i ? r.dg + L.oi : nullptr;
-  T* df = L.has_f ? r.dg + L.of : nullptr;
-  T* dgg = r.dg + L.og;
-  T* dout = L.has_o ? r.dg + L.oo : nullptr;
-  T* t = r.tmp;
-  // m = o * y, y = out_act(cell): do = dm * y, dy = dm * o.
-  if (go) {
-    for (int64_t j = 0; j < H; ++j) { dout[j] = r.dm[j] * r.y[j]; t[j] = r.dm[j] * go[j]; }
-  } else {
-    std::memcpy(t, r.dm, sizeof(T) * H);
-  }
-  act_backward<T>(L.out_act, r.y, t, t, H);  // t = d(cell or its layer norm)
-  if (r.xhat_c) {
-    // y was computed in place from the normalised cell; act_backward needs the activation
-    // output, which is r.y; the layer-norm output itself is recomputed only through xhat.
-    layer_norm_row_backward<T>(t, r.xhat_c, r.rstd_c, r.lncw, r.dlncw, r.dlncb, t, H);
-  }
-  for (int64_t j = 0; j < H; ++j) r.dcnew[j] += t[j];
-  if (go) {
-    if (r.da) for (int64_t j = 0; j < H; ++j) dout[j] += r.da[L.so + j];
-    act_backward<T>(L.gate_act, go, dout, dout, H);
-    if (r.peep) {
-      for (int64_t j = 0; j < H; ++j) {
-        r.dcnew[j] += dout[j] * r.peep[L.so + j];
-        r.dpeep[L.so + j] += dout[j] * r.cnew[j];
-      }
-    }
-  }
-  // c = f * c_prev + i * g.
-  const T* dc = r.dcnew;
-  if (gi) {
-    for (int64_t j = 0; j < H; ++j) { di[j] = dc[j] * gg[j]; dgg[j] = dc[j] * gi[j]; }
-  } else {
-    std::memcpy(dgg, dc, sizeof(T) * H);
-  }
-  if (gf) {
-    for (int64_t j = 0; j < H; ++j) { df[j] = dc[j] * r.cprev[j]; r.dcprev[j] += dc[j] * gf[j]; }
-  } else if (L.coupled) {
-    for (int64_t j = 0; j < H; ++j) { di[j] -= dc[j] * r.cprev[j]; r.dcprev[j] += dc[j] * (T(1) - gi[j]); }
-  } else {
-    for (int64_t j = 0; j < H; ++j) r.dcprev[j] += dc[j];
-  }
-  if (r.da) {
-    if (di) for (int64_t j = 0; j < H; ++j) di[j] += r.da[L.si + j];
-    if (df) for (int64_t j = 0; j < H; ++j) df[j] += r.da[L.sf + j];
-  }
-  if (di) act_backward<T>(L.gate_act, gi, di, di, H);
-  if (df) act_backward<T>(L.gate_act, gf, df, df, H);
-  act_backward<T>(L.in_act, gg, dgg, dgg, H);
-  if (r.peep) {
-    if (di) for (int64_t j = 0; j < H; ++j) { r.dcprev[j] += di[j] * r.peep[L.si + j]; r.dpeep[L.si + j] += di[j] * r.cprev[j]; }
-    if (df) for (int64_t j = 0; j < H; ++j) { r.dcprev[j] += df[j] * r.peep[L.sf + j]; r.dpeep[L.sf + j] += df[j] * r.cprev[j]; }
-  }
-}
-
-LSTMKIT_CLONES void backward_row(const Layout& L, const BwdRow<float>& r) { backward_row_impl<float>(L, r); }
-void backward_row(const Layout& L, const BwdRow<double>& r) { backward_row_impl<double>(L, r); }
-
-}  // namespace
-}  // namespace lstmkit
 
 namespace lstmkit {
 namespace {
@@ -280,6 +87,13 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   T* csp = ptr<T>(cs);
   T* asp = ptr<T>(as);
   const T* Whh = w_hh.data_ptr<T>();
+  if constexpr (std::is_same<T, float>::value) {
+    if (team_eligible(L)) {
+      TeamFwd a{Gp, hsp, csp, ptr<T>(cnew), ptr<T>(y), ptr<T>(m), ptr<T>(out), Whh, Wp, rm, mask, kh, kc, zh, zc, ts};
+      team_forward(L, a);
+      return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as};
+    }
+  }
   for (int64_t t = 0; t < T_; ++t) {
     T* G = Gp + t * B * GH;
     const T* hprev = hsp + t * B * R;
@@ -332,7 +146,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
                     L.ln ? ptr<T>(xhat_c) + (t * ts * B + b) * H : nullptr,
                     L.ln ? ptr<T>(rstd_c) + t * ts * B + b : nullptr,
                     L.fgr ? asp + ((t + 1) * B + b) * SH : nullptr, Wp, lncw, lncb};
-        forward_row(L, r, eps);
+        forward_row(L, r, L.H, eps);
       }
     });
     const T* hnew = mt;
@@ -422,7 +236,17 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   std::vector<uint8_t> skip(B);
 
   const T* Whh = w_hh.data_ptr<T>();
-  for (int64_t t = T_ - 1; t >= 0; --t) {
+  bool team = false;
+  if constexpr (std::is_same<T, float>::value) {
+    if (team_eligible(L)) {
+      TeamBwd a{ptr<T>(gates), ptr<T>(cs), ptr<T>(cnew), ptr<T>(y), has_dout ? ptr<T>(dout) : nullptr,
+                ptr<T>(dh), ptr<T>(dc), Whh, Wp, rm, mask, kh, kc, zh, zc, ptr<T>(dG),
+                L.peep ? ptr<T>(dpeep) : nullptr, ptr<T>(dh), ptr<T>(dc)};
+      team_backward(L, a);
+      team = true;
+    }
+  }
+  for (int64_t t = team ? -1 : T_ - 1; t >= 0; --t) {
     T* dGt = ptr<T>(dG) + t * B * GH;
     T* dht = ptr<T>(dh);
     T* dct = ptr<T>(dc);
@@ -488,7 +312,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
                     // parameter gradients are summed over rows: only the serial path may write them
                     L.peep ? ptr<T>(dpeep) : nullptr, lncw, L.ln ? ptr<T>(dlncw) : nullptr,
                     L.ln ? ptr<T>(dlncb) : nullptr, tmp.data()};
-        backward_row(L, r);
+        backward_row(L, r, L.H);
       }
     }, /*serial=*/L.peep || L.ln);
     // 4) through layer norm of the recurrent term, then the recurrent GEMM.

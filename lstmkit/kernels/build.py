@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
 LIB_DIR = Path(__file__).resolve().parent / "_lib"
 LIB_NAME = "lstmkit_cpu"
-SOURCES = ("lstm.cpp", "gru.cpp", "gemm.cpp", "ops.cpp")
+SOURCES = ("lstm.cpp", "lstm_team.cpp", "gru.cpp", "gemm.cpp", "ops.cpp")
 
 
 def source_files() -> list[Path]:
@@ -74,7 +74,8 @@ def build(force: bool = False, verbose: bool = False) -> Path:
     # ninja may come from this virtual environment (the dev extra) rather than the system.
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
-    flags = ["-O3", "-std=c++17", "-fno-math-errno"]
+    # -fopenmp: the threaded kernels share torch's OpenMP runtime (libgomp, already loaded by torch).
+    flags = ["-O3", "-std=c++17", "-fno-math-errno", "-fopenmp"]
     if torch.backends.mkl.is_available():
         flags.append("-DLSTMKIT_USE_MKL")  # cblas_* come from libtorch_cpu
     LIB_DIR.mkdir(parents=True, exist_ok=True)
@@ -84,6 +85,7 @@ def build(force: bool = False, verbose: bool = False) -> Path:
             sources=[str(p) for p in source_files()],
             extra_cflags=flags,
             extra_include_paths=[str(CSRC)],
+            extra_ldflags=["-fopenmp"],
             build_directory=tmp,
             is_python_module=False,
             verbose=verbose,

@@ -82,7 +82,7 @@ def blockers(x: torch.Tensor, spec: LSTMSpec | GRUSpec) -> list[str]:
     return reasons
 
 
-FUSED_GRU_VARIANTS: tuple[str, ...] = ()  # filled in as csrc/gru.cpp gains them
+FUSED_GRU_VARIANTS: tuple[str, ...] = ("gru", "gru_cho")
 
 
 # ----------------------------------------------------------------------------- LSTM
