@@ -34,13 +34,15 @@ def lstm_input_projection(spec: LSTMSpec, p: Params, x: torch.Tensor) -> torch.T
 
     Without layer norm ``bias_hh`` is folded in here too, so a step adds nothing but its GEMM.
     """
-    gx = F.linear(x, p["weight_ih"])  # (T, B, G*H)
-    if "ln_ih_weight" in p:
-        gx = _layer_norm(gx, p["ln_ih_weight"], p["ln_ih_bias"])
+    if "ln_ih_weight" not in p:
+        # One addmm with both biases summed: no extra passes over the (T, B, G*H) result.
+        bias = None
+        if "bias_ih" in p:
+            bias = p["bias_ih"] if "ln_hh_weight" in p else p["bias_ih"] + p["bias_hh"]
+        return F.linear(x, p["weight_ih"], bias)  # (T, B, G*H)
+    gx = _layer_norm(F.linear(x, p["weight_ih"]), p["ln_ih_weight"], p["ln_ih_bias"])
     if "bias_ih" in p:
         gx = gx + p["bias_ih"]
-        if "ln_hh_weight" not in p:
-            gx = gx + p["bias_hh"]
     return gx
 
 
