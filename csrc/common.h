@@ -125,6 +125,9 @@ template <typename T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc);
 
+// An uninitialised tensor whose memory is recycled across calls (pool.cpp).
+at::Tensor pool_empty(at::IntArrayRef shape, const at::TensorOptions& opts);
+
 // Raw pointer of an optional tensor, nullptr when absent or empty.
 template <typename T> static inline T* opt_ptr(const c10::optional<at::Tensor>& t) {
   return (t.has_value() && t->defined() && t->numel() > 0) ? t->data_ptr<T>() : nullptr;
@@ -135,3 +138,55 @@ static inline const uint8_t* opt_mask(const c10::optional<at::Tensor>& t) {
 static inline at::Tensor none_tensor(const at::Tensor& like) { return at::empty({0}, like.options()); }
 
 }  // namespace lstmkit
+
+namespace lstmkit {
+
+// A GEMM right-hand operand prepared once and reused for every time step of a call: on AVX-512
+// CPUs packed for lstmkit's microkernel (microkernel.cpp), else with MKL packed into MKL's own
+// layout (cblas_sgemm_pack) so the per-step call skips re-packing, else just remembered.
+struct PackedB {
+  bool tb = false;
+  int64_t N = 0, K = 0, ldb = 0;
+  const float* raw = nullptr;
+  float* packed = nullptr;  // owned: microkernel panels or MKL's layout; nullptr when neither
+  bool micro = false;       // packed for lstmkit's AVX-512 microkernel
+  PackedB() = default;
+  PackedB(const PackedB&) = delete;
+  PackedB& operator=(const PackedB&) = delete;
+  ~PackedB();
+};
+
+// op(B) is (K x N): B is (N x K) with ldb when tb, else (K x N). M is the row count of the
+// left operands the packed weight will meet (MKL picks its panels for it).
+void pack_b(PackedB& p, bool tb, int64_t M, int64_t N, int64_t K, const float* B, int64_t ldb);
+// C (M x N, ldc) = A (M x K, lda) op(B) + beta * C.
+void gemm_packed(const PackedB& p, int64_t M, const float* A, int64_t lda, float beta, float* C, int64_t ldc);
+
+}  // namespace lstmkit
+
+namespace lstmkit {
+
+// A weight used once per time step: packed once per call for float32 (PackedB), plain GEMM for
+// float64 (the gradcheck path). run() computes C = A op(W) + beta C.
+template <typename T> struct StepWeight {
+  PackedB pb;
+  const T* W = nullptr;
+  bool tb = false;
+  int64_t N = 0, K = 0, ld = 0;
+  StepWeight(bool tb_, int64_t M, int64_t N_, int64_t K_, const T* W_, int64_t ld_)
+      : W(W_), tb(tb_), N(N_), K(K_), ld(ld_) {
+    if constexpr (std::is_same<T, float>::value) {
+      if (W) pack_b(pb, tb, M, N, K, W, ld);
+    }
+  }
+  void run(int64_t M, const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
+    if constexpr (std::is_same<T, float>::value) {
+      gemm_packed(pb, M, A, lda, beta, C, ldc);
+    } else {
+      gemm<T>(false, tb, M, N, K, T(1), A, lda, W, ld, beta, C, ldc);
+    }
+  }
+};
+
+}  // namespace lstmkit
+

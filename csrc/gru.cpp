@@ -16,8 +16,53 @@
 
 #include <torch/library.h>
 
+#ifdef LSTMKIT_USE_MKL
+// MKL's packed GEMM (libtorch_cpu exports the cblas_ entry points; MKL_INT is int, LP64).
+extern "C" {
+size_t cblas_sgemm_pack_get_size(int identifier, int m, int n, int k);
+void cblas_sgemm_pack(int layout, int identifier, int trans, int m, int n, int k, float alpha, const float* src,
+                      int ld, float* dest);
+void cblas_sgemm_compute(int layout, int transa, int transb, int m, int n, int k, const float* a, int lda,
+                         const float* b, int ldb, float beta, float* c, int ldc);
+}
+#endif
+
 namespace lstmkit {
 namespace {
+
+// C (M x N) = A (M x K) op(Wt) + beta C, the product of every step with a fixed recurrent
+// weight. Under MKL in float32 the weight is packed once per call into MKL's internal layout:
+// at these sizes re-packing it in each step's GEMM costs about as much as the product itself.
+template <typename T> struct StepGemm {
+  bool tw;
+  int64_t M, N, K;
+  const T* w;
+  int64_t ldw;
+  at::Tensor packed;
+  StepGemm(bool tw_, int64_t M_, int64_t N_, int64_t K_, const T* w_, int64_t ldw_)
+      : tw(tw_), M(M_), N(N_), K(K_), w(w_), ldw(ldw_) {
+#ifdef LSTMKIT_USE_MKL
+    if (std::is_same<T, float>::value && M > 0 && N > 0 && K > 0) {
+      enum { kRowMajor = 101, kNoTrans = 111, kTrans = 112, kB = 162 };
+      packed = at::empty({int64_t(cblas_sgemm_pack_get_size(kB, M, N, K))}, at::kByte);
+      cblas_sgemm_pack(kRowMajor, kB, tw ? kTrans : kNoTrans, M, N, K, 1.f, reinterpret_cast<const float*>(w), ldw,
+                       reinterpret_cast<float*>(packed.data_ptr()));
+    }
+#endif
+  }
+  void operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
+#ifdef LSTMKIT_USE_MKL
+    if (packed.defined()) {
+      enum { kRowMajor = 101, kNoTrans = 111, kPacked = 151 };
+      cblas_sgemm_compute(kRowMajor, kNoTrans, kPacked, M, N, K, reinterpret_cast<const float*>(A), lda,
+                          reinterpret_cast<const float*>(packed.data_ptr()), ldw, float(beta),
+                          reinterpret_cast<float*>(C), ldc);
+      return;
+    }
+#endif
+    gemm<T>(false, tw, M, N, K, T(1), A, lda, w, ldw, beta, C, ldc);
+  }
+};
 
 // One layer-direction: sizes, where the reset gate acts, the activations.
 struct Layout {
@@ -35,7 +80,8 @@ Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, at::IntArrayRef c
 
 // Per-row forward pointers (one batch row of one step).
 template <typename T> struct FwdRow {
-  T* g;             // (3H) input projection r|z|n in, activations r|z|n out
+  const T* x;       // (3H) input projection r|z|n
+  T* g;             // (3H) out: activations r|z|n (may alias x)
   T* gh;            // (3H) recurrent GEMM outputs in, recurrent terms (after LN / bias) out
   const T* hprev;   // (H)
   const T* hin;     // (H) hprev * recurrent-dropout mask (== hprev without one)
@@ -49,8 +95,8 @@ template <typename T> struct FwdRow {
 };
 
 // gh[k] := LN(gh[k]) * w_k + b_k, or gh[k] + b_k, for gates k in [k0, k1).
-template <typename T> static inline void recurrent_terms(const FwdRow<T>& r, int64_t H, int64_t k0, int64_t k1,
-                                                         double eps) {
+template <typename T>
+static LSTMKIT_INLINE void recurrent_terms(const FwdRow<T>& r, int64_t H, int64_t k0, int64_t k1, double eps) {
   for (int64_t k = k0; k < k1; ++k) {
     T* v = r.gh + k * H;
     if (r.xhat) {
@@ -67,59 +113,63 @@ template <typename T> static inline void recurrent_terms(const FwdRow<T>& r, int
 }
 
 // h_new = (1 - z) * n + z * h_prev.
-template <typename T> static inline void blend(const T* z, const T* n, const T* hprev, T* hnew, int64_t H) {
+template <typename T> static LSTMKIT_INLINE void blend(const T* z, const T* n, const T* hprev, T* hnew, int64_t H) {
   for (int64_t j = 0; j < H; ++j) hnew[j] = (T(1) - z[j]) * n[j] + z[j] * hprev[j];
 }
 
 // Reset-after (torch / cuDNN): r, z = act(x + U h_in + b); n = act(x_n + r * (U_n h_in + b_n)).
-template <typename T> static inline void forward_after_impl(const Layout& L, const FwdRow<T>& r, double eps) {
+template <typename T> static LSTMKIT_INLINE void forward_after_impl(const Layout& L, const FwdRow<T>& r, double eps) {
   const int64_t H = L.H;
   recurrent_terms<T>(r, H, 0, 3, eps);
   T* g = r.g;
   const T* gh = r.gh;
-  for (int64_t j = 0; j < 2 * H; ++j) g[j] += gh[j];
+  for (int64_t j = 0; j < 2 * H; ++j) g[j] = r.x[j] + gh[j];
   act_forward<T>(L.gate_act, g, g, 2 * H);
   T* n = g + 2 * H;
   const T* hn = gh + 2 * H;
-  for (int64_t j = 0; j < H; ++j) n[j] += g[j] * hn[j];
+  for (int64_t j = 0; j < H; ++j) n[j] = r.x[2 * H + j] + g[j] * hn[j];
   act_forward<T>(L.act, n, n, H);
   if (r.aux) std::memcpy(r.aux, hn, sizeof(T) * H);
   blend<T>(g + H, n, r.hprev, r.hnew, H);
 }
 
 // Reset-before, first half: r, z and q = r * h_in, the input of the n-gate GEMM.
-template <typename T> static inline void forward_cho_rz_impl(const Layout& L, const FwdRow<T>& r, double eps) {
+template <typename T> static LSTMKIT_INLINE void forward_cho_rz_impl(const Layout& L, const FwdRow<T>& r, double eps) {
   const int64_t H = L.H;
   recurrent_terms<T>(r, H, 0, 2, eps);
   T* g = r.g;
-  for (int64_t j = 0; j < 2 * H; ++j) g[j] += r.gh[j];
+  for (int64_t j = 0; j < 2 * H; ++j) g[j] = r.x[j] + r.gh[j];
   act_forward<T>(L.gate_act, g, g, 2 * H);
   for (int64_t j = 0; j < H; ++j) r.aux[j] = g[j] * r.hin[j];
 }
 
 // Reset-before, second half: n = act(x_n + U_n q + b_n), then the new state.
-template <typename T> static inline void forward_cho_n_impl(const Layout& L, const FwdRow<T>& r, double eps) {
+template <typename T> static LSTMKIT_INLINE void forward_cho_n_impl(const Layout& L, const FwdRow<T>& r, double eps) {
   const int64_t H = L.H;
   recurrent_terms<T>(r, H, 2, 3, eps);
   T* n = r.g + 2 * H;
   const T* hn = r.gh + 2 * H;
-  for (int64_t j = 0; j < H; ++j) n[j] += hn[j];
+  for (int64_t j = 0; j < H; ++j) n[j] = r.x[2 * H + j] + hn[j];
   act_forward<T>(L.act, n, n, H);
   blend<T>(r.g + H, n, r.hprev, r.hnew, H);
 }
 
-LSTMKIT_CLONES void forward_after(const Layout& L, const FwdRow<float>& r, double eps) {
-  forward_after_impl<float>(L, r, eps);
+// The row kernels of one step, by phase: reset-after does all in one; reset-before splits
+// around its n-gate GEMM.
+enum Phase : int { AFTER = 0, CHO_RZ = 1, CHO_N = 2 };
+
+template <typename T> static LSTMKIT_INLINE void forward_row_impl(const Layout& L, const FwdRow<T>& r, int phase,
+                                                                  double eps) {
+  if (phase == AFTER) forward_after_impl<T>(L, r, eps);
+  else if (phase == CHO_RZ) forward_cho_rz_impl<T>(L, r, eps);
+  else forward_cho_n_impl<T>(L, r, eps);
 }
-void forward_after(const Layout& L, const FwdRow<double>& r, double eps) { forward_after_impl<double>(L, r, eps); }
-LSTMKIT_CLONES void forward_cho_rz(const Layout& L, const FwdRow<float>& r, double eps) {
-  forward_cho_rz_impl<float>(L, r, eps);
+LSTMKIT_CLONES void forward_row(const Layout& L, const FwdRow<float>& r, int phase, double eps) {
+  forward_row_impl<float>(L, r, phase, eps);
 }
-void forward_cho_rz(const Layout& L, const FwdRow<double>& r, double eps) { forward_cho_rz_impl<double>(L, r, eps); }
-LSTMKIT_CLONES void forward_cho_n(const Layout& L, const FwdRow<float>& r, double eps) {
-  forward_cho_n_impl<float>(L, r, eps);
+void forward_row(const Layout& L, const FwdRow<double>& r, int phase, double eps) {
+  forward_row_impl<double>(L, r, phase, eps);
 }
-void forward_cho_n(const Layout& L, const FwdRow<double>& r, double eps) { forward_cho_n_impl<double>(L, r, eps); }
 
 // Per-row backward pointers. Gradients flow from the fresh state h_new (after zoneout) into
 // the gate pre-activations (= the gradient of gx) and the recurrent GEMM outputs.
@@ -143,7 +193,7 @@ template <typename T> struct BwdRow {
 };
 
 // Back through layer norm of gates [k0, k1), in place in dgh.
-template <typename T> static inline void ln_backward(const BwdRow<T>& r, int64_t H, int64_t k0, int64_t k1) {
+template <typename T> static LSTMKIT_INLINE void ln_backward(const BwdRow<T>& r, int64_t H, int64_t k0, int64_t k1) {
   if (!r.xhat) return;
   for (int64_t k = k0; k < k1; ++k) {
     const int64_t o = k * H;
@@ -153,7 +203,7 @@ template <typename T> static inline void ln_backward(const BwdRow<T>& r, int64_t
 
 // h_new = (1 - z) n + z h_prev, n = act(a_n): writes dz (before the gate activation's
 // derivative), da_n, and adds z * dh_new to dh_prev.
-template <typename T> static inline void blend_backward(const Layout& L, const BwdRow<T>& r) {
+template <typename T> static LSTMKIT_INLINE void blend_backward(const Layout& L, const BwdRow<T>& r) {
   const int64_t H = L.H;
   const T* z = r.g + H;
   const T* n = r.g + 2 * H;
@@ -168,7 +218,7 @@ template <typename T> static inline void blend_backward(const Layout& L, const B
   act_backward<T>(L.act, n, dn, dn, H);
 }
 
-template <typename T> static inline void backward_after_impl(const Layout& L, const BwdRow<T>& r) {
+template <typename T> static LSTMKIT_INLINE void backward_after_impl(const Layout& L, const BwdRow<T>& r) {
   const int64_t H = L.H;
   blend_backward<T>(L, r);
   const T* rg = r.g;
@@ -183,7 +233,7 @@ template <typename T> static inline void backward_after_impl(const Layout& L, co
 }
 
 // Reset-before, first half of the backward step (before the n-gate GEMM to dq).
-template <typename T> static inline void backward_cho_n_impl(const Layout& L, const BwdRow<T>& r) {
+template <typename T> static LSTMKIT_INLINE void backward_cho_n_impl(const Layout& L, const BwdRow<T>& r) {
   const int64_t H = L.H;
   blend_backward<T>(L, r);
   std::memcpy(r.dgh + 2 * H, r.dx + 2 * H, sizeof(T) * H);
@@ -191,7 +241,7 @@ template <typename T> static inline void backward_cho_n_impl(const Layout& L, co
 }
 
 // Reset-before, second half: q = r * h_in gives dr = dq * h_in and dh_in = dq * r.
-template <typename T> static inline void backward_cho_rz_impl(const Layout& L, const BwdRow<T>& r) {
+template <typename T> static LSTMKIT_INLINE void backward_cho_rz_impl(const Layout& L, const BwdRow<T>& r) {
   const int64_t H = L.H;
   const T* rg = r.g;
   T* dr = r.dx;
@@ -204,19 +254,31 @@ template <typename T> static inline void backward_cho_rz_impl(const Layout& L, c
   ln_backward<T>(r, H, 0, 2);
 }
 
-LSTMKIT_CLONES void backward_after(const Layout& L, const BwdRow<float>& r) { backward_after_impl<float>(L, r); }
-void backward_after(const Layout& L, const BwdRow<double>& r) { backward_after_impl<double>(L, r); }
-LSTMKIT_CLONES void backward_cho_n(const Layout& L, const BwdRow<float>& r) { backward_cho_n_impl<float>(L, r); }
-void backward_cho_n(const Layout& L, const BwdRow<double>& r) { backward_cho_n_impl<double>(L, r); }
-LSTMKIT_CLONES void backward_cho_rz(const Layout& L, const BwdRow<float>& r) { backward_cho_rz_impl<float>(L, r); }
-void backward_cho_rz(const Layout& L, const BwdRow<double>& r) { backward_cho_rz_impl<double>(L, r); }
+template <typename T> static LSTMKIT_INLINE void backward_row_impl(const Layout& L, const BwdRow<T>& r, int phase) {
+  if (phase == AFTER) backward_after_impl<T>(L, r);
+  else if (phase == CHO_N) backward_cho_n_impl<T>(L, r);
+  else backward_cho_rz_impl<T>(L, r);
+}
+LSTMKIT_CLONES void backward_row(const Layout& L, const BwdRow<float>& r, int phase) {
+  backward_row_impl<float>(L, r, phase);
+}
+void backward_row(const Layout& L, const BwdRow<double>& r, int phase) { backward_row_impl<double>(L, r, phase); }
 
-// Rows of one step are independent; split them over threads only when a step has enough work
-// to pay for waking them (as in lstm.cpp).
-template <typename F> void for_rows(int64_t B, int64_t width, const F& f, bool serial = false) {
-  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1));
-  if (serial || B <= grain) f(0, B);
-  else at::parallel_for(0, B, grain, f);
+// Batch rows never meet in the recurrence (only in the weight gradients, formed afterwards), so
+// threads split the batch and each runs every step for its own rows: no barrier per step, and
+// the BLAS calls inside the parallel region stay on their own thread.
+constexpr int64_t kMinSliceRows = 8;
+
+int64_t num_slices(int64_t B) {
+  if (at::in_parallel_region()) return 1;
+  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B / kMinSliceRows));
+}
+
+template <typename F> void over_slices(int64_t B, int64_t n, const F& f) {  // f(slice, b0, b1)
+  if (n == 1) return f(int64_t(0), int64_t(0), B);
+  at::parallel_for(0, n, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) f(s, s * B / n, (s + 1) * B / n);
+  });
 }
 
 static inline bool row_masked(const uint8_t* mask, int64_t t, int64_t B, int64_t b) {
@@ -227,7 +289,7 @@ template <typename T> T* ptr(const at::Tensor& t) { return t.numel() ? t.data_pt
 
 // The state after zoneout (training keep mask, or the eval-mode rate zh) and the step's output.
 template <typename T>
-static inline void finish_row(const uint8_t* keep, double zh, const T* hprev, T* hnext, T* out, int64_t H) {
+static LSTMKIT_INLINE void finish_row(const uint8_t* keep, double zh, const T* hprev, T* hnext, T* out, int64_t H) {
   if (keep) {
     for (int64_t j = 0; j < H; ++j) hnext[j] = keep[j] ? hprev[j] : hnext[j];
   } else if (zh > 0) {
@@ -258,68 +320,64 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   auto opts = gx.options();
   auto sized = [&](bool need, at::IntArrayRef shape) { return need ? at::empty(shape, opts) : none_tensor(gx); };
 
-  at::Tensor gates = (inplace && !save) ? gx : gx.clone();  // input projection in, activations out
+  at::Tensor gates = (inplace && !save) ? gx : at::empty_like(gx);  // activations r|z|n
   at::Tensor hs = at::empty({T_ + 1, B, H}, opts);
   hs[0].copy_(h0);
   at::Tensor aux = sized(save || L.cho, {Ts, B, H});
   at::Tensor xhat = sized(ln, {Ts, B, G3}), rstd = sized(ln, {Ts, B, 3});
   at::Tensor out = at::empty({T_, B, H}, opts);
   at::Tensor gh = at::empty({B, G3}, opts), hin_buf = sized(rm != nullptr, {B, H});
-
   const T* W = w_hh.data_ptr<T>();
-  T* ghp = ptr<T>(gh);
-  for (int64_t t = 0; t < T_; ++t) {
-    T* G = ptr<T>(gates) + t * B * G3;
-    const T* hprev = ptr<T>(hs) + t * B * H;
-    T* hnext = ptr<T>(hs) + (t + 1) * B * H;
-    T* o = ptr<T>(out) + t * B * H;
-    T* A = (save || L.cho) ? ptr<T>(aux) + t * ts * B * H : nullptr;
-    T* XH = ln ? ptr<T>(xhat) + t * ts * B * G3 : nullptr;
-    T* RS = ln ? ptr<T>(rstd) + t * ts * B * 3 : nullptr;
-    const T* hin = hprev;
-    if (rm) {
-      T* hb = ptr<T>(hin_buf);
-      for (int64_t k = 0; k < B * H; ++k) hb[k] = hprev[k] * rm[k];
-      hin = hb;
-    }
-    auto row = [&](int64_t b) {
-      return FwdRow<T>{G + b * G3, ghp + b * G3, hprev + b * H, hin + b * H, A ? A + b * H : nullptr,
-                       hnext + b * H, XH ? XH + b * G3 : nullptr, RS ? RS + b * 3 : nullptr, bias, lnw, lnb};
-    };
-    auto carry = [&](int64_t b) {  // masked step: state carried, output 0
-      std::memcpy(hnext + b * H, hprev + b * H, sizeof(T) * H);
-      std::fill_n(o + b * H, H, T(0));
-    };
-    auto finish = [&](int64_t b) {
-      finish_row<T>(kh ? kh + (t * B + b) * H : nullptr, zh, hprev + b * H, hnext + b * H, o + b * H, H);
-    };
-    if (!L.cho) {
-      gemm<T>(false, true, B, G3, H, T(1), hin, H, W, H, T(0), ghp, G3);
-      for_rows(B, G3, [&](int64_t b0, int64_t b1) {
+
+  over_slices(B, num_slices(B), [&](int64_t, int64_t b0, int64_t b1) {
+    const int64_t M = b1 - b0;
+    T* ghp = ptr<T>(gh) + b0 * G3;
+    // h_in (M, H) times W^T: all gates (reset-after), or r|z then n (reset-before).
+    const StepGemm<T> all(true, L.cho ? 0 : M, G3, H, W, H), rz(true, L.cho ? M : 0, 2 * H, H, W, H);
+    const StepGemm<T> n(true, L.cho ? M : 0, H, H, W + 2 * H * H, H);
+    for (int64_t t = 0; t < T_; ++t) {
+      const T* X = gx.data_ptr<T>() + t * B * G3;
+      T* G = ptr<T>(gates) + t * B * G3;
+      const T* hprev = ptr<T>(hs) + t * B * H;
+      T* hnext = ptr<T>(hs) + (t + 1) * B * H;
+      T* o = ptr<T>(out) + t * B * H;
+      T* A = (save || L.cho) ? ptr<T>(aux) + t * ts * B * H : nullptr;
+      T* XH = ln ? ptr<T>(xhat) + t * ts * B * G3 : nullptr;
+      T* RS = ln ? ptr<T>(rstd) + t * ts * B * 3 : nullptr;
+      const T* hin = hprev;
+      if (rm) {
+        T* hb = ptr<T>(hin_buf);
+        for (int64_t k = b0 * H; k < b1 * H; ++k) hb[k] = hprev[k] * rm[k];
+        hin = hb;
+      }
+      auto pass = [&](int phase) {
         for (int64_t b = b0; b < b1; ++b) {
-          if (row_masked(mask, t, B, b)) { carry(b); continue; }
-          forward_after(L, row(b), eps);
-          finish(b);
+          if (!row_masked(mask, t, B, b)) {
+            FwdRow<T> r{X + b * G3, G + b * G3, ptr<T>(gh) + b * G3, hprev + b * H, hin + b * H,
+                        A ? A + b * H : nullptr, hnext + b * H, XH ? XH + b * G3 : nullptr,
+                        RS ? RS + b * 3 : nullptr, bias, lnw, lnb};
+            forward_row(L, r, phase, eps);
+            if (phase != CHO_RZ)
+              finish_row<T>(kh ? kh + (t * B + b) * H : nullptr, zh, hprev + b * H, hnext + b * H, o + b * H, H);
+          } else if (phase == CHO_RZ) {
+            std::fill_n(A + b * H, H, T(0));  // q of a masked row: finite for the n-gate GEMM
+          } else {  // masked step: state carried, output 0
+            std::memcpy(hnext + b * H, hprev + b * H, sizeof(T) * H);
+            std::fill_n(o + b * H, H, T(0));
+          }
         }
-      });
-      continue;
+      };
+      if (!L.cho) {
+        all(hin + b0 * H, H, T(0), ghp, G3);
+        pass(AFTER);
+      } else {
+        rz(hin + b0 * H, H, T(0), ghp, G3);
+        pass(CHO_RZ);
+        n(A + b0 * H, H, T(0), ghp + 2 * H, G3);
+        pass(CHO_N);
+      }
     }
-    gemm<T>(false, true, B, 2 * H, H, T(1), hin, H, W, H, T(0), ghp, G3);
-    for_rows(B, G3, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        if (row_masked(mask, t, B, b)) { std::fill_n(A + b * H, H, T(0)); continue; }
-        forward_cho_rz(L, row(b), eps);
-      }
-    });
-    gemm<T>(false, true, B, H, H, T(1), A, H, W + 2 * H * H, H, T(0), ghp + 2 * H, G3);
-    for_rows(B, G3, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        if (row_masked(mask, t, B, b)) { carry(b); continue; }
-        forward_cho_n(L, row(b), eps);
-        finish(b);
-      }
-    });
-  }
+  });
   return {out, hs[T_].clone(), gates, aux, hs, xhat, rstd};
 }
 
@@ -340,84 +398,84 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   const Layout L = make_layout(gates, hs[0], cfg);
   const bool ln = lnw != nullptr, bias = opt_ptr<T>(b_hh) != nullptr;
   const double zh = fcfg[0];
-  const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H;
+  const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H, ns = num_slices(B);
   auto opts = gates.options();
-  auto zeros = [&](bool need, at::IntArrayRef shape) { return need ? at::zeros(shape, opts) : none_tensor(gates); };
 
   at::Tensor dX = at::empty({T_, B, G3}, opts), dGH = at::empty({T_, B, G3}, opts);
-  at::Tensor dh = dhT.contiguous().clone(), dh_prev = at::empty({B, H}, opts);
+  at::Tensor dh = dhT.contiguous().clone(), dh_other = at::empty({B, H}, opts);
   at::Tensor dhnew = at::empty({B, H}, opts), dhin = at::empty({B, H}, opts), dq = at::empty({B, H}, opts);
-  at::Tensor dlnw = zeros(ln, {G3}), dlnb = zeros(ln, {G3});
-  const bool has_dout = dout_in.numel() > 0;
-  at::Tensor dout = has_dout ? dout_in.contiguous() : dout_in;
-  std::vector<uint8_t> skip(B);
-
+  at::Tensor dln = ln ? at::zeros({ns, 2, G3}, opts) : none_tensor(gates);  // per-slice gain / shift sums
+  const at::Tensor dout = dout_in.numel() ? dout_in.contiguous() : dout_in;
   const T* W = w_hh.data_ptr<T>();
-  for (int64_t t = T_ - 1; t >= 0; --t) {
-    T* dXt = ptr<T>(dX) + t * B * G3;
-    T* dGt = ptr<T>(dGH) + t * B * G3;
-    T* dht = ptr<T>(dh);
-    T* dhp = ptr<T>(dh_prev);
+
+  over_slices(B, ns, [&](int64_t s, int64_t b0, int64_t b1) {
+    const int64_t M = b1 - b0;
+    // dGH (M, 3H) times W: all gates (reset-after), or n to dq then r|z (reset-before).
+    const StepGemm<T> all(false, L.cho ? 0 : M, H, G3, W, H), rz(false, L.cho ? M : 0, H, 2 * H, W, H);
+    const StepGemm<T> n(false, L.cho ? M : 0, H, H, W + 2 * H * H, H);
+    T* dht = ptr<T>(dh);       // gradient reaching h_{t+1}, rows [b0, b1)
+    T* dhp = ptr<T>(dh_other);  // gradient reaching h_t, built by this step
     T* dhn = ptr<T>(dhnew);
-    const T* dO = has_dout ? ptr<T>(dout) + t * B * H : nullptr;
-    // 1) through the step mask and zoneout, to this step's fresh state.
-    for (int64_t b = 0; b < B; ++b) {
-      T* dh_b = dht + b * H;
-      T* dn = dhn + b * H;
-      T* dpv = dhp + b * H;
-      skip[b] = row_masked(mask, t, B, b);
-      if (skip[b]) {  // state carried: the gradient passes through; this step's output was 0
-        std::memcpy(dpv, dh_b, sizeof(T) * H);
-        std::fill_n(dXt + b * G3, G3, T(0));
-        std::fill_n(dGt + b * G3, G3, T(0));
-        continue;
+    T* dlnw = ln ? ptr<T>(dln) + s * 2 * G3 : nullptr;
+    std::vector<uint8_t> skip(B);
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      T* dXt = ptr<T>(dX) + t * B * G3;
+      T* dGt = ptr<T>(dGH) + t * B * G3;
+      const T* dO = dout.numel() ? ptr<T>(dout) + t * B * H : nullptr;
+      // 1) through the step mask and zoneout, to this step's fresh state.
+      for (int64_t b = b0; b < b1; ++b) {
+        T* dh_b = dht + b * H;
+        T* dn = dhn + b * H;
+        T* dpv = dhp + b * H;
+        skip[b] = row_masked(mask, t, B, b);
+        if (skip[b]) {  // state carried: the gradient passes through; this step's output was 0
+          std::memcpy(dpv, dh_b, sizeof(T) * H);
+          std::fill_n(dXt + b * G3, G3, T(0));
+          std::fill_n(dGt + b * G3, G3, T(0));
+          continue;
+        }
+        if (dO) for (int64_t j = 0; j < H; ++j) dh_b[j] += dO[b * H + j];
+        if (kh) {
+          const uint8_t* k = kh + (t * B + b) * H;
+          for (int64_t j = 0; j < H; ++j) { dn[j] = k[j] ? T(0) : dh_b[j]; dpv[j] = k[j] ? dh_b[j] : T(0); }
+        } else if (zh > 0) {
+          for (int64_t j = 0; j < H; ++j) { dn[j] = T(1 - zh) * dh_b[j]; dpv[j] = T(zh) * dh_b[j]; }
+        } else {
+          std::memcpy(dn, dh_b, sizeof(T) * H);
+          std::fill_n(dpv, H, T(0));
+        }
       }
-      if (dO) for (int64_t j = 0; j < H; ++j) dh_b[j] += dO[b * H + j];
-      if (kh) {
-        const uint8_t* k = kh + (t * B + b) * H;
-        for (int64_t j = 0; j < H; ++j) { dn[j] = k[j] ? T(0) : dh_b[j]; dpv[j] = k[j] ? dh_b[j] : T(0); }
-      } else if (zh > 0) {
-        for (int64_t j = 0; j < H; ++j) { dn[j] = T(1 - zh) * dh_b[j]; dpv[j] = T(zh) * dh_b[j]; }
+      // 2) through the gates, row by row, then the recurrent GEMM(s) to dh_in.
+      const T* Gt = ptr<T>(gates) + t * B * G3;
+      const T* hprev = ptr<T>(hs) + t * B * H;
+      const T* At = L.cho ? nullptr : ptr<T>(aux) + t * B * H;
+      T* dhi = rm ? ptr<T>(dhin) : dhp;  // without dropout dh_in is dh_prev's own share
+      auto pass = [&](int phase) {
+        for (int64_t b = b0; b < b1; ++b) {
+          if (skip[b]) continue;
+          BwdRow<T> r{Gt + b * G3, hprev + b * H, At ? At + b * H : nullptr, rm ? rm + b * H : nullptr,
+                      dhn + b * H, dhp + b * H, dXt + b * G3, dGt + b * G3, ptr<T>(dq) + b * H, dhi + b * H,
+                      rm == nullptr, ln ? ptr<T>(xhat) + (t * B + b) * G3 : nullptr,
+                      ln ? ptr<T>(rstd) + (t * B + b) * 3 : nullptr, lnw, dlnw, dlnw ? dlnw + G3 : nullptr};
+          backward_row(L, r, phase);
+        }
+      };
+      if (!L.cho) {
+        pass(AFTER);
+        all(dGt + b0 * G3, G3, rm ? T(0) : T(1), dhi + b0 * H, H);
       } else {
-        std::memcpy(dn, dh_b, sizeof(T) * H);
-        std::fill_n(dpv, H, T(0));
+        pass(CHO_N);
+        n(dGt + b0 * G3 + 2 * H, G3, T(0), ptr<T>(dq) + b0 * H, H);
+        if (rm) for (int64_t b = b0; b < b1; ++b) if (skip[b]) std::fill_n(dhi + b * H, H, T(0));
+        pass(CHO_RZ);
+        rz(dGt + b0 * G3, G3, T(1), dhi + b0 * H, H);
       }
+      if (rm)
+        for (int64_t k = b0 * H; k < b1 * H; ++k) dhp[k] += dhi[k] * rm[k];
+      std::swap(dht, dhp);
     }
-    // 2) through the gates, row by row, then the recurrent GEMM(s) to dh_in.
-    const T* Gt = ptr<T>(gates) + t * B * G3;
-    const T* hprev = ptr<T>(hs) + t * B * H;
-    const T* At = L.cho ? nullptr : ptr<T>(aux) + t * B * H;
-    T* dhi = rm ? ptr<T>(dhin) : dhp;  // without dropout dh_in is dh_prev's own share
-    auto row = [&](int64_t b) {
-      return BwdRow<T>{Gt + b * G3, hprev + b * H, At ? At + b * H : nullptr, rm ? rm + b * H : nullptr,
-                       dhn + b * H, dhp + b * H, dXt + b * G3, dGt + b * G3, ptr<T>(dq) + b * H, dhi + b * H,
-                       rm == nullptr, ln ? ptr<T>(xhat) + (t * B + b) * G3 : nullptr,
-                       ln ? ptr<T>(rstd) + (t * B + b) * 3 : nullptr, lnw, ptr<T>(dlnw), ptr<T>(dlnb)};
-    };
-    // layer-norm parameter gradients are summed over rows: only the serial path may write them
-    if (!L.cho) {
-      for_rows(B, G3, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) if (!skip[b]) backward_after(L, row(b));
-      }, /*serial=*/ln);
-      gemm<T>(false, false, B, H, G3, T(1), dGt, G3, W, H, rm ? T(0) : T(1), dhi, H);
-    } else {
-      for_rows(B, G3, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) if (!skip[b]) backward_cho_n(L, row(b));
-      }, /*serial=*/ln);
-      gemm<T>(false, false, B, H, H, T(1), dGt + 2 * H, G3, W + 2 * H * H, H, T(0), ptr<T>(dq), H);
-      if (rm) for (int64_t b = 0; b < B; ++b) if (skip[b]) std::fill_n(dhi + b * H, H, T(0));
-      for_rows(B, G3, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) if (!skip[b]) backward_cho_rz(L, row(b));
-      }, /*serial=*/ln);
-      gemm<T>(false, false, B, H, 2 * H, T(1), dGt, G3, W, H, T(1), dhi, H);
-    }
-    if (rm) {
-      const T* di = ptr<T>(dhin);
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t j = 0; j < H; ++j) dhp[b * H + j] += di[b * H + j] * rm[b * H + j];
-    }
-    std::swap(dh, dh_prev);
-  }
+  });
+  at::Tensor dh0 = T_ % 2 == 0 ? dh : dh_other;  // every slice swapped its buffers T times
   // Weight gradients: one GEMM each over all T*B rows. Reset-before's n rows saw q = r * h_in.
   at::Tensor hin_all = hs.narrow(0, 0, T_);
   if (rm) hin_all = hin_all * rmask->unsqueeze(0);
@@ -435,7 +493,9 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   }
   // Without layer norm b_hh is added after the GEMM, so its gradient is that of the GEMM output.
   at::Tensor dbh = (bias && !ln) ? dGH.view({N, G3}).sum(0) : none_tensor(gates);
-  return {dX, dh, dW, dbh, dlnw, dlnb};
+  at::Tensor dlnw = ln ? dln.select(1, 0).sum(0) : none_tensor(gates);
+  at::Tensor dlnb = ln ? dln.select(1, 1).sum(0) : none_tensor(gates);
+  return {dX, dh0, dW, dbh, dlnw, dlnb};
 }
 
 }  // namespace

@@ -65,20 +65,20 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   const double zh = fcfg[0], zc = fcfg[1], eps = fcfg[2];
   const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
   auto opts = gx.options();
-  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? at::empty(shape, opts) : none_tensor(gx); };
+  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? pool_empty(shape, opts) : none_tensor(gx); };
 
-  at::Tensor gates = (inplace && !save) ? gx : gx.clone();  // pre-activations in, activations out
-  at::Tensor hs = at::empty({T_ + 1, B, R}, opts), cs = at::empty({T_ + 1, B, H}, opts);
+  at::Tensor gates = (inplace && !save) ? gx : pool_empty(gx.sizes(), opts).copy_(gx);  // pre-acts in, acts out
+  at::Tensor hs = pool_empty({T_ + 1, B, R}, opts), cs = pool_empty({T_ + 1, B, H}, opts);
   hs[0].copy_(h0);
   cs[0].copy_(c0);
   const int64_t ts = save ? 1 : 0;  // per-step buffers are (T, ...) when saved, one step otherwise
-  at::Tensor cnew = at::empty({save ? T_ : 1, B, H}, opts), y = at::empty({save ? T_ : 1, B, H}, opts);
-  at::Tensor m = at::empty({(save && L.proj) ? T_ : 1, B, H}, opts);
+  at::Tensor cnew = pool_empty({save ? T_ : 1, B, H}, opts), y = pool_empty({save ? T_ : 1, B, H}, opts);
+  at::Tensor m = pool_empty({(save && L.proj) ? T_ : 1, B, H}, opts);
   at::Tensor xhat_hh = sized(L.ln, {save ? T_ : 1, B, GH}), rstd_hh = sized(L.ln, {save ? T_ : 1, B});
   at::Tensor xhat_c = sized(L.ln, {save ? T_ : 1, B, H}), rstd_c = sized(L.ln, {save ? T_ : 1, B});
   at::Tensor as = sized(L.fgr, {T_ + 1, B, SH});
   if (L.fgr) as[0].zero_();
-  at::Tensor out = at::empty({T_, B, R}, opts);
+  at::Tensor out = pool_empty({T_, B, R}, opts);
   at::Tensor hin_buf = sized(rm != nullptr, {B, R}), gh_buf = sized(L.ln, {B, GH}), f_buf = sized(L.fgr, {B, SH});
   at::Tensor hnew_buf = sized(L.proj, {B, R});
 
@@ -94,6 +94,9 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as};
     }
   }
+  const StepWeight<T> w_rec(true, B, GH, R, Whh, R);  // h -> gates
+  const StepWeight<T> sw_fgr(true, B, SH, SH, L.fgr ? Wf : nullptr, SH);
+  const StepWeight<T> w_proj(true, B, R, H, L.proj ? Whr : nullptr, H);
   for (int64_t t = 0; t < T_; ++t) {
     T* G = Gp + t * B * GH;
     const T* hprev = hsp + t * B * R;
@@ -113,7 +116,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       T* gh = ptr<T>(gh_buf);
       T* xh = ptr<T>(xhat_hh) + t * ts * B * GH;
       T* rs = ptr<T>(rstd_hh) + t * ts * B;
-      gemm<T>(false, true, B, GH, R, T(1), hin, R, Whh, R, T(0), gh, GH);
+      w_rec.run(B, hin, R, T(0), gh, GH);
       for_rows(B, GH, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
           rs[b] = layer_norm_row<T>(gh + b * GH, xh + b * GH, GH, eps);
@@ -123,11 +126,11 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
         }
       });
     } else {
-      gemm<T>(false, true, B, GH, R, T(1), hin, R, Whh, R, T(1), G, GH);
+      w_rec.run(B, hin, R, T(1), G, GH);
     }
     if (L.fgr) {
       T* fb = ptr<T>(f_buf);
-      gemm<T>(false, true, B, SH, SH, T(1), asp + t * B * SH, SH, Wf, SH, T(0), fb, SH);
+      sw_fgr.run(B, asp + t * B * SH, SH, T(0), fb, SH);
       for (int64_t b = 0; b < B; ++b) {
         T* g = G + b * GH;
         const T* f = fb + b * SH;
@@ -151,7 +154,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
     });
     const T* hnew = mt;
     if (L.proj) {
-      gemm<T>(false, true, B, R, H, T(1), mt, H, Whr, H, T(0), ptr<T>(hnew_buf), R);
+      w_proj.run(B, mt, H, T(0), ptr<T>(hnew_buf), R);
       hnew = ptr<T>(hnew_buf);
     }
     T* o = ptr<T>(out) + t * B * R;
@@ -220,10 +223,10 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
   auto opts = gates.options();
   auto zeros = [&](bool need, at::IntArrayRef shape) { return need ? at::zeros(shape, opts) : none_tensor(gates); };
-  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? at::empty(shape, opts) : none_tensor(gates); };
+  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? pool_empty(shape, opts) : none_tensor(gates); };
 
-  at::Tensor dG = at::empty({T_, B, GH}, opts);
-  at::Tensor dgh_all = L.ln ? at::empty({T_, B, GH}, opts) : dG;
+  at::Tensor dG = pool_empty({T_, B, GH}, opts);
+  at::Tensor dgh_all = L.ln ? pool_empty({T_, B, GH}, opts) : dG;
   at::Tensor dhnew_all = sized(L.proj, {T_, B, R}), dsig_all = sized(L.fgr, {T_, B, SH});
   at::Tensor dh = dhT.contiguous().clone(), dc = dcT.contiguous().clone(), da = zeros(L.fgr, {B, SH});
   at::Tensor dh_prev = at::empty({B, R}, opts), dc_prev = at::empty({B, H}, opts), da_prev = sized(L.fgr, {B, SH});
@@ -246,6 +249,10 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
       team = true;
     }
   }
+  const bool serial = !team;
+  const StepWeight<T> w_rec(false, B, R, GH, serial ? Whh : nullptr, R);  // gates -> h
+  const StepWeight<T> sw_fgr(false, B, SH, SH, serial && L.fgr ? Wf : nullptr, SH);
+  const StepWeight<T> w_proj(false, B, H, R, serial && L.proj ? Whr : nullptr, H);
   for (int64_t t = team ? -1 : T_ - 1; t >= 0; --t) {
     T* dGt = ptr<T>(dG) + t * B * GH;
     T* dht = ptr<T>(dh);
@@ -295,7 +302,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
     const T* dmt = dhn;
     if (L.proj) {
       std::memcpy(ptr<T>(dhnew_all) + t * B * R, dhn, sizeof(T) * B * R);
-      gemm<T>(false, false, B, H, R, T(1), dhn, R, Whr, H, T(0), ptr<T>(dm), H);
+      w_proj.run(B, dhn, R, T(0), ptr<T>(dm), H);
       dmt = ptr<T>(dm);
     }
     // 3) through the gates, row by row.
@@ -326,7 +333,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
                                    dght + b * GH, GH);
       }
     }
-    gemm<T>(false, false, B, R, GH, T(1), dght, GH, Whh, R, T(0), ptr<T>(dhin), R);
+    w_rec.run(B, dght, GH, T(0), ptr<T>(dhin), R);
     {
       const T* di = ptr<T>(dhin);
       if (rm) for (int64_t k = 0; k < B * R; ++k) dhp[k] += di[k] * rm[k];
@@ -343,7 +350,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
         if (L.has_o) std::memcpy(s + L.so, g + L.oo, sizeof(T) * H);
       }
       T* dap = ptr<T>(da_prev);
-      gemm<T>(false, false, B, SH, SH, T(1), ds, SH, Wf, SH, T(0), dap, SH);
+      sw_fgr.run(B, ds, SH, T(0), dap, SH);
       for (int64_t b = 0; b < B; ++b)
         if (skip[b]) std::memcpy(dap + b * SH, ptr<T>(da) + b * SH, sizeof(T) * SH);
       std::swap(da, da_prev);
@@ -354,9 +361,14 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   // Weight gradients: one GEMM each over all T*B rows.
   at::Tensor hin_all = hs.narrow(0, 0, T_);
   if (rm) hin_all = hin_all * rmask->unsqueeze(0);
-  at::Tensor dwhh = at::mm(dgh_all.view({T_ * B, GH}).t(), hin_all.reshape({T_ * B, R}));
-  if (L.proj) dwhr = at::mm(dhnew_all.view({T_ * B, R}).t(), m.view({T_ * B, H}));
-  at::Tensor dwf = L.fgr ? at::mm(dsig_all.view({T_ * B, SH}).t(), as.narrow(0, 0, T_).reshape({T_ * B, SH}))
+  // matmul_precision="bf16": these large products run in bfloat16 with float32 accumulation.
+  const bool bf16 = cfg.size() > 9 && cfg[9] && gates.scalar_type() == at::kFloat;
+  auto mm = [bf16](const at::Tensor& a, const at::Tensor& b) {
+    return bf16 ? at::mm(a.to(at::kBFloat16), b.to(at::kBFloat16)).to(at::kFloat) : at::mm(a, b);
+  };
+  at::Tensor dwhh = mm(dgh_all.view({T_ * B, GH}).t(), hin_all.reshape({T_ * B, R}));
+  if (L.proj) dwhr = mm(dhnew_all.view({T_ * B, R}).t(), m.view({T_ * B, H}));
+  at::Tensor dwf = L.fgr ? mm(dsig_all.view({T_ * B, SH}).t(), as.narrow(0, 0, T_).reshape({T_ * B, SH}))
                          : none_tensor(gates);
   return {dG, dh, dc, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb};
 }

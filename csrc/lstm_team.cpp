@@ -42,6 +42,9 @@ void team_forward(const Layout& L, const TeamFwd& a) {
     unit_range(H, omp_get_num_threads(), omp_get_thread_num(), u0, u1);
     const int64_t n = u1 - u0;
     float* hin_b[2] = {hin_bufs.data(), hin_bufs.data() + B * R};
+    std::vector<PackedB> w(L.G);  // this thread's columns of each gate block of W_hh^T, packed once
+    if (n > 0)
+      for (int64_t k = 0; k < L.G; ++k) pack_b(w[k], true, B, n, R, a.w_hh + (k * H + u0) * R, R);
     if (a.rmask && n > 0)
       for (int64_t b = 0; b < B; ++b)
         for (int64_t j = u0; j < u1; ++j) hin_b[0][b * R + j] = a.hs[b * R + j] * a.rmask[b * R + j];
@@ -56,8 +59,7 @@ void team_forward(const Layout& L, const TeamFwd& a) {
       float* yt = a.y + t * a.step_stride * B * H;
       const float* hin = a.rmask ? hin_b[t % 2] : hprev;
       if (n > 0) {
-        for (int64_t k = 0; k < L.G; ++k)  // this thread's columns of every gate block
-          gemm<float>(false, true, B, n, R, 1.f, hin, R, a.w_hh + (k * H + u0) * R, R, 1.f, G + k * H + u0, GH);
+        for (int64_t k = 0; k < L.G; ++k) gemm_packed(w[k], B, hin, R, 1.f, G + k * H + u0, GH);
         for (int64_t b = 0; b < B; ++b) {
           float* hn = hnext + b * R + u0;
           float* cx = cnext + b * H + u0;
@@ -121,6 +123,8 @@ void team_backward(const Layout& L, const TeamBwd& a) {
     unit_range(H, omp_get_num_threads(), omp_get_thread_num(), u0, u1);
     const int64_t n = u1 - u0;
     std::vector<float> tmp(std::max<int64_t>(n, 1));
+    PackedB w;  // this thread's columns of W_hh, packed once
+    if (n > 0) pack_b(w, false, B, n, GH, a.w_hh + u0, R);
     for (int64_t t = T - 1; t >= 0; --t) {
       const int64_t s = (T - 1 - t) % 2;
       float* dh = dhb[s];
@@ -174,7 +178,7 @@ void team_backward(const Layout& L, const TeamBwd& a) {
       }
 #pragma omp barrier
       if (n > 0) {
-        gemm<float>(false, false, B, n, GH, 1.f, dG, GH, a.w_hh + u0, R, 0.f, dhin + u0, R);
+        gemm_packed(w, B, dG, GH, 0.f, dhin + u0, R);
         for (int64_t b = 0; b < B; ++b) {
           float* dpv = dhp + b * R + u0;
           const float* di = dhin + b * R + u0;

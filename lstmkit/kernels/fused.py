@@ -60,7 +60,8 @@ def warn_unavailable() -> None:
     """One warning per process that ``backend="auto"`` falls back to the slower torch path."""
     if not _state["warned"]:
         _state["warned"] = True
-        warnings.warn(f"lstmkit: {unavailable_reason()}; using the slower torch path instead", stacklevel=4)
+        # stacklevel 6: this, _choose_path, forward, Module._call_impl, Module.__call__, the caller.
+        warnings.warn(f"lstmkit: {unavailable_reason()}; using the slower torch path instead", stacklevel=6)
 
 
 def info() -> str:
@@ -88,11 +89,12 @@ FUSED_GRU_VARIANTS: tuple[str, ...] = ("gru", "gru_cho")
 # ----------------------------------------------------------------------------- LSTM
 
 
-def lstm_config(spec: LSTMSpec, save: bool, inplace: bool = False) -> list[int]:
+def lstm_config(spec: LSTMSpec, save: bool, inplace: bool = False, bf16: bool = False) -> list[int]:
+    """The kernels' integer switches (csrc/lstm_rows.h make_layout, lstm.cpp)."""
     return [
         int(spec.input_gate), int(spec.forget_gate and not spec.coupled), int(spec.output_gate), int(spec.coupled),
         ACT_CODES[spec.gate_activation], ACT_CODES[spec.input_activation], ACT_CODES[spec.output_activation],
-        int(save), int(inplace),
+        int(save), int(inplace), int(bf16),
     ]
 
 
@@ -143,14 +145,21 @@ def lstm_recurrence(
     keep_h: torch.Tensor | None = None,
     keep_c: torch.Tensor | None = None,
     zoneout: tuple[float, float] = (0.0, 0.0),
+    bf16: bool = False,
+    inplace: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run the recurrence over ``gx`` (T, B, G*H), the input projection from
     ``lstm_input_projection``; returns (outputs (T, B, R), h_T, c_T).
 
     Masked steps (``step_mask`` (T, B) False) carry the state and output zeros; ``keep_h`` /
     ``keep_c`` are training zoneout masks (True keeps the previous value), else ``zoneout``
-    gives the eval-mode rates.
+    gives the eval-mode rates. ``bf16``: the weight-gradient GEMMs of the backward pass run in
+    bfloat16 (see ``lstmkit.nn.LSTM``'s matmul_precision). ``inplace``: without autograd, the
+    kernels may overwrite ``gx`` with the gate activations (saves a copy; for callers whose
+    ``gx`` is a temporary).
     """
+    if not available():
+        raise RuntimeError(f"lstmkit: {unavailable_reason()}")
     ln = "ln_hh_weight" in p
     ln_hh_b = None
     if ln:
@@ -164,7 +173,7 @@ def lstm_recurrence(
                                         or any(w is not None and w.requires_grad for w in weights))
     if not grad:
         res = torch.ops.lstmkit.lstm_forward(gx.contiguous(), h0.contiguous(), c0.contiguous(), *weights, *masks,
-                                             lstm_config(spec, save=False, inplace=True), fcfg)
+                                             lstm_config(spec, save=False, inplace=inplace, bf16=bf16), fcfg)
         return res[0], res[1], res[2]
     return _LSTMFunction.apply(gx.contiguous(), h0.contiguous(), c0.contiguous(), *weights, *masks,
-                               lstm_config(spec, save=True), fcfg)
+                               lstm_config(spec, save=True, bf16=bf16), fcfg)

@@ -29,11 +29,19 @@ def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> to
 # ----------------------------------------------------------------------------- LSTM family
 
 
-def lstm_input_projection(spec: LSTMSpec, p: Params, x: torch.Tensor) -> torch.Tensor:
+def lstm_input_projection(spec: LSTMSpec, p: Params, x: torch.Tensor, bf16: bool = False) -> torch.Tensor:
     """(T, B, I) -> (T, B, G*H): W_ih x (+ layer norm) + biases, for all steps in one GEMM.
 
     Without layer norm ``bias_hh`` is folded in here too, so a step adds nothing but its GEMM.
+    With ``bf16`` the GEMM (and so its backward) runs in bfloat16, accumulating in float32.
     """
+    if bf16:
+        gx = F.linear(x.to(torch.bfloat16), p["weight_ih"].to(torch.bfloat16)).to(x.dtype)
+        if "ln_ih_weight" in p:
+            gx = _layer_norm(gx, p["ln_ih_weight"], p["ln_ih_bias"])
+        if "bias_ih" in p:
+            gx = gx + (p["bias_ih"] if "ln_hh_weight" in p else p["bias_ih"] + p["bias_hh"])
+        return gx
     if "ln_ih_weight" not in p:
         # One addmm with both biases summed: no extra passes over the (T, B, G*H) result.
         bias = None

@@ -32,9 +32,15 @@ _EXTRAS_DOC = """
         go_backwards: process the sequence in reverse and return outputs in that order (Keras).
         masked_output: what a masked step outputs with ``mask=``: "zero" or "carry" (the
             last unmasked step's output, zeros before any, as Keras' LSTM).
-        backend: "auto" (torch's fused kernels when they can run the configuration, else the
-            plain-torch loop), "torch" (only torch's kernels; error if an extra needs more),
-            "reference" (always the loop).
+        backend: "auto" (on CPU lstmkit's fused kernels when built; else torch's kernels when
+            they can run the configuration, cuDNN on CUDA; else the plain-torch loop), "fused"
+            (only lstmkit's fused CPU kernels; error if they cannot run), "torch" (only torch's
+            kernels; error if an extra needs more), "reference" (always the loop).
+        matmul_precision: "fp32" (default) or "bf16" (LSTM, fused path): the large GEMMs (the
+            input projection, its backward and the recurrent weight gradient) run in bfloat16
+            with float32 accumulation, several times faster on CPUs with AVX512-BF16/AMX; the
+            recurrence itself stays float32. Costs ~3 significant digits in those products
+            (measured in BENCHMARKS.md). Opt-in.
 """
 
 
@@ -77,6 +83,7 @@ class LSTM(RecurrentStack):
         go_backwards: bool = False,
         masked_output: str = "zero",
         backend: str = "auto",
+        matmul_precision: str = "fp32",
     ):
         spec = lstm_spec(variant).with_options(
             peepholes=peepholes, activation=activation, recurrent_activation=recurrent_activation
@@ -85,7 +92,7 @@ class LSTM(RecurrentStack):
             "LSTM", spec, input_size, hidden_size, num_layers, bias, batch_first, dropout,
             bidirectional, proj_size, device, dtype, forget_bias=forget_bias, layer_norm=layer_norm,
             recurrent_dropout=recurrent_dropout, zoneout=zoneout, go_backwards=go_backwards,
-            masked_output=masked_output, backend=backend,
+            masked_output=masked_output, backend=backend, matmul_precision=matmul_precision,
         )  # fmt: skip
 
 

@@ -16,8 +16,16 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from lstmkit import kernels
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
-from lstmkit.kernels import fused, native
-from lstmkit.kernels.loop import carry_fill, carry_forward, lengths_to_mask, mask_spans, reverse_time, run_sequence, shift_time
+from lstmkit.kernels import fused, fused_gru, native
+from lstmkit.kernels.loop import (
+    carry_fill,
+    carry_forward,
+    lengths_to_mask,
+    mask_spans,
+    reverse_time,
+    run_sequence,
+    shift_time,
+)
 from lstmkit.kernels.steps import GRUStep, LSTMStep, gru_input_projection, lstm_input_projection
 from lstmkit.nn import _checks
 from lstmkit.nn.params import forget_rows, gru_shapes, init_value, lstm_shapes, suffix
@@ -48,6 +56,7 @@ class RecurrentStack(nn.Module):
         go_backwards: bool = False,
         masked_output: str = "zero",
         backend: str = "auto",
+        matmul_precision: str = "fp32",
     ):
         super().__init__()
         self.mode = mode  # "LSTM" or "GRU", as torch.nn names it
@@ -74,6 +83,12 @@ class RecurrentStack(nn.Module):
             raise ValueError(f"masked_output must be 'zero' or 'carry', got {masked_output!r}")
         self.masked_output = masked_output
         self.backend = kernels.check_backend(backend)
+        if matmul_precision not in ("fp32", "bf16"):
+            raise ValueError(f"matmul_precision must be 'fp32' or 'bf16', got {matmul_precision!r}")
+        if matmul_precision == "bf16" and (mode != "LSTM" or backend not in ("auto", "fused")):
+            raise ValueError("matmul_precision='bf16' is a mode of the fused LSTM kernels: it needs an LSTM with "
+                             f"backend 'auto' or 'fused', got {mode} with backend={backend!r}")
+        self.matmul_precision = matmul_precision
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn(
                 "dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
@@ -163,7 +178,8 @@ class RecurrentStack(nn.Module):
             s += f", num_layers={self.num_layers}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
                               ("bidirectional", False), ("proj_size", 0), ("layer_norm", False),
-                              ("recurrent_dropout", 0.0), ("go_backwards", False), ("backend", "auto")):
+                              ("recurrent_dropout", 0.0), ("go_backwards", False), ("backend", "auto"),
+                              ("matmul_precision", "fp32")):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         if self.spec.name not in ("lstm", "gru"):
@@ -185,6 +201,9 @@ class RecurrentStack(nn.Module):
         fused_blockers = fused.blockers(x, self.spec) if self.backend in ("auto", "fused") else ["not requested"]
         if self.backend == "fused" or (self.backend == "auto" and not fused_blockers):
             return kernels.resolve_backend("fused", [], fused_blockers), None
+        if self.matmul_precision == "bf16":
+            raise ValueError("matmul_precision='bf16' needs lstmkit's fused CPU kernels, which cannot run here: "
+                             + "; ".join(fused_blockers))
         if self.backend == "auto" and x.device.type == "cpu" and not fused.available():
             fused.warn_unavailable()
         spans = None
@@ -370,7 +389,8 @@ class RecurrentStack(nn.Module):
             keep = 1.0 - self.recurrent_dropout
             rec_mask = torch.bernoulli(x.new_full((B, R), keep)) / keep  # one mask per sequence
         lstm = self.mode == "LSTM"
-        gx = lstm_input_projection(self.spec, p, x) if lstm else gru_input_projection(self.spec, p, x)
+        bf16 = self.matmul_precision == "bf16" and fused_path
+        gx = lstm_input_projection(self.spec, p, x, bf16=bf16) if lstm else gru_input_projection(self.spec, p, x)
         widths = (R, H) if lstm else (R,)
         keep_masks = None
         if self.training and any(self.zoneout):
@@ -403,10 +423,11 @@ class RecurrentStack(nn.Module):
         zoneout = (0.0, 0.0) if keep_masks else (tuple(self.zoneout) + (0.0,))[:2]
         if self.mode == "LSTM":
             out, h, c = fused.lstm_recurrence(self.spec, p, gx, state0[0], state0[1], rmask=rec_mask,
-                                              step_mask=step_mask, keep_h=keep[0], keep_c=keep[1], zoneout=zoneout)
+                                              step_mask=step_mask, keep_h=keep[0], keep_c=keep[1], zoneout=zoneout,
+                                              bf16=self.matmul_precision == "bf16", inplace=True)
             final = (h, c)
         else:
-            out, h = fused.gru_recurrence(self.spec, p, gx, state0[0], rmask=rec_mask, step_mask=step_mask,
+            out, h = fused_gru.gru_recurrence(self.spec, p, gx, state0[0], rmask=rec_mask, step_mask=step_mask,
                                           keep_h=keep[0], zoneout=zoneout[0])
             final = (h,)
         if step_mask is not None and self.masked_output == "carry":

@@ -1,5 +1,6 @@
-"""Which execution path runs: torch's fused kernels whenever they can (also for the masks that
-pre/post-padding make), the loop otherwise, with identical results either way."""
+"""Which execution path runs: on CPU lstmkit's fused kernels when they are built (backend="auto");
+torch's native kernels (backend="torch", or "auto" without the fused kernels) whenever they can,
+also for the masks that pre/post-padding make; the loop otherwise, with identical results."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 import lstmkit.nn as lnn
-from lstmkit.kernels import native
+from lstmkit.kernels import fused, native
 
 
 def _span_mask() -> torch.Tensor:
@@ -22,10 +23,10 @@ def _span_mask() -> torch.Tensor:
 @pytest.mark.parametrize("masked_output", ["zero", "carry"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
-def test_span_masks_run_fused_and_match_the_loop(mode, bidirectional, masked_output, monkeypatch):
+def test_span_masks_run_native_and_match_the_loop(mode, bidirectional, masked_output, monkeypatch):
     kw = dict(bidirectional=bidirectional, num_layers=2, masked_output=masked_output, batch_first=True)
     torch.manual_seed(0)
-    fast = getattr(lnn, mode)(3, 4, **kw)
+    fast = getattr(lnn, mode)(3, 4, backend="torch", **kw)
     loop = getattr(lnn, mode)(3, 4, backend="reference", **kw)
     loop.load_state_dict(fast.state_dict())
     calls = []
@@ -59,6 +60,8 @@ def test_broken_masks_fall_back_to_the_loop_or_refuse_backend_torch(monkeypatch)
 
 
 def test_auto_uses_native_for_plain_configs_and_loop_for_extras(monkeypatch):
+    """Without lstmkit's fused kernels (forced unavailable here, already warned)."""
+    monkeypatch.setattr(fused, "_state", {"tried": True, "reason": "not built (test)", "warned": True})
     calls = []
     real = native.rnn
     monkeypatch.setattr(native, "rnn", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -67,3 +70,16 @@ def test_auto_uses_native_for_plain_configs_and_loop_for_extras(monkeypatch):
     lnn.LSTM(3, 4, variant="cifg")(torch.randn(5, 2, 3))
     lnn.GRU(3, 4, layer_norm=True)(torch.randn(5, 2, 3))
     assert len(calls) == 1
+
+
+@pytest.mark.skipif(not fused.available(), reason="lstmkit's fused CPU kernels are not built")
+def test_auto_picks_fused_on_cpu_when_available(monkeypatch):
+    calls, native_calls = [], []
+    real, real_native = fused.lstm_recurrence, native.rnn
+    monkeypatch.setattr(fused, "lstm_recurrence", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(native, "rnn", lambda *a, **k: native_calls.append(1) or real_native(*a, **k))
+    lnn.LSTM(3, 4, num_layers=2)(torch.randn(5, 2, 3))
+    assert len(calls) == 2 and not native_calls
+    lnn.LSTM(3, 4, batch_first=True)(torch.randn(4, 7, 3), mask=_span_mask())  # a span mask too
+    lnn.LSTM(3, 4, variant="cifg", layer_norm=True)(torch.randn(5, 2, 3))
+    assert len(calls) == 4 and not native_calls

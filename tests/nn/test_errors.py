@@ -17,7 +17,7 @@ import lstmkit.nn as lnn
     (dict(recurrent_dropout=1.5), r"recurrent_dropout must be a float in \[0, 1\), got 1.5"),
     (dict(zoneout=1.0), r"zoneout must be a float in \[0, 1\), got 1.0"),
     (dict(variant="lstmm"), r"variant must be one of .*got 'lstmm'"),
-    (dict(backend="cuda"), r"backend must be one of \['auto', 'torch', 'reference'\], got 'cuda'"),
+    (dict(backend="cuda"), r"backend must be one of \['auto', 'fused', 'torch', 'reference'\], got 'cuda'"),
     (dict(num_layers=0), r"num_layers must be a positive int, got 0"),
     (dict(hidden_size=[8, 0]), r"hidden_size must be a positive int, got 0"),
     (dict(hidden_size=[8, 4], num_layers=3), r"num_layers=3 does not match hidden_size=\[8, 4\]"),

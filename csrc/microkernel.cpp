@@ -1,0 +1,116 @@
+// Register-tiled AVX-512 GEMM for small, repeated products: C = A * W with W packed once.
+//
+// A recurrent step multiplies a small state (B rows) by the same weight matrix T times. At
+// B=32, H=64 or B=1, H=256 a BLAS call spends as long getting ready (dispatch, re-packing,
+// threading decisions; on AMD CPUs MKL also takes its AVX2 path) as computing. Here the weight
+// is packed once per call into 16-column panels (K x 16, one zmm per row of a panel), and each
+// tile of up to 6 rows x 4 panels keeps its 24 accumulators in registers for the whole K loop:
+// per k, 4 panel loads and one broadcast per row feed 24 FMAs. Ragged edges use masked stores.
+#include "microkernel.h"
+
+#include <algorithm>
+#include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LSTMKIT_HAVE_AVX512_KERNEL 1
+#endif
+
+namespace lstmkit {
+
+int64_t microkernel_packed_size(int64_t N, int64_t K) { return ((N + 15) / 16) * K * 16; }
+
+void microkernel_pack(bool tb, int64_t N, int64_t K, const float* B, int64_t ldb, float* dest) {
+  const int64_t panels = (N + 15) / 16;
+  for (int64_t p = 0; p < panels; ++p) {
+    float* out = dest + p * K * 16;  // (K, 16)
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t c = 0; c < 16; ++c) {
+        const int64_t j = p * 16 + c;
+        out[k * 16 + c] = j < N ? (tb ? B[j * ldb + k] : B[k * ldb + j]) : 0.f;
+      }
+    }
+  }
+}
+
+#ifdef LSTMKIT_HAVE_AVX512_KERNEL
+
+bool microkernel_available() {
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return ok;
+}
+
+namespace {
+
+// One tile: rows [0, MR) of A, panels [0, NR) starting at P; columns past `valid` are not stored.
+template <int MR, int NR>
+__attribute__((target("avx512f"))) inline void tile(int64_t K, const float* A, int64_t lda, const float* P,
+                                                    float* C, int64_t ldc, int64_t valid, bool accumulate) {
+  __m512 acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
+  const int64_t ps = K * 16;  // floats between panels
+  for (int64_t k = 0; k < K; ++k) {
+    __m512 b[NR];
+    for (int j = 0; j < NR; ++j) b[j] = _mm512_load_ps(P + j * ps + k * 16);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(A[i * lda + k]);
+      for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+    }
+  }
+  for (int j = 0; j < NR; ++j) {
+    const int64_t w = std::min<int64_t>(16, valid - 16 * j);
+    if (w <= 0) break;
+    const __mmask16 m = (__mmask16)((w >= 16) ? 0xFFFF : ((1u << w) - 1));
+    for (int i = 0; i < MR; ++i) {
+      float* c = C + i * ldc + 16 * j;
+      __m512 v = acc[i][j];
+      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+      _mm512_mask_storeu_ps(c, m, v);
+    }
+  }
+}
+
+template <int MR>
+__attribute__((target("avx512f"))) void row_block(int64_t N, int64_t K, const float* A, int64_t lda, const float* P,
+                                                  float* C, int64_t ldc, bool accumulate) {
+  const int64_t panels = (N + 15) / 16;
+  int64_t p = 0;
+  for (; p + 4 <= panels; p += 4) tile<MR, 4>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate);
+  switch (panels - p) {
+    case 3: tile<MR, 3>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate); break;
+    case 2: tile<MR, 2>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate); break;
+    case 1: tile<MR, 1>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+void microkernel_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* packed, float* C,
+                      int64_t ldc, bool accumulate) {
+  int64_t i = 0;
+  for (; i + 6 <= M; i += 6) row_block<6>(N, K, A + i * lda, lda, packed, C + i * ldc, ldc, accumulate);
+  const float* a = A + i * lda;
+  float* c = C + i * ldc;
+  switch (M - i) {
+    case 5: row_block<5>(N, K, a, lda, packed, c, ldc, accumulate); break;
+    case 4: row_block<4>(N, K, a, lda, packed, c, ldc, accumulate); break;
+    case 3: row_block<3>(N, K, a, lda, packed, c, ldc, accumulate); break;
+    case 2: row_block<2>(N, K, a, lda, packed, c, ldc, accumulate); break;
+    case 1: row_block<1>(N, K, a, lda, packed, c, ldc, accumulate); break;
+    default: break;
+  }
+}
+
+#else  // no AVX-512 kernel on this compiler/architecture: callers use BLAS
+
+bool microkernel_available() { return false; }
+void microkernel_gemm(int64_t, int64_t, int64_t, const float*, int64_t, const float*, float*, int64_t, bool) {}
+
+#endif
+
+}  // namespace lstmkit

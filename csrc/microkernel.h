@@ -1,0 +1,22 @@
+// A register-tiled AVX-512 GEMM for the per-step recurrent products, on weights packed once
+// per call. See microkernel.cpp.
+#pragma once
+
+#include <cstdint>
+
+namespace lstmkit {
+
+// Whether this CPU runs the AVX-512 kernel (checked once, at run time).
+bool microkernel_available();
+
+// Floats needed to pack a (K x N) operand: 16-column panels, K rows each.
+int64_t microkernel_packed_size(int64_t N, int64_t K);
+
+// Pack op(B) (K x N; B is (N x K) with ldb when tb, else (K x N)) into panels; dest 64-byte aligned.
+void microkernel_pack(bool tb, int64_t N, int64_t K, const float* B, int64_t ldb, float* dest);
+
+// C (M x N, ldc) = A (M x K, lda) * packed (+ C when accumulate).
+void microkernel_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* packed, float* C,
+                      int64_t ldc, bool accumulate);
+
+}  // namespace lstmkit

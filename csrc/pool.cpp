@@ -1,0 +1,62 @@
+// A small free-list of large buffers for the kernels' per-call tensors.
+//
+// Each training call allocates several (T, B, ·) buffers that live until the backward pass.
+// Fresh large allocations come from mmap and are returned to the system when freed, so every
+// call pays a page fault (and page zeroing) per 4 KiB touched: at T=50, B=32, H=64 that was
+// most of the forward pass. Buffers released here are kept (up to kPoolBytes in all) and
+// handed out again to a request of similar size.
+#include "common.h"
+
+#include <map>
+#include <mutex>
+
+namespace lstmkit {
+
+namespace {
+constexpr size_t kMinPooled = 64 * 1024;          // smaller requests go to the normal allocator
+constexpr size_t kPoolBytes = 512ull << 20;       // most memory kept for reuse
+std::mutex pool_mutex;
+std::multimap<size_t, void*>& free_blocks() {
+  static auto* blocks = new std::multimap<size_t, void*>();  // leaked on purpose: outlives static tensors
+  return *blocks;
+}
+size_t pooled_bytes = 0;
+
+void release(void* ptr, size_t capacity) {
+  std::lock_guard<std::mutex> lock(pool_mutex);
+  if (pooled_bytes + capacity > kPoolBytes) {
+    std::free(ptr);
+    return;
+  }
+  free_blocks().emplace(capacity, ptr);
+  pooled_bytes += capacity;
+}
+}  // namespace
+
+at::Tensor pool_empty(at::IntArrayRef shape, const at::TensorOptions& opts) {
+  int64_t numel = 1;
+  for (int64_t s : shape) numel *= s;
+  const size_t bytes = static_cast<size_t>(numel) * opts.dtype().itemsize();
+  if (bytes < kMinPooled) return at::empty(shape, opts);
+  void* ptr = nullptr;
+  size_t capacity = 0;
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    auto& blocks = free_blocks();
+    auto it = blocks.lower_bound(bytes);
+    if (it != blocks.end() && it->first <= 2 * bytes) {
+      capacity = it->first;
+      ptr = it->second;
+      blocks.erase(it);
+      pooled_bytes -= capacity;
+    }
+  }
+  if (!ptr) {
+    capacity = (bytes + 4095) / 4096 * 4096;
+    ptr = std::aligned_alloc(64, capacity);
+    TORCH_CHECK(ptr != nullptr, "lstmkit: out of memory allocating ", capacity, " bytes");
+  }
+  return at::from_blob(ptr, shape, [ptr, capacity](void*) { release(ptr, capacity); }, opts);
+}
+
+}  // namespace lstmkit

@@ -1,0 +1,252 @@
+"""The benchmark harness (bench/_harness.py) and suite (bench/suite.py): ordering, arithmetic, file
+handling and one tiny end-to-end run. No timing is asserted: these run on loaded CI machines.
+
+``bench/`` holds scripts run as ``python bench/x.py``, not a package, so the suite is loaded by path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import lstmkit.nn
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _load_suite():
+    name = "lstmkit_bench_suite"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, BENCH_DIR / "suite.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the file executes
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+suite = _load_suite()
+H = suite.H
+TINY = suite.Shape(6, 2, 3, 4)
+
+
+# ---------------------------------------------------------------------------------------------- runner
+def test_interleaved_order_alternates_direction():
+    assert H.interleaved_order(["A", "B", "C", "D"], 3) == [
+        ["A", "B", "C", "D"], ["D", "C", "B", "A"], ["A", "B", "C", "D"]]
+    assert H.interleaved_order(["A"], 0) == []
+
+
+def test_run_interleaved_order_warmup_and_caps():
+    log: list[str] = []
+    ticks = iter(range(1000))
+
+    def bench(name: str, cap: int | None = None) -> H.Bench:
+        return H.Bench(run=lambda: log.append(name), prepare=lambda: log.append(name.lower()), max_repeats=cap)
+
+    times = H.run_interleaved({"A": bench("A"), "B": bench("B"), "C": bench("C", cap=1)}, repeats=3, warmup=1,
+                              clock=lambda: float(next(ticks)))
+    runs = [x for x in log if x.isupper()]
+    # warm-up round (forward), then timed rounds reversed, forward, reversed; C stops after 1 timed round
+    assert runs == ["A", "B", "C", "C", "B", "A", "A", "B", "B", "A"]
+    assert all(log[i] == log[i + 1].lower() for i in range(0, len(log), 2))  # prepare right before each run
+    assert [len(times[k]) for k in "ABC"] == [3, 3, 1]
+    assert all(t == 1000.0 for ts in times.values() for t in ts)  # one clock tick = 1 s = 1000 ms
+
+
+def test_measure_statuses_errors_and_slow_limits():
+    def broken() -> H.Bench:
+        raise RuntimeError("no kernel | for this")
+
+    res = H.measure("t", {
+        "ok": lambda: H.Bench(lambda: None),
+        "few": lambda: H.Bench(lambda: None, few_repeats_ms=0.0),
+        "slow": lambda: H.Bench(lambda: None, skip_ms=0.0),
+        "broken": broken,
+        "absent": "not built",
+    }, repeats=7, warmup=0)
+    assert res["ok"]["status"] == "ok" and len(res["ok"]["times_ms"]) == 7
+    assert len(res["few"]["times_ms"]) == 5
+    assert res["slow"]["status"].startswith("skipped: one call takes")
+    assert res["broken"]["status"] == "error: RuntimeError: no kernel | for this"
+    assert res["absent"] == {"status": "not built"}
+    assert "/" in H.cell(res["broken"]["status"]) and "|" not in H.cell(res["broken"]["status"])
+
+
+# ---------------------------------------------------------------------------------------------- arithmetic
+def test_median_ratio_gflops_and_peak():
+    assert H.median([3.0, 1.0, 2.0]) == 2.0
+    assert H.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    with pytest.raises(ValueError):
+        H.median([])
+    assert H.ratio(10.0, 4.0) == 2.5
+    assert H.ratio(None, 4.0) is None and H.ratio(1.0, None) is None and H.ratio(1.0, 0.0) is None
+    assert H.gflops(3e9, 1000.0) == pytest.approx(3.0)
+    assert H.gflops(1e9, 2.0) == pytest.approx(500.0)
+    assert H.gflops(1e9, None) is None
+    assert H.pct_of_peak(50.0, 200.0) == pytest.approx(25.0)
+    assert H.pct_of_peak(None, 200.0) is None and H.pct_of_peak(1.0, None) is None
+
+
+def test_flop_counts():
+    T, B, I, Hd = 2, 3, 4, 5
+    fwd_lstm = 2 * T * B * 4 * Hd * (I + Hd)
+    assert H.rnn_flops("LSTM", "inference", T, B, I, Hd) == fwd_lstm
+    assert H.rnn_flops("LSTM", "training", T, B, I, Hd) == 3 * fwd_lstm
+    assert H.rnn_flops("GRU", "training", T, B, I, Hd) == 3 * 2 * T * B * 3 * Hd * (I + Hd)
+    with pytest.raises(ValueError):
+        H.rnn_flops("RNN", "training", T, B, I, Hd)
+    with pytest.raises(ValueError):
+        H.rnn_flops("LSTM", "eval", T, B, I, Hd)
+    # fastrnns LSTM training: 3 * 2*100*64*2048*1024 FLOP
+    assert H.rnn_flops("LSTM", "training", *suite.SHAPES["fastrnns"]) == 3 * 2 * 100 * 64 * 2048 * 1024
+
+
+def test_targets_for():
+    t = suite.targets_for("training", "fastrnns", 1.5, 60.0)
+    assert t == {"min_ratio": 1.3, "min_pct_peak": 70.0, "ratio_pass": True, "peak_pass": False}
+    assert suite.targets_for("inference", "forecast", 1.9, None)["ratio_pass"] is False
+    assert suite.targets_for("training", "latency", None, None)["ratio_pass"] is None
+    assert suite.targets_for("training", "deepbench-s", 5.0, 90.0) is None
+
+
+def test_gemm_peak_reports_positive_throughput():
+    peak = H.gemm_peak(torch.float32, n=32, repeats=5)
+    assert peak["repeats"] == 5 and peak["gflops"] > 0 and peak["median_ms"] > 0
+    assert H.gemm_peak(torch.float32, n=32, slow_ms=0.0)["repeats"] == 1
+
+
+# ---------------------------------------------------------------------------------------------- files
+SECTION = f"{H.BEGIN_MARKER}\nnew table\n{H.END_MARKER}\n"
+
+
+def test_replace_section_keeps_the_rest():
+    doc = f"# Title\n\nintro\n\n{H.BEGIN_MARKER}\nold\nrows\n{H.END_MARKER}\n\n## Later\ntail\n"
+    out = H.replace_section(doc, SECTION)
+    assert out == f"# Title\n\nintro\n\n{H.BEGIN_MARKER}\nnew table\n{H.END_MARKER}\n\n## Later\ntail\n"
+    assert H.replace_section(out, SECTION) == out  # idempotent
+
+
+def test_replace_section_appends_when_absent():
+    assert H.replace_section("# T\nbody\n", SECTION) == "# T\nbody\n\n" + SECTION
+    assert H.replace_section("# T\nbody", SECTION) == "# T\nbody\n\n" + SECTION
+    assert H.replace_section("# T\n\n", SECTION) == "# T\n\n" + SECTION
+    assert H.replace_section("", SECTION) == SECTION
+
+
+@pytest.mark.parametrize("doc", [f"a\n{H.BEGIN_MARKER}\nb\n", f"a\n{H.END_MARKER}\nb\n",
+                                 f"{H.END_MARKER}\nx\n{H.BEGIN_MARKER}\n", SECTION + SECTION])
+def test_replace_section_refuses_broken_markers(doc):
+    with pytest.raises(ValueError):
+        H.replace_section(doc, SECTION)
+
+
+def test_update_markdown_rewrites_only_the_section(tmp_path):
+    md = tmp_path / "BENCHMARKS.md"
+    md.write_text("# B\n\nhand-written\n")
+    H.update_markdown(md, SECTION)
+    H.update_markdown(md, SECTION.replace("new table", "newer"))
+    assert md.read_text() == f"# B\n\nhand-written\n\n{H.BEGIN_MARKER}\nnewer\n{H.END_MARKER}\n"
+
+
+def test_write_json_atomic(tmp_path):
+    path = tmp_path / "sub" / "suite.json"
+    H.write_json_atomic(path, {"a": [1, 2.5, None]})
+    assert json.loads(path.read_text()) == {"a": [1, 2.5, None]}
+    with pytest.raises(ValueError):  # NaN is not JSON: refused, and the old file is intact
+        H.write_json_atomic(path, {"a": math.nan})
+    assert json.loads(path.read_text()) == {"a": [1, 2.5, None]}
+    assert [p.name for p in path.parent.iterdir()] == ["suite.json"]  # no temp file left behind
+
+
+def test_cli_arguments():
+    args = suite.parse_args(["--quick"])
+    assert (args.repeats, args.warmup, args.only) == (5, 1, ["forecast", "latency", "char-rnn"])
+    assert suite.parse_args(["--only", "fastrnns, latency"]).only == ["fastrnns", "latency"]
+    for bad in (["--repeats", "3"], ["--only", "nope"], ["--threads", "0"]):
+        with pytest.raises(SystemExit):
+            suite.parse_args(bad)
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    """The suite sets torch's thread count (1 here: tiny shapes, and no OpenMP barriers to wait on under
+    load); put back what the test session had."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_suite_end_to_end_tiny(tmp_path, monkeypatch):
+    monkeypatch.setattr(suite, "SHAPES", {"tiny": TINY})
+    monkeypatch.setattr(suite, "VARIANT_SHAPES", ("tiny",))
+    monkeypatch.setattr(suite, "BF16_SHAPES", ("tiny",))
+    monkeypatch.setattr(suite, "GEMM_N", 64)
+    json_path, md = tmp_path / "results" / "suite.json", tmp_path / "BENCHMARKS.md"
+    md.write_text("# Benchmarks\n\nkeep me\n")
+    argv = ["--no-keras", "--repeats", "5", "--warmup", "0", "--threads", "1",
+            "--json", str(json_path), "--markdown", str(md)]
+    assert suite.main(argv) == 0
+    result = json.loads(json_path.read_text())
+    assert {"machine", "settings", "gemm_peak", "flop_model", "main", "variants", "bf16"} <= set(result)
+    assert {"date", "cpu", "cores", "threads", "cpu_flags", "torch", "fused_kernels", "command"} <= set(
+        result["machine"])
+    assert "--no-keras" in result["machine"]["command"]
+    assert result["gemm_peak"]["fp32"]["gflops"] > 0
+    main = result["main"]
+    assert len(main) == 2 * 2 * 4  # families x modes x implementations
+    measured = [r for r in main if r["status"] == "ok"]
+    assert {r["impl"] for r in measured} >= {"lstmkit torch loop", "torch.nn.LSTM", "torch.nn.GRU"}
+    assert all(r["median_ms"] > 0 and r["min_ms"] > 0 and len(r["times_ms"]) == 5 for r in measured)
+    assert all(r["ratio_vs_torch"] > 0 and r["gflops"] > 0 for r in measured)
+    assert all(r["median_ms"] is None for r in main if r["status"] != "ok")
+    assert next(r for r in main if r["impl"] == "Keras 3")["status"] == "skipped (--no-keras)"
+    assert len(result["variants"]) == len(suite.LSTM_CONFIGS) + len(suite.GRU_CONFIGS)
+    assert all(v["loop_ms"] > 0 for v in result["variants"])
+    text = md.read_text()
+    assert text.startswith("# Benchmarks\n\nkeep me\n\n" + H.BEGIN_MARKER) and text.endswith(H.END_MARKER + "\n")
+    assert "| tiny (6, 2, 3, 4) | torch.nn.LSTM |" in text
+
+
+def _fake_fused(cls):
+    """An lstmkit class whose backend="fused" runs the reference loop, accepts matmul_precision,
+    and refuses variant="fgr" (to check that a refused config lands in its cell)."""
+
+    class Fake(cls):
+        def __init__(self, *args, backend="auto", matmul_precision=None, **kwargs):
+            if backend == "fused" and kwargs.get("variant") == "fgr":
+                raise ValueError("fgr is not fused")
+            super().__init__(*args, backend="reference" if backend == "fused" else backend, **kwargs)
+
+    return Fake
+
+
+def test_suite_with_a_fused_backend(monkeypatch):
+    monkeypatch.setattr(suite, "fused_status", lambda: (True, "available"))
+    monkeypatch.setattr(lstmkit.nn, "LSTM", _fake_fused(lstmkit.nn.LSTM))
+    monkeypatch.setattr(lstmkit.nn, "GRU", _fake_fused(lstmkit.nn.GRU))
+    keep = ("plain", "fgr", "masks (lengths=)", "bidirectional")
+    monkeypatch.setattr(suite, "LSTM_CONFIGS", tuple(c for c in suite.LSTM_CONFIGS if c.name in keep))
+    monkeypatch.setattr(suite, "GRU_CONFIGS", suite.GRU_CONFIGS[:1])
+    result = suite.run_suite(shapes={"tiny": TINY}, modes=("training",), repeats=5, warmup=0, keras=False,
+                             threads=1, variant_shapes=("tiny",), bf16_shapes=("tiny",),
+                             gemm_n=32)
+    fused = [r for r in result["main"] if r["impl"] == "lstmkit fused"]
+    assert len(fused) == 2 and all(r["status"] == "ok" and r["median_ms"] > 0 for r in fused)
+    rows = {(v["family"], v["config"]): v for v in result["variants"]}
+    assert rows[("LSTM", "plain")]["rel_plain"] == 1.0
+    assert rows[("LSTM", "fgr")]["fused_status"] == "error: ValueError: fgr is not fused"
+    assert rows[("LSTM", "fgr")]["loop_ms"] > 0 and rows[("LSTM", "fgr")]["pass"] is None
+    bi = rows[("LSTM", "bidirectional")]
+    assert bi["per_layer_direction"] and bi["rel_plain"] > 0 and bi["speedup"] > 0
+    assert result["bf16"]["status"] == "measured"
+    (b,) = result["bf16"]["rows"]
+    assert b["bf16_ms"] > 0 and b["max_abs_diff_output"] == 0.0 and b["max_abs_diff_weight_grad"] == 0.0
+    section = H.render_section(result)
+    assert "fgr is not fused" in section and "per layer-direction" in section and "max abs diff" in section
