@@ -9,6 +9,10 @@
 // time in reverse with row passes and one GEMM to dh per step (two for gru_cho), then forms
 // dW_hh and db_hh as single large GEMMs / sums over all steps.
 //
+// Speed: the per-step GEMMs run on W_hh packed once per call (StepWeight: the AVX-512
+// microkernel, else MKL's packed GEMM); threads split the batch, each running every step for
+// its own rows (no barrier per step); the (T, B, ·) buffers come from the recycling pool.
+//
 // The equations are those of lstmkit.cells.gru (the float64 reference) and GRUStep in
 // lstmkit/kernels/steps.py; tests hold this file to them and to torch.nn.GRU. Shapes: T steps,
 // B batch, H hidden; gate blocks in storage order r|z|n, so a gate row is (3H).
@@ -16,53 +20,10 @@
 
 #include <torch/library.h>
 
-#ifdef LSTMKIT_USE_MKL
-// MKL's packed GEMM (libtorch_cpu exports the cblas_ entry points; MKL_INT is int, LP64).
-extern "C" {
-size_t cblas_sgemm_pack_get_size(int identifier, int m, int n, int k);
-void cblas_sgemm_pack(int layout, int identifier, int trans, int m, int n, int k, float alpha, const float* src,
-                      int ld, float* dest);
-void cblas_sgemm_compute(int layout, int transa, int transb, int m, int n, int k, const float* a, int lda,
-                         const float* b, int ldb, float beta, float* c, int ldc);
-}
-#endif
+#include <vector>
 
 namespace lstmkit {
 namespace {
-
-// C (M x N) = A (M x K) op(Wt) + beta C, the product of every step with a fixed recurrent
-// weight. Under MKL in float32 the weight is packed once per call into MKL's internal layout:
-// at these sizes re-packing it in each step's GEMM costs about as much as the product itself.
-template <typename T> struct StepGemm {
-  bool tw;
-  int64_t M, N, K;
-  const T* w;
-  int64_t ldw;
-  at::Tensor packed;
-  StepGemm(bool tw_, int64_t M_, int64_t N_, int64_t K_, const T* w_, int64_t ldw_)
-      : tw(tw_), M(M_), N(N_), K(K_), w(w_), ldw(ldw_) {
-#ifdef LSTMKIT_USE_MKL
-    if (std::is_same<T, float>::value && M > 0 && N > 0 && K > 0) {
-      enum { kRowMajor = 101, kNoTrans = 111, kTrans = 112, kB = 162 };
-      packed = at::empty({int64_t(cblas_sgemm_pack_get_size(kB, M, N, K))}, at::kByte);
-      cblas_sgemm_pack(kRowMajor, kB, tw ? kTrans : kNoTrans, M, N, K, 1.f, reinterpret_cast<const float*>(w), ldw,
-                       reinterpret_cast<float*>(packed.data_ptr()));
-    }
-#endif
-  }
-  void operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
-#ifdef LSTMKIT_USE_MKL
-    if (packed.defined()) {
-      enum { kRowMajor = 101, kNoTrans = 111, kPacked = 151 };
-      cblas_sgemm_compute(kRowMajor, kNoTrans, kPacked, M, N, K, reinterpret_cast<const float*>(A), lda,
-                          reinterpret_cast<const float*>(packed.data_ptr()), ldw, float(beta),
-                          reinterpret_cast<float*>(C), ldc);
-      return;
-    }
-#endif
-    gemm<T>(false, tw, M, N, K, T(1), A, lda, w, ldw, beta, C, ldc);
-  }
-};
 
 // One layer-direction: sizes, where the reset gate acts, the activations.
 struct Layout {
@@ -81,7 +42,7 @@ Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, at::IntArrayRef c
 // Per-row forward pointers (one batch row of one step).
 template <typename T> struct FwdRow {
   const T* x;       // (3H) input projection r|z|n
-  T* g;             // (3H) out: activations r|z|n (may alias x)
+  T* g;             // (3H) out: activations r|z|n
   T* gh;            // (3H) recurrent GEMM outputs in, recurrent terms (after LN / bias) out
   const T* hprev;   // (H)
   const T* hin;     // (H) hprev * recurrent-dropout mask (== hprev without one)
@@ -188,16 +149,21 @@ template <typename T> struct BwdRow {
   const T* xhat;    // (3H) or nullptr
   const T* rstd;    // (3)
   const T* lnw;     // (3H) or nullptr
-  T* dlnw;          // (3H) accumulated (serial row pass only), or nullptr
+  T* dlnw;          // (3H) accumulated over this thread's rows (layer norm), or nullptr
   T* dlnb;
+  T* dbias;         // (3H) accumulated b_hh gradient (no layer norm, with bias), or nullptr
 };
 
-// Back through layer norm of gates [k0, k1), in place in dgh.
-template <typename T> static LSTMKIT_INLINE void ln_backward(const BwdRow<T>& r, int64_t H, int64_t k0, int64_t k1) {
-  if (!r.xhat) return;
+// Back through the recurrent terms of gates [k0, k1): layer norm in place in dgh, or the bias.
+template <typename T>
+static LSTMKIT_INLINE void recurrent_terms_backward(const BwdRow<T>& r, int64_t H, int64_t k0, int64_t k1) {
   for (int64_t k = k0; k < k1; ++k) {
     const int64_t o = k * H;
-    layer_norm_row_backward<T>(r.dgh + o, r.xhat + o, r.rstd[k], r.lnw + o, r.dlnw + o, r.dlnb + o, r.dgh + o, H);
+    if (r.xhat) {
+      layer_norm_row_backward<T>(r.dgh + o, r.xhat + o, r.rstd[k], r.lnw + o, r.dlnw + o, r.dlnb + o, r.dgh + o, H);
+    } else if (r.dbias) {
+      for (int64_t j = 0; j < H; ++j) r.dbias[o + j] += r.dgh[o + j];
+    }
   }
 }
 
@@ -218,6 +184,7 @@ template <typename T> static LSTMKIT_INLINE void blend_backward(const Layout& L,
   act_backward<T>(L.act, n, dn, dn, H);
 }
 
+// Reset-after: a_n = x_n + r * hn, with hn = U_n h_in + b_n saved by the forward pass.
 template <typename T> static LSTMKIT_INLINE void backward_after_impl(const Layout& L, const BwdRow<T>& r) {
   const int64_t H = L.H;
   blend_backward<T>(L, r);
@@ -229,7 +196,7 @@ template <typename T> static LSTMKIT_INLINE void backward_after_impl(const Layou
   for (int64_t j = 0; j < H; ++j) { dr[j] = dn[j] * r.aux[j]; dhn[j] = dn[j] * rg[j]; }
   act_backward<T>(L.gate_act, rg, dr, dr, 2 * H);  // r and z blocks are contiguous
   std::memcpy(r.dgh, r.dx, sizeof(T) * 2 * H);
-  ln_backward<T>(r, H, 0, 3);
+  recurrent_terms_backward<T>(r, H, 0, 3);
 }
 
 // Reset-before, first half of the backward step (before the n-gate GEMM to dq).
@@ -237,7 +204,7 @@ template <typename T> static LSTMKIT_INLINE void backward_cho_n_impl(const Layou
   const int64_t H = L.H;
   blend_backward<T>(L, r);
   std::memcpy(r.dgh + 2 * H, r.dx + 2 * H, sizeof(T) * H);
-  ln_backward<T>(r, H, 2, 3);
+  recurrent_terms_backward<T>(r, H, 2, 3);
 }
 
 // Reset-before, second half: q = r * h_in gives dr = dq * h_in and dh_in = dq * r.
@@ -251,7 +218,7 @@ template <typename T> static LSTMKIT_INLINE void backward_cho_rz_impl(const Layo
   else for (int64_t j = 0; j < H; ++j) r.dhin[j] = r.dq[j] * rg[j];
   act_backward<T>(L.gate_act, rg, dr, dr, 2 * H);
   std::memcpy(r.dgh, r.dx, sizeof(T) * 2 * H);
-  ln_backward<T>(r, H, 0, 2);
+  recurrent_terms_backward<T>(r, H, 0, 2);
 }
 
 template <typename T> static LSTMKIT_INLINE void backward_row_impl(const Layout& L, const BwdRow<T>& r, int phase) {
@@ -314,30 +281,30 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   const uint8_t* mask = opt_mask(step_mask);
   const uint8_t* kh = opt_mask(keep_h);
   const Layout L = make_layout(gx, h0, cfg);
-  const bool ln = lnw != nullptr, save = cfg[3], inplace = cfg.size() > 4 && cfg[4];
+  const bool ln = lnw != nullptr, save = cfg[3];
   const double zh = fcfg[0], eps = fcfg[1];
   const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H, ts = save ? 1 : 0, Ts = save ? T_ : 1;
   auto opts = gx.options();
-  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? at::empty(shape, opts) : none_tensor(gx); };
+  auto sized = [&](bool need, at::IntArrayRef shape) { return need ? pool_empty(shape, opts) : none_tensor(gx); };
 
-  at::Tensor gates = (inplace && !save) ? gx : at::empty_like(gx);  // activations r|z|n
-  at::Tensor hs = at::empty({T_ + 1, B, H}, opts);
+  at::Tensor gates = pool_empty({Ts, B, G3}, opts);  // activations r|z|n (one step's when not saved)
+  at::Tensor hs = pool_empty({T_ + 1, B, H}, opts);
   hs[0].copy_(h0);
   at::Tensor aux = sized(save || L.cho, {Ts, B, H});
   at::Tensor xhat = sized(ln, {Ts, B, G3}), rstd = sized(ln, {Ts, B, 3});
-  at::Tensor out = at::empty({T_, B, H}, opts);
+  at::Tensor out = pool_empty({T_, B, H}, opts);
   at::Tensor gh = at::empty({B, G3}, opts), hin_buf = sized(rm != nullptr, {B, H});
   const T* W = w_hh.data_ptr<T>();
 
   over_slices(B, num_slices(B), [&](int64_t, int64_t b0, int64_t b1) {
     const int64_t M = b1 - b0;
     T* ghp = ptr<T>(gh) + b0 * G3;
-    // h_in (M, H) times W^T: all gates (reset-after), or r|z then n (reset-before).
-    const StepGemm<T> all(true, L.cho ? 0 : M, G3, H, W, H), rz(true, L.cho ? M : 0, 2 * H, H, W, H);
-    const StepGemm<T> n(true, L.cho ? M : 0, H, H, W + 2 * H * H, H);
+    // h_in (M, H) times W^T, packed once per call: all gates (reset-after), or r|z then n (reset-before).
+    const StepWeight<T> all(true, M, G3, H, L.cho ? nullptr : W, H), rz(true, M, 2 * H, H, L.cho ? W : nullptr, H);
+    const StepWeight<T> n(true, M, H, H, L.cho ? W + 2 * H * H : nullptr, H);
     for (int64_t t = 0; t < T_; ++t) {
       const T* X = gx.data_ptr<T>() + t * B * G3;
-      T* G = ptr<T>(gates) + t * B * G3;
+      T* G = ptr<T>(gates) + t * ts * B * G3;
       const T* hprev = ptr<T>(hs) + t * B * H;
       T* hnext = ptr<T>(hs) + (t + 1) * B * H;
       T* o = ptr<T>(out) + t * B * H;
@@ -368,12 +335,12 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
         }
       };
       if (!L.cho) {
-        all(hin + b0 * H, H, T(0), ghp, G3);
+        all.run(M, hin + b0 * H, H, T(0), ghp, G3);
         pass(AFTER);
       } else {
-        rz(hin + b0 * H, H, T(0), ghp, G3);
+        rz.run(M, hin + b0 * H, H, T(0), ghp, G3);
         pass(CHO_RZ);
-        n(A + b0 * H, H, T(0), ghp + 2 * H, G3);
+        n.run(M, A + b0 * H, H, T(0), ghp + 2 * H, G3);
         pass(CHO_N);
       }
     }
@@ -401,27 +368,29 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H, ns = num_slices(B);
   auto opts = gates.options();
 
-  at::Tensor dX = at::empty({T_, B, G3}, opts), dGH = at::empty({T_, B, G3}, opts);
+  at::Tensor dX = pool_empty({T_, B, G3}, opts), dGH = pool_empty({T_, B, G3}, opts);
   at::Tensor dh = dhT.contiguous().clone(), dh_other = at::empty({B, H}, opts);
   at::Tensor dhnew = at::empty({B, H}, opts), dhin = at::empty({B, H}, opts), dq = at::empty({B, H}, opts);
-  at::Tensor dln = ln ? at::zeros({ns, 2, G3}, opts) : none_tensor(gates);  // per-slice gain / shift sums
-  const at::Tensor dout = dout_in.numel() ? dout_in.contiguous() : dout_in;
+  // Per-slice sums of the parameter gradients: layer-norm gain, shift, and b_hh.
+  at::Tensor dpar = (ln || bias) ? at::zeros({ns, 3, G3}, opts) : none_tensor(gates);
+  const T* dO_base = dout_in.numel() ? dout_in.data_ptr<T>() : nullptr;  // any strides (sum() gives stride 0)
+  const int64_t st = dO_base ? dout_in.stride(0) : 0, sb = dO_base ? dout_in.stride(1) : 0;
+  const int64_t sj = dO_base ? dout_in.stride(2) : 0;
   const T* W = w_hh.data_ptr<T>();
 
   over_slices(B, ns, [&](int64_t s, int64_t b0, int64_t b1) {
     const int64_t M = b1 - b0;
-    // dGH (M, 3H) times W: all gates (reset-after), or n to dq then r|z (reset-before).
-    const StepGemm<T> all(false, L.cho ? 0 : M, H, G3, W, H), rz(false, L.cho ? M : 0, H, 2 * H, W, H);
-    const StepGemm<T> n(false, L.cho ? M : 0, H, H, W + 2 * H * H, H);
+    // dGH (M, 3H) times W, packed once per call: all gates (reset-after), or n to dq then r|z.
+    const StepWeight<T> all(false, M, H, G3, L.cho ? nullptr : W, H), rz(false, M, H, 2 * H, L.cho ? W : nullptr, H);
+    const StepWeight<T> n(false, M, H, H, L.cho ? W + 2 * H * H : nullptr, H);
     T* dht = ptr<T>(dh);       // gradient reaching h_{t+1}, rows [b0, b1)
     T* dhp = ptr<T>(dh_other);  // gradient reaching h_t, built by this step
     T* dhn = ptr<T>(dhnew);
-    T* dlnw = ln ? ptr<T>(dln) + s * 2 * G3 : nullptr;
+    T* dp = (ln || bias) ? ptr<T>(dpar) + s * 3 * G3 : nullptr;
     std::vector<uint8_t> skip(B);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       T* dXt = ptr<T>(dX) + t * B * G3;
       T* dGt = ptr<T>(dGH) + t * B * G3;
-      const T* dO = dout.numel() ? ptr<T>(dout) + t * B * H : nullptr;
       // 1) through the step mask and zoneout, to this step's fresh state.
       for (int64_t b = b0; b < b1; ++b) {
         T* dh_b = dht + b * H;
@@ -434,7 +403,11 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
           std::fill_n(dGt + b * G3, G3, T(0));
           continue;
         }
-        if (dO) for (int64_t j = 0; j < H; ++j) dh_b[j] += dO[b * H + j];
+        if (dO_base) {
+          const T* d = dO_base + t * st + b * sb;
+          if (sj == 1) for (int64_t j = 0; j < H; ++j) dh_b[j] += d[j];
+          else for (int64_t j = 0; j < H; ++j) dh_b[j] += d[j * sj];
+        }
         if (kh) {
           const uint8_t* k = kh + (t * B + b) * H;
           for (int64_t j = 0; j < H; ++j) { dn[j] = k[j] ? T(0) : dh_b[j]; dpv[j] = k[j] ? dh_b[j] : T(0); }
@@ -456,19 +429,20 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
           BwdRow<T> r{Gt + b * G3, hprev + b * H, At ? At + b * H : nullptr, rm ? rm + b * H : nullptr,
                       dhn + b * H, dhp + b * H, dXt + b * G3, dGt + b * G3, ptr<T>(dq) + b * H, dhi + b * H,
                       rm == nullptr, ln ? ptr<T>(xhat) + (t * B + b) * G3 : nullptr,
-                      ln ? ptr<T>(rstd) + (t * B + b) * 3 : nullptr, lnw, dlnw, dlnw ? dlnw + G3 : nullptr};
+                      ln ? ptr<T>(rstd) + (t * B + b) * 3 : nullptr, lnw, ln ? dp : nullptr,
+                      ln ? dp + G3 : nullptr, (bias && !ln) ? dp + 2 * G3 : nullptr};
           backward_row(L, r, phase);
         }
       };
       if (!L.cho) {
         pass(AFTER);
-        all(dGt + b0 * G3, G3, rm ? T(0) : T(1), dhi + b0 * H, H);
+        all.run(M, dGt + b0 * G3, G3, rm ? T(0) : T(1), dhi + b0 * H, H);
       } else {
         pass(CHO_N);
-        n(dGt + b0 * G3 + 2 * H, G3, T(0), ptr<T>(dq) + b0 * H, H);
+        n.run(M, dGt + b0 * G3 + 2 * H, G3, T(0), ptr<T>(dq) + b0 * H, H);
         if (rm) for (int64_t b = b0; b < b1; ++b) if (skip[b]) std::fill_n(dhi + b * H, H, T(0));
         pass(CHO_RZ);
-        rz(dGt + b0 * G3, G3, T(1), dhi + b0 * H, H);
+        rz.run(M, dGt + b0 * G3, G3, T(1), dhi + b0 * H, H);
       }
       if (rm)
         for (int64_t k = b0 * H; k < b1 * H; ++k) dhp[k] += dhi[k] * rm[k];
@@ -492,9 +466,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
     }
   }
   // Without layer norm b_hh is added after the GEMM, so its gradient is that of the GEMM output.
-  at::Tensor dbh = (bias && !ln) ? dGH.view({N, G3}).sum(0) : none_tensor(gates);
-  at::Tensor dlnw = ln ? dln.select(1, 0).sum(0) : none_tensor(gates);
-  at::Tensor dlnb = ln ? dln.select(1, 1).sum(0) : none_tensor(gates);
+  auto part = [&](bool need, int64_t k) { return need ? dpar.select(1, k).sum(0) : none_tensor(gates); };
+  at::Tensor dlnw = part(ln, 0), dlnb = part(ln, 1), dbh = part(bias && !ln, 2);
   return {dX, dh0, dW, dbh, dlnw, dlnb};
 }
 

@@ -18,11 +18,12 @@ from lstmkit.kernels import fused
 VARIANT_CODES: dict[str, int] = {"gru": 0, "gru_cho": 1}
 
 
-def gru_config(spec: GRUSpec, save: bool, inplace: bool = False) -> list[int]:
+def gru_config(spec: GRUSpec, save: bool) -> list[int]:
+    """The kernel's integer switches (csrc/gru.cpp make_layout): variant, activations, save for backward."""
     if spec.name not in VARIANT_CODES:
         raise ValueError(f"the fused GRU kernel runs {sorted(VARIANT_CODES)}, not {spec.name!r}")
     return [VARIANT_CODES[spec.name], fused.ACT_CODES[spec.gate_activation], fused.ACT_CODES[spec.activation],
-            int(save), int(inplace)]
+            int(save)]
 
 
 class _GRUFunction(torch.autograd.Function):
@@ -68,8 +69,10 @@ def gru_recurrence(
     ``rmask`` (B, H) multiplies h where it enters the recurrent matmul (recurrent dropout).
     Masked steps (``step_mask`` (T, B) False) carry the state and output zeros; ``keep_h``
     (T, B, H) is the training zoneout mask (True keeps the previous value), else ``zoneout``
-    gives the eval-mode rate. When no gradient is needed, ``gx`` is overwritten in place.
+    gives the eval-mode rate. Without autograd nothing is kept for a backward pass.
     """
+    if not fused.available():
+        raise RuntimeError(f"lstmkit: {fused.unavailable_reason()}")
     ln = "ln_hh_weight" in p
     b_hh = p.get("bias_hh")
     ln_b = None
@@ -84,6 +87,6 @@ def gru_recurrence(
                                         or any(w is not None and w.requires_grad for w in weights))
     if not grad:
         res = torch.ops.lstmkit.gru_forward(gx.contiguous(), h0.contiguous(), *weights, *masks,
-                                            gru_config(spec, save=False, inplace=True), fcfg)
+                                            gru_config(spec, save=False), fcfg)
         return res[0], res[1]
     return _GRUFunction.apply(gx.contiguous(), h0.contiguous(), *weights, *masks, gru_config(spec, save=True), fcfg)
