@@ -190,3 +190,23 @@ template <typename T> struct StepWeight {
 
 }  // namespace lstmkit
 
+namespace lstmkit {
+
+// Batch rows never meet in a recurrence (only in the weight gradients, formed afterwards), so
+// threads split the batch and each runs every step for its own rows: no barrier per step, and
+// the BLAS calls inside the parallel region stay on their own thread.
+constexpr int64_t kMinSliceRows = 8;
+
+inline int64_t num_slices(int64_t B) {
+  if (at::in_parallel_region()) return 1;
+  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B / kMinSliceRows));
+}
+
+template <typename F> void over_slices(int64_t B, int64_t n, const F& f) {  // f(slice, b0, b1)
+  if (n == 1) return f(int64_t(0), int64_t(0), B);
+  at::parallel_for(0, n, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) f(s, s * B / n, (s + 1) * B / n);
+  });
+}
+
+}  // namespace lstmkit

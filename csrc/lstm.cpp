@@ -19,21 +19,6 @@
 namespace lstmkit {
 namespace {
 
-// Rows of one step are independent; split them over threads only when a step has enough work
-// to pay for waking them (small shapes are dominated by per-call overhead, not arithmetic).
-template <typename F> void for_rows(int64_t B, int64_t width, const F& f, bool serial = false) {
-  if (serial) {
-    f(0, B);
-    return;
-  }
-  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1));
-  if (B <= grain) {
-    f(0, B);
-  } else {
-    at::parallel_for(0, B, grain, f);
-  }
-}
-
 static inline bool row_masked(const uint8_t* mask, int64_t t, int64_t B, int64_t b) {
   return mask && !mask[t * B + b];
 }
@@ -94,9 +79,12 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as};
     }
   }
-  const StepWeight<T> w_rec(true, B, GH, R, Whh, R);  // h -> gates
-  const StepWeight<T> sw_fgr(true, B, SH, SH, L.fgr ? Wf : nullptr, SH);
-  const StepWeight<T> w_proj(true, B, R, H, L.proj ? Whr : nullptr, H);
+  // Batch rows never meet in the recurrence: each thread runs every step for its own rows.
+  over_slices(B, num_slices(B), [&](int64_t, int64_t b0, int64_t b1) {
+  const int64_t M = b1 - b0;
+  const StepWeight<T> w_rec(true, M, GH, R, Whh, R);  // h -> gates
+  const StepWeight<T> sw_fgr(true, M, SH, SH, L.fgr ? Wf : nullptr, SH);
+  const StepWeight<T> w_proj(true, M, R, H, L.proj ? Whr : nullptr, H);
   for (int64_t t = 0; t < T_; ++t) {
     T* G = Gp + t * B * GH;
     const T* hprev = hsp + t * B * R;
@@ -109,29 +97,29 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
     const T* hin = hprev;
     if (rm) {
       T* hb = ptr<T>(hin_buf);
-      for (int64_t k = 0; k < B * R; ++k) hb[k] = hprev[k] * rm[k];
+      for (int64_t k = b0 * R; k < b1 * R; ++k) hb[k] = hprev[k] * rm[k];
       hin = hb;
     }
     if (L.ln) {
       T* gh = ptr<T>(gh_buf);
       T* xh = ptr<T>(xhat_hh) + t * ts * B * GH;
       T* rs = ptr<T>(rstd_hh) + t * ts * B;
-      w_rec.run(B, hin, R, T(0), gh, GH);
-      for_rows(B, GH, [&](int64_t b0, int64_t b1) {
+      w_rec.run(M, hin + b0 * R, R, T(0), gh + b0 * GH, GH);
+      {
         for (int64_t b = b0; b < b1; ++b) {
           rs[b] = layer_norm_row<T>(gh + b * GH, xh + b * GH, GH, eps);
           T* g = G + b * GH;
           const T* x = xh + b * GH;
           for (int64_t j = 0; j < GH; ++j) g[j] += x[j] * lnhw[j] + lnhb[j];
         }
-      });
+      }
     } else {
-      w_rec.run(B, hin, R, T(1), G, GH);
+      w_rec.run(M, hin + b0 * R, R, T(1), G + b0 * GH, GH);
     }
     if (L.fgr) {
       T* fb = ptr<T>(f_buf);
-      sw_fgr.run(B, asp + t * B * SH, SH, T(0), fb, SH);
-      for (int64_t b = 0; b < B; ++b) {
+      sw_fgr.run(M, asp + (t * B + b0) * SH, SH, T(0), fb + b0 * SH, SH);
+      for (int64_t b = b0; b < b1; ++b) {
         T* g = G + b * GH;
         const T* f = fb + b * SH;
         if (L.has_i) for (int64_t j = 0; j < H; ++j) g[L.oi + j] += f[L.si + j];
@@ -139,7 +127,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
         if (L.has_o) for (int64_t j = 0; j < H; ++j) g[L.oo + j] += f[L.so + j];
       }
     }
-    for_rows(B, GH, [&](int64_t b0, int64_t b1) {
+    {
       for (int64_t b = b0; b < b1; ++b) {
         if (row_masked(mask, t, B, b)) {
           std::fill_n(mt + b * H, H, T(0));
@@ -151,14 +139,14 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
                     L.fgr ? asp + ((t + 1) * B + b) * SH : nullptr, Wp, lncw, lncb};
         forward_row(L, r, L.H, eps);
       }
-    });
+    }
     const T* hnew = mt;
     if (L.proj) {
-      w_proj.run(B, mt, H, T(0), ptr<T>(hnew_buf), R);
+      w_proj.run(M, mt + b0 * H, H, T(0), ptr<T>(hnew_buf) + b0 * R, R);
       hnew = ptr<T>(hnew_buf);
     }
     T* o = ptr<T>(out) + t * B * R;
-    for (int64_t b = 0; b < B; ++b) {
+    for (int64_t b = b0; b < b1; ++b) {
       T* hn = hnext + b * R;
       T* cx = cnext + b * H;
       const T* hp = hprev + b * R;
@@ -191,6 +179,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       std::memcpy(o + b * R, hn, sizeof(T) * R);
     }
   }
+  });
   return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as};
 }
 
@@ -250,20 +239,30 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
     }
   }
   const bool serial = !team;
-  const StepWeight<T> w_rec(false, B, R, GH, serial ? Whh : nullptr, R);  // gates -> h
-  const StepWeight<T> sw_fgr(false, B, SH, SH, serial && L.fgr ? Wf : nullptr, SH);
-  const StepWeight<T> w_proj(false, B, H, R, serial && L.proj ? Whr : nullptr, H);
-  for (int64_t t = team ? -1 : T_ - 1; t >= 0; --t) {
+  // Rows split across threads as in the forward pass; parameter gradients summed per slice.
+  const int64_t nsl = serial ? num_slices(B) : 1;
+  at::Tensor dpeep_s = zeros(L.peep, {nsl, L.S * H}), dlncw_s = zeros(L.ln, {nsl, H}), dlncb_s = zeros(L.ln, {nsl, H});
+  at::Tensor dlnhw_s = zeros(L.ln, {nsl, GH}), dlnhb_s = zeros(L.ln, {nsl, GH});
+  if (serial) over_slices(B, nsl, [&](int64_t sl, int64_t b0, int64_t b1) {
+  const int64_t M = b1 - b0;
+  const StepWeight<T> w_rec(false, M, R, GH, Whh, R);  // gates -> h
+  const StepWeight<T> sw_fgr(false, M, SH, SH, L.fgr ? Wf : nullptr, SH);
+  const StepWeight<T> w_proj(false, M, H, R, L.proj ? Whr : nullptr, H);
+  T* dpeep_p = L.peep ? ptr<T>(dpeep_s) + sl * L.S * H : nullptr;
+  T* dlncw_p = L.ln ? ptr<T>(dlncw_s) + sl * H : nullptr;
+  T* dlncb_p = L.ln ? ptr<T>(dlncb_s) + sl * H : nullptr;
+  T* dlnhw_p = L.ln ? ptr<T>(dlnhw_s) + sl * GH : nullptr;
+  T* dlnhb_p = L.ln ? ptr<T>(dlnhb_s) + sl * GH : nullptr;
+  T *dht = ptr<T>(dh), *dhp = ptr<T>(dh_prev), *dct = ptr<T>(dc), *dcp = ptr<T>(dc_prev);
+  T *dat = ptr<T>(da), *dapv = ptr<T>(da_prev);
+  std::vector<T> tmp(H);
+  for (int64_t t = T_ - 1; t >= 0; --t) {
     T* dGt = ptr<T>(dG) + t * B * GH;
-    T* dht = ptr<T>(dh);
-    T* dct = ptr<T>(dc);
-    T* dhp = ptr<T>(dh_prev);
-    T* dcp = ptr<T>(dc_prev);
     T* dhn = ptr<T>(dhnew);
     T* dcnp = ptr<T>(dcn);
     const T* dO = has_dout ? ptr<T>(dout) + t * B * R : nullptr;
     // 1) through zoneout and the step mask, to the fresh states of this step.
-    for (int64_t b = 0; b < B; ++b) {
+    for (int64_t b = b0; b < b1; ++b) {
       T* dh_b = dht + b * R;
       T* dc_b = dct + b * H;
       skip[b] = row_masked(mask, t, B, b);
@@ -301,62 +300,73 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
     // 2) through the projection h = m W_hr^T.
     const T* dmt = dhn;
     if (L.proj) {
-      std::memcpy(ptr<T>(dhnew_all) + t * B * R, dhn, sizeof(T) * B * R);
-      w_proj.run(B, dhn, R, T(0), ptr<T>(dm), H);
+      std::memcpy(ptr<T>(dhnew_all) + (t * B + b0) * R, dhn + b0 * R, sizeof(T) * M * R);
+      w_proj.run(M, dhn + b0 * R, R, T(0), ptr<T>(dm) + b0 * H, H);
       dmt = ptr<T>(dm);
     }
     // 3) through the gates, row by row.
     const T* Gt = ptr<T>(gates) + t * B * GH;
     const int64_t ts = 1;
-    for_rows(B, GH, [&](int64_t b0, int64_t b1) {
-      std::vector<T> tmp(H);
+    {
       for (int64_t b = b0; b < b1; ++b) {
         if (skip[b]) continue;
         BwdRow<T> r{Gt + b * GH, ptr<T>(cs) + (t * B + b) * H, ptr<T>(cnew) + (t * ts * B + b) * H,
                     ptr<T>(y) + (t * B + b) * H, L.ln ? ptr<T>(xhat_c) + (t * B + b) * H : nullptr,
                     L.ln ? ptr<T>(rstd_c)[t * B + b] : T(0), dmt + b * H, dcnp + b * H,
-                    L.fgr ? ptr<T>(da) + b * SH : nullptr, dGt + b * GH, dcp + b * H, Wp,
-                    // parameter gradients are summed over rows: only the serial path may write them
-                    L.peep ? ptr<T>(dpeep) : nullptr, lncw, L.ln ? ptr<T>(dlncw) : nullptr,
-                    L.ln ? ptr<T>(dlncb) : nullptr, tmp.data()};
+                    L.fgr ? dat + b * SH : nullptr, dGt + b * GH, dcp + b * H, Wp,
+                    dpeep_p, lncw, dlncw_p, dlncb_p, tmp.data()};
         backward_row(L, r, L.H);
       }
-    }, /*serial=*/L.peep || L.ln);
+    }
     // 4) through layer norm of the recurrent term, then the recurrent GEMM.
     T* dght = ptr<T>(dgh_all) + t * B * GH;
     if (L.ln) {
       const T* xh = ptr<T>(xhat_hh) + t * B * GH;
       const T* rs = ptr<T>(rstd_hh) + t * B;
-      for (int64_t b = 0; b < B; ++b) {
+      for (int64_t b = b0; b < b1; ++b) {
         if (skip[b]) { std::fill_n(dght + b * GH, GH, T(0)); continue; }
-        layer_norm_row_backward<T>(dGt + b * GH, xh + b * GH, rs[b], lnhw, ptr<T>(dlnhw), ptr<T>(dlnhb),
+        layer_norm_row_backward<T>(dGt + b * GH, xh + b * GH, rs[b], lnhw, dlnhw_p, dlnhb_p,
                                    dght + b * GH, GH);
       }
     }
-    w_rec.run(B, dght, GH, T(0), ptr<T>(dhin), R);
+    w_rec.run(M, dght + b0 * GH, GH, T(0), ptr<T>(dhin) + b0 * R, R);
     {
       const T* di = ptr<T>(dhin);
-      if (rm) for (int64_t k = 0; k < B * R; ++k) dhp[k] += di[k] * rm[k];
-      else for (int64_t k = 0; k < B * R; ++k) dhp[k] += di[k];
+      if (rm) for (int64_t k = b0 * R; k < b1 * R; ++k) dhp[k] += di[k] * rm[k];
+      else for (int64_t k = b0 * R; k < b1 * R; ++k) dhp[k] += di[k];
     }
     // 5) full gate recurrence: the sigmoid gates also saw the previous step's activations.
     if (L.fgr) {
       T* ds = ptr<T>(dsig_all) + t * B * SH;
-      for (int64_t b = 0; b < B; ++b) {
+      for (int64_t b = b0; b < b1; ++b) {
         const T* g = dGt + b * GH;
         T* s = ds + b * SH;
         if (L.has_i) std::memcpy(s + L.si, g + L.oi, sizeof(T) * H);
         if (L.has_f) std::memcpy(s + L.sf, g + L.of, sizeof(T) * H);
         if (L.has_o) std::memcpy(s + L.so, g + L.oo, sizeof(T) * H);
       }
-      T* dap = ptr<T>(da_prev);
-      sw_fgr.run(B, ds, SH, T(0), dap, SH);
-      for (int64_t b = 0; b < B; ++b)
-        if (skip[b]) std::memcpy(dap + b * SH, ptr<T>(da) + b * SH, sizeof(T) * SH);
-      std::swap(da, da_prev);
+      T* dap = dapv;
+      sw_fgr.run(M, ds + b0 * SH, SH, T(0), dap + b0 * SH, SH);
+      for (int64_t b = b0; b < b1; ++b)
+        if (skip[b]) std::memcpy(dap + b * SH, dat + b * SH, sizeof(T) * SH);
+      std::swap(dat, dapv);
     }
+    std::swap(dht, dhp);
+    std::swap(dct, dcp);
+  }
+  });
+  if (serial && T_ % 2) {  // every slice ended with its gradients in the other buffer
     std::swap(dh, dh_prev);
     std::swap(dc, dc_prev);
+  }
+  if (nsl > 0 && serial) {
+    if (L.peep) dpeep = dpeep_s.sum(0).view({L.S, H});
+    if (L.ln) {
+      dlncw = dlncw_s.sum(0);
+      dlncb = dlncb_s.sum(0);
+      dlnhw = dlnhw_s.sum(0);
+      dlnhb = dlnhb_s.sum(0);
+    }
   }
   // Weight gradients: one GEMM each over all T*B rows.
   at::Tensor hin_all = hs.narrow(0, 0, T_);

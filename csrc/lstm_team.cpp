@@ -29,7 +29,9 @@ void unit_range(int64_t H, int nt, int j, int64_t& u0, int64_t& u1) {
 }  // namespace
 
 bool team_eligible(const Layout& L) {
-  return !L.ln && !L.fgr && !L.proj && L.H >= 32 && at::get_num_threads() > 1 && !omp_in_parallel();
+  // Batches of 16 rows or more split their rows across threads instead (see num_slices).
+  return !L.ln && !L.fgr && !L.proj && L.H >= 32 && L.B < 2 * kMinSliceRows && at::get_num_threads() > 1 &&
+         !omp_in_parallel();
 }
 
 void team_forward(const Layout& L, const TeamFwd& a) {

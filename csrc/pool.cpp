@@ -60,3 +60,31 @@ at::Tensor pool_empty(at::IntArrayRef shape, const at::TensorOptions& opts) {
 }
 
 }  // namespace lstmkit
+
+#include <torch/library.h>
+
+namespace lstmkit {
+
+// The input projection of all steps (and its backward) into recycled memory: x (N, I) W^T (+ b).
+at::Tensor pooled_linear(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b) {
+  at::Tensor out = pool_empty({x.size(0), w.size(0)}, x.options());
+  if (b.has_value() && b->defined()) {
+    at::addmm_out(out, *b, x, w.t());
+  } else {
+    at::mm_out(out, x, w.t());
+  }
+  return out;
+}
+
+at::Tensor pooled_mm(const at::Tensor& a, const at::Tensor& b) {
+  at::Tensor out = pool_empty({a.size(0), b.size(1)}, a.options());
+  at::mm_out(out, a, b);
+  return out;
+}
+
+}  // namespace lstmkit
+
+TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
+  m.def("pooled_linear", &lstmkit::pooled_linear);
+  m.def("pooled_mm", &lstmkit::pooled_mm);
+}

@@ -121,11 +121,12 @@ def gru_input_projection(spec: GRUSpec, p: Params, x: torch.Tensor) -> torch.Ten
     MUT1 and MUT2 also use the raw input inside a hidden-size sum, so for them the raw
     ``x`` (I == H) is appended as one more H-wide block: (T, B, (len(ih_gates)+1)*H).
     """
-    gx = F.linear(x, p["weight_ih"])
     if "ln_ih_weight" in p:
-        gx = _gate_layer_norm(gx, p["ln_ih_weight"], p["ln_ih_bias"], len(spec.ih_gates))
-    if "bias_ih" in p:
-        gx = gx + p["bias_ih"]
+        gx = _gate_layer_norm(F.linear(x, p["weight_ih"]), p["ln_ih_weight"], p["ln_ih_bias"], len(spec.ih_gates))
+        if "bias_ih" in p:
+            gx = gx + p["bias_ih"]
+    else:
+        gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))  # one addmm, bias included
     if spec.needs_square_input:
         gx = torch.cat([gx, x], dim=-1)
     return gx
