@@ -79,6 +79,9 @@ __attribute__((target("avx512f"))) void row_block(int64_t N, int64_t K, const fl
                                                   float* C, int64_t ldc, bool accumulate) {
   const int64_t panels = (N + 15) / 16;
   int64_t p = 0;
+  if constexpr (MR == 1) {  // a single row (B=1) is a GEMV: more panels in flight hide the load latency
+    for (; p + 8 <= panels; p += 8) tile<1, 8>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate);
+  }
   for (; p + 4 <= panels; p += 4) tile<MR, 4>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate);
   switch (panels - p) {
     case 3: tile<MR, 3>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate); break;
