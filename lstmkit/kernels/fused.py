@@ -130,7 +130,11 @@ def lstm_config(spec: LSTMSpec, save: bool, inplace: bool = False, bf16: bool = 
 
 
 def _u8(t: torch.Tensor | None) -> torch.Tensor | None:
-    return None if t is None else t.contiguous().to(torch.uint8)
+    """A bool mask as the kernels' uint8, without a copy when it is already contiguous bool."""
+    if t is None:
+        return None
+    t = t.contiguous()
+    return t.view(torch.uint8) if t.dtype == torch.bool else t.to(torch.uint8)
 
 
 class _LSTMFunction(torch.autograd.Function):

@@ -403,7 +403,8 @@ class RecurrentStack(nn.Module):
         keep_masks = None
         if self.training and any(self.zoneout):
             T = x.shape[0]
-            keep_masks = [torch.bernoulli(x.new_full((T, B, w), z)).bool() if z > 0 else None
+            # rand < z: one pass straight to bool (bernoulli on a float tensor is three passes)
+            keep_masks = [torch.rand((T, B, w), dtype=x.dtype, device=x.device) < z if z > 0 else None
                           for z, w in zip(self.zoneout, widths)]
         if fused_path:
             return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
