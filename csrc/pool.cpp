@@ -8,6 +8,7 @@
 #include "common.h"
 
 #include <map>
+#include <vector>
 #include <mutex>
 
 namespace lstmkit {
@@ -63,11 +64,32 @@ at::Tensor pool_empty(at::IntArrayRef shape, const at::TensorOptions& opts) {
 
 #include <torch/library.h>
 
+#include "microkernel.h"
+
 namespace lstmkit {
 
 // The input projection of all steps (and its backward) into recycled memory: x (N, I) W^T (+ b).
 at::Tensor pooled_linear(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b) {
   at::Tensor out = pool_empty({x.size(0), w.size(0)}, x.options());
+  const int64_t M = x.size(0), N = w.size(0), K = x.size(1);
+  if (K <= 16 && x.scalar_type() == at::kFloat && microkernel_available() && x.is_contiguous() &&
+      w.is_contiguous()) {
+    // A handful of input features (the forecaster has one): BLAS is slow on such thin products.
+    std::vector<float> packed(microkernel_packed_size(N, K) + 16);
+    float* P = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(packed.data()) + 63) & ~uintptr_t(63));
+    microkernel_pack(true, N, K, w.data_ptr<float>(), K, P);
+    float* o = out.data_ptr<float>();
+    const float* bias = (b.has_value() && b->defined()) ? b->contiguous().data_ptr<float>() : nullptr;
+    const float* xp = x.data_ptr<float>();
+    at::parallel_for(0, M, 256, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        if (bias) std::memcpy(o + r * N, bias, sizeof(float) * N);
+        else std::fill_n(o + r * N, N, 0.f);
+      }
+      microkernel_gemm(r1 - r0, N, K, xp + r0 * K, K, P, o + r0 * N, N, true);
+    });
+    return out;
+  }
   if (b.has_value() && b->defined()) {
     at::addmm_out(out, *b, x, w.t());
   } else {
@@ -78,6 +100,11 @@ at::Tensor pooled_linear(const at::Tensor& x, const at::Tensor& w, const c10::op
 
 at::Tensor pooled_mm(const at::Tensor& a, const at::Tensor& b) {
   at::Tensor out = pool_empty({a.size(0), b.size(1)}, a.options());
+  if (b.size(1) == 1) {  // a matrix-vector product: gemv, not a degenerate GEMM
+    at::Tensor flat = out.view({-1});
+    at::mv_out(flat, a, b.view({-1}));
+    return out;
+  }
   at::mm_out(out, a, b);
   return out;
 }

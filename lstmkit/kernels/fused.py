@@ -105,7 +105,9 @@ class _Projection(torch.autograd.Function):
         x, w = ctx.saved_tensors
         g = g.contiguous()
         dx = torch.ops.lstmkit.pooled_mm(g, w) if ctx.needs_input_grad[0] else None
-        dw = g.t().mm(x) if ctx.needs_input_grad[1] else None
+        dw = None
+        if ctx.needs_input_grad[1]:
+            dw = g.t().mv(x.view(-1)).unsqueeze(1) if x.shape[1] == 1 else g.t().mm(x)
         db = g.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dx, dw, db
 
