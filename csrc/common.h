@@ -150,6 +150,7 @@ struct PackedB {
   const float* raw = nullptr;
   float* packed = nullptr;  // owned: microkernel panels or MKL's layout; nullptr when neither
   bool micro = false;       // packed for lstmkit's AVX-512 microkernel
+  uint16_t* packed16 = nullptr;  // owned: bfloat16 panels for the AVX512-BF16 microkernel
   PackedB() = default;
   PackedB(const PackedB&) = delete;
   PackedB& operator=(const PackedB&) = delete;
@@ -158,7 +159,8 @@ struct PackedB {
 
 // op(B) is (K x N): B is (N x K) with ldb when tb, else (K x N). M is the row count of the
 // left operands the packed weight will meet (MKL picks its panels for it).
-void pack_b(PackedB& p, bool tb, int64_t M, int64_t N, int64_t K, const float* B, int64_t ldb);
+// bf16: pack for the bfloat16 microkernel where the CPU has AVX512-BF16 (else as fp32).
+void pack_b(PackedB& p, bool tb, int64_t M, int64_t N, int64_t K, const float* B, int64_t ldb, bool bf16 = false);
 // C (M x N, ldc) = A (M x K, lda) op(B) + beta * C.
 void gemm_packed(const PackedB& p, int64_t M, const float* A, int64_t lda, float beta, float* C, int64_t ldc);
 
@@ -173,10 +175,10 @@ template <typename T> struct StepWeight {
   const T* W = nullptr;
   bool tb = false;
   int64_t N = 0, K = 0, ld = 0;
-  StepWeight(bool tb_, int64_t M, int64_t N_, int64_t K_, const T* W_, int64_t ld_)
+  StepWeight(bool tb_, int64_t M, int64_t N_, int64_t K_, const T* W_, int64_t ld_, bool bf16 = false)
       : W(W_), tb(tb_), N(N_), K(K_), ld(ld_) {
     if constexpr (std::is_same<T, float>::value) {
-      if (W) pack_b(pb, tb, M, N, K, W, ld);
+      if (W) pack_b(pb, tb, M, N, K, W, ld, bf16);
     }
   }
   void run(int64_t M, const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {

@@ -70,15 +70,25 @@ void gemm<double>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alph
 }
 #endif
 
-PackedB::~PackedB() { std::free(packed); }
+PackedB::~PackedB() {
+  std::free(packed);
+  std::free(packed16);
+}
 
-void pack_b(PackedB& p, bool tb, int64_t M, int64_t N, int64_t K, const float* B, int64_t ldb) {
+void pack_b(PackedB& p, bool tb, int64_t M, int64_t N, int64_t K, const float* B, int64_t ldb, bool bf16) {
   p.tb = tb;
   p.N = N;
   p.K = K;
   p.ldb = ldb;
   p.raw = B;
   if (M == 0 || N == 0 || K == 0) return;
+  if (bf16 && microkernel_bf16_available()) {
+    const int64_t n16 = microkernel_bf16_packed_size(N, K);
+    p.packed16 = static_cast<uint16_t*>(std::aligned_alloc(64, (n16 * sizeof(uint16_t) + 63) / 64 * 64));
+    TORCH_CHECK(p.packed16 != nullptr, "lstmkit: out of memory packing a weight matrix");
+    microkernel_bf16_pack(tb, N, K, B, ldb, p.packed16);
+    return;
+  }
   if (microkernel_available()) {
     const int64_t floats = microkernel_packed_size(N, K);
     std::free(p.packed);
@@ -101,6 +111,10 @@ void pack_b(PackedB& p, bool tb, int64_t M, int64_t N, int64_t K, const float* B
 
 void gemm_packed(const PackedB& p, int64_t M, const float* A, int64_t lda, float beta, float* C, int64_t ldc) {
   if (M == 0 || p.N == 0) return;
+  if (p.packed16) {
+    microkernel_bf16_gemm(M, p.N, p.K, A, lda, p.packed16, C, ldc, beta != 0.f);
+    return;
+  }
   if (p.micro) {
     microkernel_gemm(M, p.N, p.K, A, lda, p.packed, C, ldc, beta != 0.f);
     return;

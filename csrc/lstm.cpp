@@ -47,6 +47,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   const uint8_t* kc = opt_mask(keep_c);
   const Layout L = make_layout(gx, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
   const bool save = cfg[7], inplace = cfg.size() > 8 && cfg[8];
+  const bool bf16 = cfg.size() > 9 && cfg[9];  // matmul_precision="bf16"
   const double zh = fcfg[0], zc = fcfg[1], eps = fcfg[2];
   const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
   auto opts = gx.options();
@@ -82,7 +83,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   // Batch rows never meet in the recurrence: each thread runs every step for its own rows.
   over_slices(B, num_slices(B), [&](int64_t, int64_t b0, int64_t b1) {
   const int64_t M = b1 - b0;
-  const StepWeight<T> w_rec(true, M, GH, R, Whh, R);  // h -> gates
+  const StepWeight<T> w_rec(true, M, GH, R, Whh, R, bf16);  // h -> gates
   const StepWeight<T> sw_fgr(true, M, SH, SH, L.fgr ? Wf : nullptr, SH);
   const StepWeight<T> w_proj(true, M, R, H, L.proj ? Whr : nullptr, H);
   for (int64_t t = 0; t < T_; ++t) {
@@ -209,6 +210,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   const at::Tensor h0 = hs[0], c0 = cs[0];
   const Layout L = make_layout(gates, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
   const double zh = fcfg[0], zc = fcfg[1];
+  const bool bf16 = cfg.size() > 9 && cfg[9] && gates.scalar_type() == at::kFloat;  // matmul_precision="bf16"
   const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
   auto opts = gates.options();
   auto zeros = [&](bool need, at::IntArrayRef shape) { return need ? at::zeros(shape, opts) : none_tensor(gates); };
@@ -245,7 +247,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   at::Tensor dlnhw_s = zeros(L.ln, {nsl, GH}), dlnhb_s = zeros(L.ln, {nsl, GH});
   if (serial) over_slices(B, nsl, [&](int64_t sl, int64_t b0, int64_t b1) {
   const int64_t M = b1 - b0;
-  const StepWeight<T> w_rec(false, M, R, GH, Whh, R);  // gates -> h
+  const StepWeight<T> w_rec(false, M, R, GH, Whh, R, bf16);  // gates -> h
   const StepWeight<T> sw_fgr(false, M, SH, SH, L.fgr ? Wf : nullptr, SH);
   const StepWeight<T> w_proj(false, M, H, R, L.proj ? Whr : nullptr, H);
   T* dpeep_p = L.peep ? ptr<T>(dpeep_s) + sl * L.S * H : nullptr;
@@ -372,7 +374,6 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   at::Tensor hin_all = hs.narrow(0, 0, T_);
   if (rm) hin_all = hin_all * rmask->unsqueeze(0);
   // matmul_precision="bf16": these large products run in bfloat16 with float32 accumulation.
-  const bool bf16 = cfg.size() > 9 && cfg[9] && gates.scalar_type() == at::kFloat;
   auto mm = [bf16](const at::Tensor& a, const at::Tensor& b) {
     return bf16 ? at::mm(a.to(at::kBFloat16), b.to(at::kBFloat16)).to(at::kFloat) : at::mm(a, b);
   };

@@ -20,3 +20,16 @@ void microkernel_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t l
                       int64_t ldc, bool accumulate);
 
 }  // namespace lstmkit
+
+namespace lstmkit {
+
+// The same tiling on bfloat16 pairs (AVX512-BF16 vdpbf16ps: two products per lane per
+// instruction, float32 accumulation), for matmul_precision="bf16". Packed size in uint16s.
+bool microkernel_bf16_available();
+int64_t microkernel_bf16_packed_size(int64_t N, int64_t K);
+void microkernel_bf16_pack(bool tb, int64_t N, int64_t K, const float* B, int64_t ldb, uint16_t* dest);
+// A is float32; its rows are rounded to bfloat16 on the way in.
+void microkernel_bf16_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* packed,
+                           float* C, int64_t ldc, bool accumulate);
+
+}  // namespace lstmkit

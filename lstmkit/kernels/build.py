@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
 LIB_DIR = Path(__file__).resolve().parent / "_lib"
 LIB_NAME = "lstmkit_cpu"
-SOURCES = ("lstm.cpp", "lstm_team.cpp", "gru.cpp", "gemm.cpp", "microkernel.cpp", "pool.cpp", "ops.cpp")
+SOURCES = (
+    "lstm.cpp", "lstm_team.cpp", "gru.cpp", "gemm.cpp", "microkernel.cpp", "microkernel_bf16.cpp", "pool.cpp",
+    "ops.cpp",
+)
 
 
 def source_files() -> list[Path]:
