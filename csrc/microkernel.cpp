@@ -13,6 +13,8 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+
+#include "microkernel_store.h"
 #define LSTMKIT_HAVE_AVX512_KERNEL 1
 #endif
 
@@ -61,17 +63,7 @@ __attribute__((target("avx512f"))) inline void tile(int64_t K, const float* A, i
       for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
     }
   }
-  for (int j = 0; j < NR; ++j) {
-    const int64_t w = std::min<int64_t>(16, valid - 16 * j);
-    if (w <= 0) break;
-    const __mmask16 m = (__mmask16)((w >= 16) ? 0xFFFF : ((1u << w) - 1));
-    for (int i = 0; i < MR; ++i) {
-      float* c = C + i * ldc + 16 * j;
-      __m512 v = acc[i][j];
-      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
-      _mm512_mask_storeu_ps(c, m, v);
-    }
-  }
+  store_tile<MR, NR>(acc, C, ldc, valid, accumulate);
 }
 
 template <int MR>

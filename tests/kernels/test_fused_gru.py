@@ -12,6 +12,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 import lstmkit.nn as lnn
 from lstmkit.kernels import fused
+from tests.kernels._helpers import flat as _flat
+from tests.kernels._helpers import weighted_loss as _loss
 
 if not fused.available():
     pytest.skip(f"fused kernels: {fused.unavailable_reason()}", allow_module_level=True)
@@ -40,25 +42,6 @@ def _randomise(module: torch.nn.Module, seed: int = 0) -> None:
     with torch.no_grad():
         for p in module.parameters():
             p.copy_(torch.rand(p.shape, generator=g, dtype=torch.float64) - 0.5)
-
-
-def _flat(obj) -> list[torch.Tensor]:
-    if obj is None:
-        return []
-    if isinstance(obj, PackedSequence):
-        return [obj.data]
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    return [t for item in obj for t in _flat(item)]
-
-
-def _loss(*objs) -> torch.Tensor:
-    """Weighted sums, so every element's gradient differs (a plain sum hides permutations)."""
-    total = 0
-    for k, t in enumerate(_flat(objs)):
-        w = torch.linspace(-1.0 + 0.1 * k, 1.5, t.numel(), dtype=t.dtype).reshape(t.shape)
-        total = total + (t * w).sum()
-    return total
 
 
 def _run(m, x, h0, *, call=None, train=False, seed=None, pack=None, unpack=False):

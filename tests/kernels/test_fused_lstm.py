@@ -15,6 +15,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 import lstmkit.nn as lnn
 from lstmkit.cells import LSTM_VARIANTS, run_lstm
 from lstmkit.kernels import fused, native
+from tests.kernels._helpers import flat as _flat
+from tests.kernels._helpers import weighted_loss as _loss
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason=f"fused kernels: {fused.unavailable_reason()}")
 
@@ -39,25 +41,6 @@ def _randomise(module: torch.nn.Module, seed: int = 0, scale: float = 1.0) -> No
     with torch.no_grad():
         for p in module.parameters():
             p.copy_((torch.rand(p.shape, generator=g, dtype=torch.float64) - 0.5) * scale)
-
-
-def _flat(obj) -> list[torch.Tensor]:
-    if obj is None:
-        return []
-    if isinstance(obj, PackedSequence):
-        return [obj.data]
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    return [t for item in obj for t in _flat(item)]
-
-
-def _loss(*objs) -> torch.Tensor:
-    """Weighted sums, so every element's gradient differs (a plain sum hides permutations)."""
-    total = 0
-    for k, t in enumerate(_flat(objs)):
-        w = torch.linspace(-1.0 + 0.1 * k, 1.5, t.numel(), dtype=t.dtype).reshape(t.shape)
-        total = total + (t * w).sum()
-    return total
 
 
 def _leaf(obj):
