@@ -1,0 +1,164 @@
+"""The execution paths of ``RecurrentStack`` (see ``lstmkit.nn.rnn``): torch's native kernels
+(whole stack per call), and layer by layer, direction by direction, lstmkit's fused kernels or
+the plain-torch loop. A mixin so that the layer file keeps parameters, validation and dispatch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from lstmkit.kernels import fused, fused_gru, native
+from lstmkit.kernels.loop import (
+    carry_fill,
+    carry_forward,
+    lengths_to_mask,
+    reverse_time,
+    run_sequence,
+    shift_time,
+)
+from lstmkit.kernels.steps import GRUStep, LSTMStep, gru_input_projection, lstm_input_projection
+
+
+class ExecutionPaths:
+    """Methods of ``RecurrentStack`` that run one call on a chosen path."""
+
+    def _run_native(self, x, states, lens, packed: bool):
+        """torch's fused kernels, one call for the stack (one per layer with per-layer sizes)."""
+        mode = self.mode.lower()
+        batch_sizes = None
+        if packed:
+            data, batch_sizes, order = x.data, x.batch_sizes, x.sorted_indices
+        elif lens is not None:
+            pk = pack_padded_sequence(x, lens, enforce_sorted=False)
+            data, batch_sizes, order = pk.data, pk.batch_sizes, pk.sorted_indices
+        else:
+            data, order = x, None
+        groups = [range(self.num_layers)] if not isinstance(self.hidden_size, list) else \
+            [range(l, l + 1) for l in range(self.num_layers)]  # noqa: E741
+        final = []
+        for group in groups:
+            hx = [torch.stack([st[k] for l in group for st in states[l]]) for k in range(len(states[0][0]))]  # noqa: E741
+            if order is not None:
+                hx = [h.index_select(1, order) for h in hx]
+            data, out_state = native.rnn(
+                mode, data, tuple(hx) if mode == "lstm" else hx[0], self._flat_weights(group),
+                bias=self.bias, num_layers=len(group), dropout=self.dropout, training=self.training,
+                bidirectional=self.bidirectional, batch_sizes=batch_sizes,
+            )
+            if group.stop < self.num_layers and self.dropout and self.training:
+                data = F.dropout(data, self.dropout, True)
+            out_state = out_state if mode == "lstm" else (out_state,)
+            if order is not None:
+                inverse = torch.empty_like(order)
+                inverse[order] = torch.arange(order.numel(), device=order.device)
+                out_state = tuple(s.index_select(1, inverse) for s in out_state)
+            D = self.num_directions
+            for i in range(len(group)):
+                final.append([tuple(s[i * D + d] for s in out_state) for d in range(D)])
+        if packed:
+            return PackedSequence(data, batch_sizes, x.sorted_indices, x.unsorted_indices), final
+        if lens is not None:
+            data = pad_packed_sequence(PackedSequence(data, batch_sizes, pk.sorted_indices, pk.unsorted_indices),
+                                       total_length=x.shape[0])[0]
+        return data, final
+
+    def _run_native_spans(self, x, states, starts, lengths):
+        """A mask whose real steps form one run per sequence: shift each run to the front, run
+        the fused kernels with packed lengths, shift the outputs back (Keras semantics kept)."""
+        out, final = self._run_native(shift_time(x, starts), states, lengths.cpu(), packed=False)
+        out = shift_time(out, -starts)
+        if self.masked_output == "carry":
+            R = self._state_size(self.num_layers - 1)
+            parts = [carry_fill(part, starts, lengths, reverse=d == 1) for d, part in enumerate(out.split(R, -1))]
+            out = torch.cat(parts, dim=-1)
+        return out, final
+
+    def _run_loop(self, x: torch.Tensor, states, lens, mask, fused_path: bool = False):
+        """Layer by layer, direction by direction: the plain-torch loop of
+        ``lstmkit.kernels.loop`` or (``fused_path``) lstmkit's fused kernels."""
+        T = x.shape[0]
+        step_mask = lengths_to_mask(lens, T).to(x.device) if lens is not None else mask
+        if self.go_backwards:
+            x = reverse_time(x, lens)
+            if mask is not None:
+                step_mask = step_mask.flip(0)
+        lens_dev = None if lens is None else lens.to(x.device)
+        final = []
+        for layer in range(self.num_layers):
+            outs, layer_final = [], []
+            for d in range(self.num_directions):
+                out, state = self._run_direction(x, states[layer][d], layer, d, step_mask, lens_dev, fused_path)
+                outs.append(out)
+                layer_final.append(state)
+            x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
+            if layer < self.num_layers - 1 and self.dropout and self.training:
+                x = F.dropout(x, self.dropout, True)
+            final.append(layer_final)
+        return x, final
+
+    def _run_direction(self, x, state0, layer, direction, step_mask, lens, fused_path: bool = False):
+        p = self.layer_params(layer, direction)
+        B = x.shape[1]
+        R, H = self._state_size(layer), self.hidden_sizes[layer]
+        rec_mask = None
+        if self.training and self.recurrent_dropout > 0:
+            keep = 1.0 - self.recurrent_dropout
+            rec_mask = torch.bernoulli(x.new_full((B, R), keep)) / keep  # one mask per sequence
+        lstm = self.mode == "LSTM"
+        bf16 = self.matmul_precision == "bf16" and fused_path
+        if fused_path and not bf16 and "ln_ih_weight" not in p and not (not lstm and self.spec.needs_square_input):
+            bias = p.get("bias_ih")
+            if lstm and bias is not None:
+                bias = bias + p["bias_hh"]  # both folded in, as lstm_input_projection does
+            gx = fused.input_projection(x, p["weight_ih"], bias)
+        elif lstm:
+            gx = lstm_input_projection(self.spec, p, x, bf16=bf16)
+        else:
+            gx = gru_input_projection(self.spec, p, x)
+        widths = (R, H) if lstm else (R,)
+        keep_masks = None
+        if self.training and any(self.zoneout):
+            T = x.shape[0]
+            # rand < z: one pass straight to bool (bernoulli on a float tensor is three passes)
+            keep_masks = [torch.rand((T, B, w), dtype=x.dtype, device=x.device) < z if z > 0 else None
+                          for z, w in zip(self.zoneout, widths)]
+        if fused_path:
+            return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
+        if lstm:
+            step = LSTMStep(self.spec, p, rec_mask)
+            if self.spec.full_gate_recurrence:
+                state0 = (*state0, x.new_zeros(B, len(self.spec.sigmoid_gates) * H))
+        else:
+            step = GRUStep(self.spec, p, rec_mask)
+        out, state = run_sequence(
+            step, gx, state0, step_mask=step_mask, lengths=lens, reverse=direction == 1,
+            zoneout_rates=self.zoneout, zoneout_keep=keep_masks, masked_output=self.masked_output,
+        )
+        return out, state[:2] if lstm else state[:1]
+
+    def _run_direction_fused(self, gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks):
+        """The same step semantics as ``run_sequence``, on ``lstmkit.kernels.fused``."""
+        reverse = direction == 1
+        if reverse:
+            gx = reverse_time(gx, lens)
+            if step_mask is not None and lens is None:
+                step_mask = step_mask.flip(0)  # with lengths the reversed sequence is still a prefix
+        keep = list(keep_masks) if keep_masks else []
+        keep += [None] * (2 - len(keep))
+        zoneout = (0.0, 0.0) if keep_masks else (tuple(self.zoneout) + (0.0,))[:2]
+        if self.mode == "LSTM":
+            out, h, c = fused.lstm_recurrence(self.spec, p, gx, state0[0], state0[1], rmask=rec_mask,
+                                              step_mask=step_mask, keep_h=keep[0], keep_c=keep[1], zoneout=zoneout,
+                                              bf16=self.matmul_precision == "bf16", inplace=True)
+            final = (h, c)
+        else:
+            out, h = fused_gru.gru_recurrence(self.spec, p, gx, state0[0], rmask=rec_mask, step_mask=step_mask,
+                                          keep_h=keep[0], zoneout=zoneout[0])
+            final = (h,)
+        if step_mask is not None and self.masked_output == "carry":
+            out = carry_forward(out, step_mask)
+        if reverse:
+            out = reverse_time(out, lens)
+        return out, final
