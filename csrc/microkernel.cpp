@@ -9,6 +9,7 @@
 #include "microkernel.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -37,10 +38,16 @@ void microkernel_pack(bool tb, int64_t N, int64_t K, const float* B, int64_t ldb
 
 #ifdef LSTMKIT_HAVE_AVX512_KERNEL
 
+bool microkernel_disabled() {
+  // LSTMKIT_DISABLE_AVX512=1 forces the portable BLAS path (tests use it on AVX-512 machines).
+  const char* e = std::getenv("LSTMKIT_DISABLE_AVX512");
+  return e && e[0] && e[0] != '0';
+}
+
 bool microkernel_available() {
   static const bool ok = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
+    return __builtin_cpu_supports("avx512f") != 0 && !microkernel_disabled();
   }();
   return ok;
 }
@@ -103,6 +110,7 @@ void microkernel_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t l
 
 #else  // no AVX-512 kernel on this compiler/architecture: callers use BLAS
 
+bool microkernel_disabled() { return true; }
 bool microkernel_available() { return false; }
 void microkernel_gemm(int64_t, int64_t, int64_t, const float*, int64_t, const float*, float*, int64_t, bool) {}
 

@@ -6,8 +6,10 @@
 
 namespace lstmkit {
 
-// Whether this CPU runs the AVX-512 kernel (checked once, at run time).
+// Whether this CPU runs the AVX-512 kernel (checked once, at run time; LSTMKIT_DISABLE_AVX512=1
+// in the environment turns it off, for testing the portable path).
 bool microkernel_available();
+bool microkernel_disabled();
 
 // Floats needed to pack a (K x N) operand: 16-column panels, K rows each.
 int64_t microkernel_packed_size(int64_t N, int64_t K);

@@ -47,7 +47,7 @@ void microkernel_bf16_pack(bool tb, int64_t N, int64_t K, const float* B, int64_
 bool microkernel_bf16_available() {
   static const bool ok = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16") && !microkernel_disabled();
   }();
   return ok;
 }

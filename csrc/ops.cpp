@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "microkernel.h"
+
 namespace lstmkit {
 
 std::string build_info() {
@@ -24,6 +26,8 @@ std::string build_info() {
 #else
   s += "generic";
 #endif
+  s += std::string(" microkernel=") + (microkernel_available() ? "avx512" : "off") +
+       (microkernel_bf16_available() ? "+bf16" : "");
   return s;
 }
 
