@@ -92,6 +92,35 @@ template <typename T> static LSTMKIT_INLINE void act_backward(int64_t kind, cons
   }
 }
 
+// Zoneout (Krueger et al. 2016) of one row's state: with a training `keep` mask (nonzero keeps
+// the previous value) or, without one, the eval-mode expectation z * prev + (1 - z) * fresh.
+// `next` may alias `fresh`.
+template <typename T>
+static LSTMKIT_INLINE void zoneout_row(const uint8_t* keep, double z, const T* prev, const T* fresh, T* next,
+                                       int64_t n) {
+  if (keep) {
+    for (int64_t j = 0; j < n; ++j) next[j] = keep[j] ? prev[j] : fresh[j];
+  } else if (z > 0) {
+    for (int64_t j = 0; j < n; ++j) next[j] = T(z) * prev[j] + T(1 - z) * fresh[j];
+  } else if (next != fresh) {
+    std::memcpy(next, fresh, sizeof(T) * n);
+  }
+}
+
+// Its backward: the gradient d reaching `next` splits into d_fresh and d_prev (both written).
+template <typename T>
+static LSTMKIT_INLINE void zoneout_row_backward(const uint8_t* keep, double z, const T* d, T* d_fresh, T* d_prev,
+                                                int64_t n) {
+  if (keep) {
+    for (int64_t j = 0; j < n; ++j) { d_fresh[j] = keep[j] ? T(0) : d[j]; d_prev[j] = keep[j] ? d[j] : T(0); }
+  } else if (z > 0) {
+    for (int64_t j = 0; j < n; ++j) { d_fresh[j] = T(1 - z) * d[j]; d_prev[j] = T(z) * d[j]; }
+  } else {
+    std::memcpy(d_fresh, d, sizeof(T) * n);
+    std::fill_n(d_prev, n, T(0));
+  }
+}
+
 // Layer norm of one row: writes xhat = (x - mean) * rstd and returns rstd.
 template <typename T> static LSTMKIT_INLINE T layer_norm_row(const T* x, T* xhat, int64_t n, double eps) {
   double sum = 0, sq = 0;

@@ -240,11 +240,7 @@ template <typename T> T* ptr(const at::Tensor& t) { return t.numel() ? t.data_pt
 // The state after zoneout (training keep mask, or the eval-mode rate zh) and the step's output.
 template <typename T>
 static LSTMKIT_INLINE void finish_row(const uint8_t* keep, double zh, const T* hprev, T* hnext, T* out, int64_t H) {
-  if (keep) {
-    for (int64_t j = 0; j < H; ++j) hnext[j] = keep[j] ? hprev[j] : hnext[j];
-  } else if (zh > 0) {
-    for (int64_t j = 0; j < H; ++j) hnext[j] = T(zh) * hprev[j] + T(1 - zh) * hnext[j];
-  }
+  zoneout_row<T>(keep, zh, hprev, hnext, hnext, H);
   std::memcpy(out, hnext, sizeof(T) * H);
 }
 
@@ -391,15 +387,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
           if (sj == 1) for (int64_t j = 0; j < H; ++j) dh_b[j] += d[j];
           else for (int64_t j = 0; j < H; ++j) dh_b[j] += d[j * sj];
         }
-        if (kh) {
-          const uint8_t* k = kh + (t * B + b) * H;
-          for (int64_t j = 0; j < H; ++j) { dn[j] = k[j] ? T(0) : dh_b[j]; dpv[j] = k[j] ? dh_b[j] : T(0); }
-        } else if (zh > 0) {
-          for (int64_t j = 0; j < H; ++j) { dn[j] = T(1 - zh) * dh_b[j]; dpv[j] = T(zh) * dh_b[j]; }
-        } else {
-          std::memcpy(dn, dh_b, sizeof(T) * H);
-          std::fill_n(dpv, H, T(0));
-        }
+        zoneout_row_backward<T>(kh ? kh + (t * B + b) * H : nullptr, zh, dh_b, dn, dpv, H);
       }
       // 2) through the gates, row by row, then the recurrent GEMM(s) to dh_in.
       const T* Gt = ptr<T>(gates) + t * B * G3;

@@ -161,22 +161,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       }
       const T* hv = hnew + b * R;
       const T* cv = cn + b * H;
-      if (kh) {
-        const uint8_t* k = kh + (t * B + b) * R;
-        for (int64_t j = 0; j < R; ++j) hn[j] = k[j] ? hp[j] : hv[j];
-      } else if (zh > 0) {
-        for (int64_t j = 0; j < R; ++j) hn[j] = T(zh) * hp[j] + T(1 - zh) * hv[j];
-      } else {
-        std::memcpy(hn, hv, sizeof(T) * R);
-      }
-      if (kc) {
-        const uint8_t* k = kc + (t * B + b) * H;
-        for (int64_t j = 0; j < H; ++j) cx[j] = k[j] ? cp[j] : cv[j];
-      } else if (zc > 0) {
-        for (int64_t j = 0; j < H; ++j) cx[j] = T(zc) * cp[j] + T(1 - zc) * cv[j];
-      } else {
-        std::memcpy(cx, cv, sizeof(T) * H);
-      }
+      zoneout_row<T>(kh ? kh + (t * B + b) * R : nullptr, zh, hp, hv, hn, R);
+      zoneout_row<T>(kc ? kc + (t * B + b) * H : nullptr, zc, cp, cv, cx, H);
       std::memcpy(o + b * R, hn, sizeof(T) * R);
     }
   }
@@ -278,26 +264,10 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
       if (dO) for (int64_t j = 0; j < R; ++j) dh_b[j] += dO[b * R + j];
       T* dn = dhn + b * (L.proj ? R : H);
       T* dpv = dhp + b * R;
-      if (kh) {
-        const uint8_t* k = kh + (t * B + b) * R;
-        for (int64_t j = 0; j < R; ++j) { dn[j] = k[j] ? T(0) : dh_b[j]; dpv[j] = k[j] ? dh_b[j] : T(0); }
-      } else if (zh > 0) {
-        for (int64_t j = 0; j < R; ++j) { dn[j] = T(1 - zh) * dh_b[j]; dpv[j] = T(zh) * dh_b[j]; }
-      } else {
-        std::memcpy(dn, dh_b, sizeof(T) * R);
-        std::fill_n(dpv, R, T(0));
-      }
+      zoneout_row_backward<T>(kh ? kh + (t * B + b) * R : nullptr, zh, dh_b, dn, dpv, R);
       T* dcv = dcnp + b * H;
       T* dcpv = dcp + b * H;
-      if (kc) {
-        const uint8_t* k = kc + (t * B + b) * H;
-        for (int64_t j = 0; j < H; ++j) { dcv[j] = k[j] ? T(0) : dc_b[j]; dcpv[j] = k[j] ? dc_b[j] : T(0); }
-      } else if (zc > 0) {
-        for (int64_t j = 0; j < H; ++j) { dcv[j] = T(1 - zc) * dc_b[j]; dcpv[j] = T(zc) * dc_b[j]; }
-      } else {
-        std::memcpy(dcv, dc_b, sizeof(T) * H);
-        std::fill_n(dcpv, H, T(0));
-      }
+      zoneout_row_backward<T>(kc ? kc + (t * B + b) * H : nullptr, zc, dc_b, dcv, dcpv, H);
     }
     // 2) through the projection h = m W_hr^T.
     const T* dmt = dhn;
@@ -308,11 +278,10 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
     }
     // 3) through the gates, row by row.
     const T* Gt = ptr<T>(gates) + t * B * GH;
-    const int64_t ts = 1;
     {
       for (int64_t b = b0; b < b1; ++b) {
         if (skip[b]) continue;
-        BwdRow<T> r{Gt + b * GH, ptr<T>(cs) + (t * B + b) * H, ptr<T>(cnew) + (t * ts * B + b) * H,
+        BwdRow<T> r{Gt + b * GH, ptr<T>(cs) + (t * B + b) * H, ptr<T>(cnew) + (t * B + b) * H,
                     ptr<T>(y) + (t * B + b) * H, L.ln ? ptr<T>(xhat_c) + (t * B + b) * H : nullptr,
                     L.ln ? ptr<T>(rstd_c)[t * B + b] : T(0), dmt + b * H, dcnp + b * H,
                     L.fgr ? dat + b * SH : nullptr, dGt + b * GH, dcp + b * H, Wp,

@@ -77,23 +77,9 @@ void team_forward(const Layout& L, const TeamFwd& a) {
             FwdRow<float> r{G + b * GH + u0, cp, cn + b * H + u0, yt + b * H + u0, m, nullptr, nullptr, nullptr,
                             a.peep ? a.peep + u0 : nullptr, nullptr, nullptr};
             forward_row(L, r, n, 0.0);
-            if (a.keep_h) {
-              const uint8_t* k = a.keep_h + (t * B + b) * R + u0;
-              for (int64_t j = 0; j < n; ++j) hn[j] = k[j] ? hp[j] : m[j];
-            } else if (a.zh > 0) {
-              for (int64_t j = 0; j < n; ++j) hn[j] = float(a.zh) * hp[j] + float(1 - a.zh) * m[j];
-            } else {
-              std::memcpy(hn, m, sizeof(float) * n);
-            }
-            const float* cv = cn + b * H + u0;
-            if (a.keep_c) {
-              const uint8_t* k = a.keep_c + (t * B + b) * H + u0;
-              for (int64_t j = 0; j < n; ++j) cx[j] = k[j] ? cp[j] : cv[j];
-            } else if (a.zc > 0) {
-              for (int64_t j = 0; j < n; ++j) cx[j] = float(a.zc) * cp[j] + float(1 - a.zc) * cv[j];
-            } else {
-              std::memcpy(cx, cv, sizeof(float) * n);
-            }
+            zoneout_row<float>(a.keep_h ? a.keep_h + (t * B + b) * R + u0 : nullptr, a.zh, hp, m, hn, n);
+            const uint8_t* kc = a.keep_c ? a.keep_c + (t * B + b) * H + u0 : nullptr;
+            zoneout_row<float>(kc, a.zc, cp, cn + b * H + u0, cx, n);
             std::memcpy(o, hn, sizeof(float) * n);
           }
           if (a.rmask) {
@@ -153,24 +139,10 @@ void team_backward(const Layout& L, const TeamBwd& a) {
           }
           float* dn = dhn + b * H + u0;
           float* dcv = dcn + b * H + u0;
-          if (a.keep_h) {
-            const uint8_t* k = a.keep_h + (t * B + b) * R + u0;
-            for (int64_t j = 0; j < n; ++j) { dn[j] = k[j] ? 0.f : dh_b[j]; dpv[j] = k[j] ? dh_b[j] : 0.f; }
-          } else if (a.zh > 0) {
-            for (int64_t j = 0; j < n; ++j) { dn[j] = float(1 - a.zh) * dh_b[j]; dpv[j] = float(a.zh) * dh_b[j]; }
-          } else {
-            std::memcpy(dn, dh_b, sizeof(float) * n);
-            std::fill_n(dpv, n, 0.f);
-          }
-          if (a.keep_c) {
-            const uint8_t* k = a.keep_c + (t * B + b) * H + u0;
-            for (int64_t j = 0; j < n; ++j) { dcv[j] = k[j] ? 0.f : dc_b[j]; dcpv[j] = k[j] ? dc_b[j] : 0.f; }
-          } else if (a.zc > 0) {
-            for (int64_t j = 0; j < n; ++j) { dcv[j] = float(1 - a.zc) * dc_b[j]; dcpv[j] = float(a.zc) * dc_b[j]; }
-          } else {
-            std::memcpy(dcv, dc_b, sizeof(float) * n);
-            std::fill_n(dcpv, n, 0.f);
-          }
+          const uint8_t* kh = a.keep_h ? a.keep_h + (t * B + b) * R + u0 : nullptr;
+          const uint8_t* kc = a.keep_c ? a.keep_c + (t * B + b) * H + u0 : nullptr;
+          zoneout_row_backward<float>(kh, a.zh, dh_b, dn, dpv, n);
+          zoneout_row_backward<float>(kc, a.zc, dc_b, dcv, dcpv, n);
           BwdRow<float> r{G + b * GH + u0, a.cs + (t * B + b) * H + u0, a.cnew + (t * B + b) * H + u0,
                           a.y + (t * B + b) * H + u0, nullptr, 0.f, dn, dcv, nullptr, dG + b * GH + u0, dcpv,
                           a.peep ? a.peep + u0 : nullptr, a.dpeep ? a.dpeep + u0 : nullptr, nullptr, nullptr,
