@@ -12,6 +12,8 @@ Parameters come as a dict with the canonical keys of the reference cells (``weig
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -19,6 +21,7 @@ from lstmkit.cells.spec import GRUSpec, LSTMSpec
 from lstmkit.kernels.activations import get_activation
 
 Params = dict[str, torch.Tensor]
+Linear = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # F.linear's signature
 LN_EPS = 1e-5
 
 
@@ -29,11 +32,15 @@ def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> to
 # ----------------------------------------------------------------------------- LSTM family
 
 
-def lstm_input_projection(spec: LSTMSpec, p: Params, x: torch.Tensor, bf16: bool = False) -> torch.Tensor:
+def lstm_input_projection(
+    spec: LSTMSpec, p: Params, x: torch.Tensor, bf16: bool = False, linear: Linear = F.linear
+) -> torch.Tensor:
     """(T, B, I) -> (T, B, G*H): W_ih x (+ layer norm) + biases, for all steps in one GEMM.
 
     Without layer norm ``bias_hh`` is folded in here too, so a step adds nothing but its GEMM.
     With ``bf16`` the GEMM (and so its backward) runs in bfloat16, accumulating in float32.
+    ``linear`` computes the GEMM without layer norm (the fused path passes one that writes into
+    recycled memory).
     """
     if bf16:
         gx = F.linear(x.to(torch.bfloat16), p["weight_ih"].to(torch.bfloat16)).to(x.dtype)
@@ -47,7 +54,7 @@ def lstm_input_projection(spec: LSTMSpec, p: Params, x: torch.Tensor, bf16: bool
         bias = None
         if "bias_ih" in p:
             bias = p["bias_ih"] if "ln_hh_weight" in p else p["bias_ih"] + p["bias_hh"]
-        return F.linear(x, p["weight_ih"], bias)  # (T, B, G*H)
+        return linear(x, p["weight_ih"], bias)  # (T, B, G*H)
     gx = _layer_norm(F.linear(x, p["weight_ih"]), p["ln_ih_weight"], p["ln_ih_bias"])
     if "bias_ih" in p:
         gx = gx + p["bias_ih"]
@@ -115,7 +122,7 @@ class LSTMStep:
 # ----------------------------------------------------------------------------- GRU family
 
 
-def gru_input_projection(spec: GRUSpec, p: Params, x: torch.Tensor) -> torch.Tensor:
+def gru_input_projection(spec: GRUSpec, p: Params, x: torch.Tensor, linear: Linear = F.linear) -> torch.Tensor:
     """(T, B, I) -> (T, B, len(ih_gates)*H): per-gate layer norm (if any) and bias_ih included.
 
     MUT1 and MUT2 also use the raw input inside a hidden-size sum, so for them the raw
@@ -126,7 +133,7 @@ def gru_input_projection(spec: GRUSpec, p: Params, x: torch.Tensor) -> torch.Ten
         if "bias_ih" in p:
             gx = gx + p["bias_ih"]
     else:
-        gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))  # one addmm, bias included
+        gx = linear(x, p["weight_ih"], p.get("bias_ih"))  # one addmm, bias included
     if spec.needs_square_input:
         gx = torch.cat([gx, x], dim=-1)
     return gx

@@ -108,15 +108,11 @@ class ExecutionPaths:
             rec_mask = torch.bernoulli(x.new_full((B, R), keep)) / keep  # one mask per sequence
         lstm = self.mode == "LSTM"
         bf16 = self.matmul_precision == "bf16" and fused_path
-        if fused_path and not bf16 and "ln_ih_weight" not in p and not (not lstm and self.spec.needs_square_input):
-            bias = p.get("bias_ih")
-            if lstm and bias is not None:
-                bias = bias + p["bias_hh"]  # both folded in, as lstm_input_projection does
-            gx = fused.input_projection(x, p["weight_ih"], bias)
-        elif lstm:
-            gx = lstm_input_projection(self.spec, p, x, bf16=bf16)
+        linear = fused.input_projection if fused_path else F.linear
+        if lstm:
+            gx = lstm_input_projection(self.spec, p, x, bf16=bf16, linear=linear)
         else:
-            gx = gru_input_projection(self.spec, p, x)
+            gx = gru_input_projection(self.spec, p, x, linear=linear)
         widths = (R, H) if lstm else (R,)
         keep_masks = None
         if self.training and any(self.zoneout):
