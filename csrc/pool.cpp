@@ -109,9 +109,110 @@ at::Tensor pooled_mm(const at::Tensor& a, const at::Tensor& b) {
   return out;
 }
 
+namespace {
+// Rows [r0, r1) of small_linear_backward: dx rows, and this thread's sums for dW (K, G) and db.
+LSTMKIT_CLONES void small_linear_rows(int64_t r0, int64_t r1, int64_t G, int64_t K, const float* g, const float* x,
+                                      const float* wt, float* dx, float* acc) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* gr = g + r * G;
+    for (int64_t k = 0; k < K; ++k) {
+      const float* wk = wt + k * G;
+      float* ak = acc + k * G;
+      const float xv = x[r * K + k];
+      float s = 0.f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = 0; j < G; ++j) {
+        s += gr[j] * wk[j];
+        ak[j] += gr[j] * xv;
+      }
+      if (dx) dx[r * K + k] = s;
+    }
+    float* ab = acc + K * G;
+#pragma omp simd
+    for (int64_t j = 0; j < G; ++j) ab[j] += gr[j];
+  }
+}
+// dst rows = float(src rows) + bias: bfloat16 is the top half of a float32.
+LSTMKIT_CLONES void widen_add_rows(int64_t r0, int64_t r1, int64_t G, const uint16_t* src, const float* bias,
+                                   float* dst) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint16_t* s = src + r * G;
+    float* d = dst + r * G;
+#pragma omp simd
+    for (int64_t j = 0; j < G; ++j) {
+      const uint32_t bits = static_cast<uint32_t>(s[j]) << 16;
+      float v;
+      std::memcpy(&v, &bits, sizeof(v));
+      d[j] = v + bias[j];
+    }
+  }
+}
+}  // namespace
+
+// The backward of pooled_linear for a handful of input features (K <= 16): dx = g W,
+// dW = g^T x and db = the column sums of g in one pass over g. As three BLAS calls each is a
+// thin, memory-bound product over the whole (N, G) gradient. Returns [dx or empty, dW, db].
+std::vector<at::Tensor> small_linear_backward(const at::Tensor& g_in, const at::Tensor& x_in, const at::Tensor& w,
+                                              bool need_dx) {
+  const at::Tensor g = g_in.contiguous(), x = x_in.contiguous();
+  TORCH_CHECK(g.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat, "small_linear_backward: float32 only");
+  const int64_t N = g.size(0), G = g.size(1), K = x.size(1);
+  const at::Tensor wt = w.t().contiguous();  // (K, G): the dot products run along G
+  at::Tensor dx = need_dx ? pool_empty({N, K}, x.options()) : none_tensor(x);
+  const int64_t nth = at::get_num_threads();
+  at::Tensor acc = at::zeros({nth, (K + 1) * G}, x.options());
+  const float *gp = g.data_ptr<float>(), *xp = x.data_ptr<float>(), *wp = wt.data_ptr<float>();
+  float* dxp = need_dx ? dx.data_ptr<float>() : nullptr;
+  float* accp = acc.data_ptr<float>();
+  at::parallel_for(0, N, 64, [&](int64_t r0, int64_t r1) {
+    small_linear_rows(r0, r1, G, K, gp, xp, wp, dxp, accp + at::get_thread_num() * (K + 1) * G);
+  });
+  at::Tensor total = acc.sum(0);
+  return {dx, total.narrow(0, 0, K * G).view({K, G}).t().contiguous(), total.narrow(0, K * G, G)};
+}
+
+// A float32 tensor rounded to bfloat16, in recycled memory (no page faults on the fresh copy).
+at::Tensor pooled_bf16(const at::Tensor& x) {
+  return pool_empty(x.sizes(), x.options().dtype(at::kBFloat16)).copy_(x);
+}
+
+// matmul_precision="bf16": x (N, I) W^T (+ b) with a bfloat16 GEMM (oneDNN, float32
+// accumulation), the float32 result in recycled memory with the bias added in the same pass
+// that widens it. Returns [out (N, G) float32, x in bfloat16 (kept for the weight gradient)].
+std::vector<at::Tensor> pooled_linear_bf16(const at::Tensor& x, const at::Tensor& w,
+                                           const c10::optional<at::Tensor>& b) {
+  at::Tensor xb = pooled_bf16(x.contiguous());
+  at::Tensor ob = pool_empty({x.size(0), w.size(0)}, xb.options());
+  at::mm_out(ob, xb, w.to(at::kBFloat16).t());
+  at::Tensor out = pool_empty({x.size(0), w.size(0)}, x.options());
+  if (b.has_value() && b->defined()) {
+    // at::add_out with mixed bfloat16/float32 operands takes a slow unvectorised path (10x a copy)
+    const at::Tensor bias = b->contiguous();
+    const int64_t G = w.size(0);
+    const uint16_t* src = reinterpret_cast<const uint16_t*>(ob.data_ptr<at::BFloat16>());
+    float* dst = out.data_ptr<float>();
+    const float* bp = bias.data_ptr<float>();
+    at::parallel_for(0, x.size(0), 64, [&](int64_t r0, int64_t r1) { widen_add_rows(r0, r1, G, src, bp, dst); });
+  } else {
+    out.copy_(ob);
+  }
+  return {out, xb};
+}
+
+// a (N, G) bfloat16 times b (G, I) float32, rounded to bfloat16 for the GEMM, widened into
+// recycled float32 memory: the input gradient of pooled_linear_bf16.
+at::Tensor pooled_mm_bf16(const at::Tensor& a, const at::Tensor& b) {
+  at::Tensor ob = pool_empty({a.size(0), b.size(1)}, a.options());
+  at::mm_out(ob, a, b.to(at::kBFloat16));
+  return pool_empty(ob.sizes(), ob.options().dtype(at::kFloat)).copy_(ob);
+}
+
 }  // namespace lstmkit
 
 TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
   m.def("pooled_linear", &lstmkit::pooled_linear);
   m.def("pooled_mm", &lstmkit::pooled_mm);
+  m.def("small_linear_backward", &lstmkit::small_linear_backward);
+  m.def("pooled_linear_bf16", &lstmkit::pooled_linear_bf16);
+  m.def("pooled_mm_bf16", &lstmkit::pooled_mm_bf16);
 }

@@ -17,6 +17,7 @@ import warnings
 import torch
 
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
+from lstmkit.kernels.steps import lstm_projection_bias
 
 #: Activation name -> the kernels' code (csrc/common.h, enum Act).
 ACT_CODES: dict[str, int] = {"tanh": 0, "sigmoid": 1, "hard_sigmoid": 2, "relu": 3, "linear": 4, "softsign": 5}
@@ -103,13 +104,8 @@ class _Projection(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        g = g.contiguous()
-        dx = torch.ops.lstmkit.pooled_mm(g, w) if ctx.needs_input_grad[0] else None
-        dw = None
-        if ctx.needs_input_grad[1]:
-            dw = g.t().mv(x.view(-1)).unsqueeze(1) if x.shape[1] == 1 else g.t().mm(x)
-        db = g.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return dx, dw, db
+        ctx.bf16 = False
+        return _project_backward(ctx, g.contiguous(), None, x, w, None)
 
 
 def input_projection(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -140,15 +136,30 @@ def _u8(t: torch.Tensor | None) -> torch.Tensor | None:
 
 
 class _LSTMFunction(torch.autograd.Function):
-    """The recurrence of one layer-direction: (gx, h0, c0, weights) -> (outputs, h_T, c_T)."""
+    """One layer-direction: (inputs, h0, c0, weights) -> (outputs, h_T, c_T), one autograd node.
+
+    With ``w_ih`` the inputs are x (N, I), N = T*B, projected here (``pooled_linear``, or a
+    bfloat16 GEMM) into a temporary the recurrence then overwrites with its gate activations;
+    the backward forms dx, dW_ih and db from the recurrence's gate gradients without another
+    node. Without ``w_ih`` the inputs are the projection itself, gx (T, B, G*H).
+    """
 
     @staticmethod
-    def forward(ctx, gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
-                rmask, step_mask, keep_h, keep_c, cfg, fcfg):
+    def forward(ctx, inputs, w_ih, bias, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
+                rmask, step_mask, keep_h, keep_c, cfg, fcfg, T):
+        ctx.project, ctx.has_bias, ctx.bf16 = w_ih is not None, bias is not None, bool(cfg[9])
+        x_low = None
+        if ctx.project:
+            gx, x_low = _project(inputs, w_ih, bias, ctx.bf16)
+            gx = gx.view(T, inputs.shape[0] // T, -1)
+            cfg = cfg[:8] + [1] + cfg[9:]  # the recurrence may overwrite this temporary
+        else:
+            gx = inputs
         res = torch.ops.lstmkit.lstm_forward(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
                                              rmask, step_mask, keep_h, keep_c, cfg, fcfg)
         ctx.n_saved = len(res) - 3
-        ctx.save_for_backward(*res[3:], w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask, keep_h, keep_c)
+        ctx.save_for_backward(*res[3:], w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask, keep_h, keep_c,
+                              inputs if ctx.project else None, w_ih, x_low)
         ctx.cfg, ctx.fcfg = cfg, fcfg
         return res[0], res[1], res[2]
 
@@ -156,18 +167,66 @@ class _LSTMFunction(torch.autograd.Function):
     def backward(ctx, dout, dh, dc):
         saved = ctx.saved_tensors
         n = ctx.n_saved
-        w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask, keep_h, keep_c = saved[n:]
+        w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask, keep_h, keep_c, x, w_ih, x_low = saved[n:]
         states, c_states = saved[4], saved[3]
         dout = dout if dout is not None else states.new_empty(0)
         dh = dh if dh is not None else torch.zeros_like(states[0])
         dc = dc if dc is not None else torch.zeros_like(c_states[0])
         g = torch.ops.lstmkit.lstm_backward(dout, dh, dc, list(saved[:n]), w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w,
                                             rmask, step_mask, keep_h, keep_c, ctx.cfg, ctx.fcfg)
-        opt = [t if t.numel() else None for t in g[4:]]
+        opt = [t if t.numel() else None for t in g[4:11]]
         dgx, dh0, dc0, dwhh = g[0], g[1], g[2], g[3]
         dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb = opt
-        return (dgx, dh0, dc0, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb,
-                None, None, None, None, None, None)
+        dx = dw_ih = db = None
+        if ctx.project:
+            N = x.shape[0]
+            dg_low = g[11].view(N, -1) if ctx.bf16 else None
+            dx, dw_ih, db = _project_backward(ctx, dgx.view(N, -1), dg_low, x, w_ih, x_low)
+            dgx = dx
+        return (dgx, dw_ih, db, dh0, dc0, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb,
+                None, None, None, None, None, None, None)
+
+
+def _project(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, bf16: bool):
+    """x (N, I) W^T + b into recycled memory; with ``bf16`` also x rounded to bfloat16."""
+    if bf16:
+        out, x_low = torch.ops.lstmkit.pooled_linear_bf16(x, w, b)
+        return out, x_low
+    return torch.ops.lstmkit.pooled_linear(x, w, b), None
+
+
+def _project_backward(ctx, dg: torch.Tensor, dg_low: torch.Tensor, x: torch.Tensor, w: torch.Tensor,
+                      x_low: torch.Tensor | None):
+    """dx, dW_ih, db of ``_project`` from the gate gradients dg (N, G*H) (and their bfloat16
+    copy from the kernel): one pass over dg for a few input features, else GEMMs."""
+    need_x, need_w, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
+    if ctx.bf16:
+        dx = torch.ops.lstmkit.pooled_mm_bf16(dg_low, w) if need_x else None
+        dw = dg_low.t().mm(x_low).float() if need_w else None
+    elif x.shape[1] <= 16 and x.dtype == torch.float32:
+        dx, dw, db = torch.ops.lstmkit.small_linear_backward(dg, x, w, need_x)
+        return (dx if need_x else None), (dw if need_w else None), (db if need_b else None)
+    else:
+        dx = torch.ops.lstmkit.pooled_mm(dg, w) if need_x else None
+        dw = dg.t().mm(x) if need_w else None
+    return dx, dw, (dg.sum(0) if need_b else None)
+
+
+def _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout):
+    """The weights, masks and float switches of ``lstm_forward`` from a parameter dict."""
+    ln_hh_b = None
+    if "ln_hh_weight" in p:
+        ln_hh_b = p["ln_hh_bias"] + p["bias_hh"] if "bias_hh" in p else p["ln_hh_bias"]
+    weights = [p["weight_hh"], p.get("weight_peephole"), p.get("weight_hr"), p.get("weight_fgr"),
+               p.get("ln_hh_weight"), ln_hh_b, p.get("ln_c_weight"), p.get("ln_c_bias")]
+    weights = [w if w is None else w.contiguous() for w in weights]
+    masks = [None if rmask is None else rmask.contiguous(), _u8(step_mask), _u8(keep_h), _u8(keep_c)]
+    fcfg = [float(zoneout[0]) if keep_h is None else 0.0, float(zoneout[1]) if keep_c is None else 0.0, LN_EPS]
+    return weights, masks, fcfg
+
+
+def _needs_grad(*tensors: torch.Tensor | None) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 def lstm_recurrence(
@@ -197,20 +256,47 @@ def lstm_recurrence(
     """
     if not available():
         raise RuntimeError(f"lstmkit: {unavailable_reason()}")
-    ln = "ln_hh_weight" in p
-    ln_hh_b = None
-    if ln:
-        ln_hh_b = p["ln_hh_bias"] + p["bias_hh"] if "bias_hh" in p else p["ln_hh_bias"]
-    weights = [p["weight_hh"].contiguous(), p.get("weight_peephole"), p.get("weight_hr"), p.get("weight_fgr"),
-               p.get("ln_hh_weight"), ln_hh_b, p.get("ln_c_weight"), p.get("ln_c_bias")]
-    weights = [w if w is None else w.contiguous() for w in weights]
-    masks = [None if rmask is None else rmask.contiguous(), _u8(step_mask), _u8(keep_h), _u8(keep_c)]
-    fcfg = [float(zoneout[0]) if keep_h is None else 0.0, float(zoneout[1]) if keep_c is None else 0.0, LN_EPS]
-    grad = torch.is_grad_enabled() and (gx.requires_grad or h0.requires_grad or c0.requires_grad
-                                        or any(w is not None and w.requires_grad for w in weights))
-    if not grad:
+    weights, masks, fcfg = _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout)
+    if not _needs_grad(gx, h0, c0, *weights):
         res = torch.ops.lstmkit.lstm_forward(gx.contiguous(), h0.contiguous(), c0.contiguous(), *weights, *masks,
                                              lstm_config(spec, save=False, inplace=inplace, bf16=bf16), fcfg)
         return res[0], res[1], res[2]
-    return _LSTMFunction.apply(gx.contiguous(), h0.contiguous(), c0.contiguous(), *weights, *masks,
-                               lstm_config(spec, save=True, bf16=bf16), fcfg)
+    return _LSTMFunction.apply(gx.contiguous(), None, None, h0.contiguous(), c0.contiguous(), *weights, *masks,
+                               lstm_config(spec, save=True, bf16=bf16), fcfg, gx.shape[0])
+
+
+def lstm_layer(
+    spec: LSTMSpec,
+    p: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    *,
+    rmask: torch.Tensor | None = None,
+    step_mask: torch.Tensor | None = None,
+    keep_h: torch.Tensor | None = None,
+    keep_c: torch.Tensor | None = None,
+    zoneout: tuple[float, float] = (0.0, 0.0),
+    bf16: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``lstm_recurrence(lstm_input_projection(x))`` for x (T, B, I) as one autograd node: the
+    projection's temporary becomes the gate buffer and its gradients come from the same
+    backward call (fewer passes over (T, B, G*H) memory, less per-call overhead at small
+    shapes). Not for input layer norm (``ln_ih_weight``), which sits between the two.
+    """
+    if not available():
+        raise RuntimeError(f"lstmkit: {unavailable_reason()}")
+    if "ln_ih_weight" in p:
+        raise ValueError("lstm_layer: input layer norm needs lstm_input_projection + lstm_recurrence")
+    weights, masks, fcfg = _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout)
+    T, B, I = x.shape
+    w_ih, bias = p["weight_ih"].contiguous(), lstm_projection_bias(p)
+    x2 = x.reshape(T * B, I)
+    x2 = x2 if x2.is_contiguous() else x2.contiguous()
+    if not _needs_grad(x, w_ih, bias, h0, c0, *weights):
+        gx = _project(x2, w_ih, bias, bf16)[0].view(T, B, -1)
+        res = torch.ops.lstmkit.lstm_forward(gx, h0.contiguous(), c0.contiguous(), *weights, *masks,
+                                             lstm_config(spec, save=False, inplace=True, bf16=bf16), fcfg)
+        return res[0], res[1], res[2]
+    return _LSTMFunction.apply(x2, w_ih, bias, h0.contiguous(), c0.contiguous(), *weights, *masks,
+                               lstm_config(spec, save=True, bf16=bf16), fcfg, T)

@@ -46,19 +46,23 @@ def lstm_input_projection(
         gx = F.linear(x.to(torch.bfloat16), p["weight_ih"].to(torch.bfloat16)).to(x.dtype)
         if "ln_ih_weight" in p:
             gx = _layer_norm(gx, p["ln_ih_weight"], p["ln_ih_bias"])
-        if "bias_ih" in p:
-            gx = gx + (p["bias_ih"] if "ln_hh_weight" in p else p["bias_ih"] + p["bias_hh"])
-        return gx
+        bias = lstm_projection_bias(p)
+        return gx if bias is None else gx + bias
     if "ln_ih_weight" not in p:
         # One addmm with both biases summed: no extra passes over the (T, B, G*H) result.
-        bias = None
-        if "bias_ih" in p:
-            bias = p["bias_ih"] if "ln_hh_weight" in p else p["bias_ih"] + p["bias_hh"]
-        return linear(x, p["weight_ih"], bias)  # (T, B, G*H)
+        return linear(x, p["weight_ih"], lstm_projection_bias(p))  # (T, B, G*H)
     gx = _layer_norm(F.linear(x, p["weight_ih"]), p["ln_ih_weight"], p["ln_ih_bias"])
     if "bias_ih" in p:
         gx = gx + p["bias_ih"]
     return gx
+
+
+def lstm_projection_bias(p: Params) -> torch.Tensor | None:
+    """The bias added with the input projection: bias_ih, plus bias_hh unless layer norm of the
+    recurrent term needs it after the norm (then a step adds it)."""
+    if "bias_ih" not in p:
+        return None
+    return p["bias_ih"] if "ln_hh_weight" in p else p["bias_ih"] + p["bias_hh"]
 
 
 class LSTMStep:

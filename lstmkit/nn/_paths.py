@@ -5,6 +5,8 @@ the plain-torch loop. A mixin so that the layer file keeps parameters, validatio
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -107,12 +109,6 @@ class ExecutionPaths:
             keep = 1.0 - self.recurrent_dropout
             rec_mask = torch.bernoulli(x.new_full((B, R), keep)) / keep  # one mask per sequence
         lstm = self.mode == "LSTM"
-        bf16 = self.matmul_precision == "bf16" and fused_path
-        linear = fused.input_projection if fused_path else F.linear
-        if lstm:
-            gx = lstm_input_projection(self.spec, p, x, bf16=bf16, linear=linear)
-        else:
-            gx = gru_input_projection(self.spec, p, x, linear=linear)
         widths = (R, H) if lstm else (R,)
         keep_masks = None
         if self.training and any(self.zoneout):
@@ -120,6 +116,15 @@ class ExecutionPaths:
             # rand < z: one pass straight to bool (bernoulli on a float tensor is three passes)
             keep_masks = [torch.rand((T, B, w), dtype=x.dtype, device=x.device) < z if z > 0 else None
                           for z, w in zip(self.zoneout, widths)]
+        if fused_path and lstm and "ln_ih_weight" not in p:
+            # projection and recurrence in one fused call (fused.lstm_layer)
+            return self._run_direction_fused(x, state0, p, direction, step_mask, lens, rec_mask, keep_masks, True)
+        bf16 = self.matmul_precision == "bf16" and fused_path
+        linear = fused.input_projection if fused_path else F.linear
+        if lstm:
+            gx = lstm_input_projection(self.spec, p, x, bf16=bf16, linear=linear)
+        else:
+            gx = gru_input_projection(self.spec, p, x, linear=linear)
         if fused_path:
             return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
         if lstm:
@@ -134,20 +139,22 @@ class ExecutionPaths:
         )
         return out, state[:2] if lstm else state[:1]
 
-    def _run_direction_fused(self, gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks):
-        """The same step semantics as ``run_sequence``, on ``lstmkit.kernels.fused``."""
+    def _run_direction_fused(self, gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks,
+                             project: bool = False):
+        """The same step semantics as ``run_sequence``, on ``lstmkit.kernels.fused``. ``gx`` is
+        the input projection, or (``project``) the layer's input x, projected by the kernels."""
         reverse = direction == 1
         if reverse:
-            gx = reverse_time(gx, lens)
+            gx = reverse_time(gx, lens)  # per-step projection: reversing x or its projection is alike
             if step_mask is not None and lens is None:
                 step_mask = step_mask.flip(0)  # with lengths the reversed sequence is still a prefix
         keep = list(keep_masks) if keep_masks else []
         keep += [None] * (2 - len(keep))
         zoneout = (0.0, 0.0) if keep_masks else (tuple(self.zoneout) + (0.0,))[:2]
         if self.mode == "LSTM":
-            out, h, c = fused.lstm_recurrence(self.spec, p, gx, state0[0], state0[1], rmask=rec_mask,
-                                              step_mask=step_mask, keep_h=keep[0], keep_c=keep[1], zoneout=zoneout,
-                                              bf16=self.matmul_precision == "bf16", inplace=True)
+            run = fused.lstm_layer if project else partial(fused.lstm_recurrence, inplace=True)
+            out, h, c = run(self.spec, p, gx, state0[0], state0[1], rmask=rec_mask, step_mask=step_mask,
+                            keep_h=keep[0], keep_c=keep[1], zoneout=zoneout, bf16=self.matmul_precision == "bf16")
             final = (h, c)
         else:
             out, h = fused_gru.gru_recurrence(self.spec, p, gx, state0[0], rmask=rec_mask, step_mask=step_mask,

@@ -112,8 +112,9 @@ def test_auto_falls_back_to_torch_with_one_warning(unavailable, monkeypatch):
     native_path.load_state_dict(m.state_dict())
     x = torch.randn(5, 2, 3)
     calls: list[int] = []
-    real = fused.lstm_recurrence
-    monkeypatch.setattr(fused, "lstm_recurrence", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for name in ("lstm_recurrence", "lstm_layer"):
+        real = getattr(fused, name)
+        monkeypatch.setattr(fused, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out1, (h1, c1) = m(x)

@@ -75,8 +75,10 @@ def test_auto_uses_native_for_plain_configs_and_loop_for_extras(monkeypatch):
 @pytest.mark.skipif(not fused.available(), reason="lstmkit's fused CPU kernels are not built")
 def test_auto_picks_fused_on_cpu_when_available(monkeypatch):
     calls, native_calls = [], []
-    real, real_native = fused.lstm_recurrence, native.rnn
-    monkeypatch.setattr(fused, "lstm_recurrence", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real_native = native.rnn
+    for name in ("lstm_recurrence", "lstm_layer"):  # the fused LSTM without / with the projection
+        real = getattr(fused, name)
+        monkeypatch.setattr(fused, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
     monkeypatch.setattr(native, "rnn", lambda *a, **k: native_calls.append(1) or real_native(*a, **k))
     lnn.LSTM(3, 4, num_layers=2)(torch.randn(5, 2, 3))
     assert len(calls) == 2 and not native_calls
