@@ -158,6 +158,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
 at::Tensor pool_empty(at::IntArrayRef shape, const at::TensorOptions& opts);
 // x rounded to bfloat16 in recycled memory (pool.cpp).
 at::Tensor pooled_bf16(const at::Tensor& x);
+// The same for a float32 gradient, with its column sums (pool.cpp).
+std::pair<at::Tensor, at::Tensor> pooled_bf16_colsum(const at::Tensor& x);
 
 // Raw pointer of an optional tensor, nullptr when absent or empty.
 template <typename T> static inline T* opt_ptr(const c10::optional<at::Tensor>& t) {

@@ -174,7 +174,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
 // saved = forward's outputs [3:]: gates, cnew, y, c_states, h_states, m, xhat_hh, rstd_hh,
 // xhat_c, rstd_c, a_states. Returns the gradients of gx, h0, c0, w_hh, peep, w_hr, w_fgr,
 // ln_hh_w, ln_hh_b, ln_c_w, ln_c_b (empty where the input was absent), then dgx in bfloat16
-// (matmul_precision="bf16" only, else empty).
+// and its column sums (matmul_precision="bf16" only, else empty).
 template <typename T>
 std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tensor& dhT, const at::Tensor& dcT,
                                       at::TensorList saved, const at::Tensor& w_hh,
@@ -349,14 +349,15 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   auto mm = [bf16](const at::Tensor& a, const at::Tensor& b) {
     return bf16 ? at::mm(pooled_bf16(a), pooled_bf16(b)).to(at::kFloat) : at::mm(a, b);
   };
-  at::Tensor dGb = bf16 ? pooled_bf16(dG) : none_tensor(gates);
+  at::Tensor dGb = none_tensor(gates), dbias = none_tensor(gates);
+  if (bf16) std::tie(dGb, dbias) = pooled_bf16_colsum(dG);
   at::Tensor dwhh = bf16 ? at::mm((L.ln ? pooled_bf16(dgh_all) : dGb).view({T_ * B, GH}).t(),
                                   pooled_bf16(hin_all.reshape({T_ * B, R}))).to(at::kFloat)
                          : at::mm(dgh_all.view({T_ * B, GH}).t(), hin_all.reshape({T_ * B, R}));
   if (L.proj) dwhr = mm(dhnew_all.view({T_ * B, R}).t(), m.view({T_ * B, H}));
   at::Tensor dwf = L.fgr ? mm(dsig_all.view({T_ * B, SH}).t(), as.narrow(0, 0, T_).reshape({T_ * B, SH}))
                          : none_tensor(gates);
-  return {dG, dh, dc, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dGb};
+  return {dG, dh, dc, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dGb, dbias};
 }
 
 }  // namespace

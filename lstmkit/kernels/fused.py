@@ -180,7 +180,7 @@ class _LSTMFunction(torch.autograd.Function):
         dx = dw_ih = db = None
         if ctx.project:
             N = x.shape[0]
-            dg_low = g[11].view(N, -1) if ctx.bf16 else None
+            dg_low = (g[11].view(N, -1), g[12]) if ctx.bf16 else None
             dx, dw_ih, db = _project_backward(ctx, dgx.view(N, -1), dg_low, x, w_ih, x_low)
             dgx = dx
         return (dgx, dw_ih, db, dh0, dc0, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb,
@@ -195,14 +195,16 @@ def _project(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, bf16: boo
     return torch.ops.lstmkit.pooled_linear(x, w, b), None
 
 
-def _project_backward(ctx, dg: torch.Tensor, dg_low: torch.Tensor, x: torch.Tensor, w: torch.Tensor,
-                      x_low: torch.Tensor | None):
-    """dx, dW_ih, db of ``_project`` from the gate gradients dg (N, G*H) (and their bfloat16
-    copy from the kernel): one pass over dg for a few input features, else GEMMs."""
+def _project_backward(ctx, dg: torch.Tensor, dg_low: tuple[torch.Tensor, torch.Tensor] | None, x: torch.Tensor,
+                      w: torch.Tensor, x_low: torch.Tensor | None):
+    """dx, dW_ih, db of ``_project`` from the gate gradients dg (N, G*H) (with bf16: their
+    bfloat16 copy and column sums, from the kernel): one pass over dg for a few input
+    features, else GEMMs."""
     need_x, need_w, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
     if ctx.bf16:
-        dx = torch.ops.lstmkit.pooled_mm_bf16(dg_low, w) if need_x else None
-        dw = dg_low.t().mm(x_low).float() if need_w else None
+        dx = torch.ops.lstmkit.pooled_mm_bf16(dg_low[0], w) if need_x else None
+        dw = dg_low[0].t().mm(x_low).float() if need_w else None
+        return dx, dw, (dg_low[1] if need_b else None)
     elif x.shape[1] <= 16 and x.dtype == torch.float32:
         dx, dw, db = torch.ops.lstmkit.small_linear_backward(dg, x, w, need_x)
         return (dx if need_x else None), (dw if need_w else None), (db if need_b else None)
