@@ -311,7 +311,9 @@ def _target_cell(target: dict[str, Any] | None) -> str:
         return ""
     parts = []
     if target.get("min_ratio") is not None:
-        parts.append(f">= {target['min_ratio']:.1f}x: {_verdict(target['ratio_pass'])}")
+        needs = target.get("needs_pct_peak")
+        why = f" (needs {needs:.0f}% peak)" if needs is not None and target["ratio_pass"] is False else ""
+        parts.append(f">= {target['min_ratio']:.1f}x: {_verdict(target['ratio_pass'])}{why}")
     if target.get("min_pct_peak") is not None:
         parts.append(f">= {target['min_pct_peak']:.0f}% peak: {_verdict(target['peak_pass'])}")
     return "; ".join(parts)

@@ -217,17 +217,24 @@ def compare_main(family: str, mode: str, name: str, shape: Shape, ctx: Context) 
                "ratio_vs_torch": H.ratio(base, r.get("median_ms")),
                "flop": flop, "gflops": g, "pct_peak": H.pct_of_peak(g, ctx.peak_gflops), "target": None}
         if impl == FUSED:
-            row["target"] = targets_for(mode, name, row["ratio_vs_torch"], row["pct_peak"])
+            base_pct = H.pct_of_peak(H.gflops(flop, base), ctx.peak_gflops)
+            row["target"] = targets_for(mode, name, row["ratio_vs_torch"], row["pct_peak"], base_pct)
         rows.append(row)
     return rows
 
 
-def targets_for(mode: str, shape: str, ratio: float | None, pct: float | None) -> dict[str, Any] | None:
-    """The fused kernels' targets at this (mode, shape) and whether this run met them (None: unmeasured)."""
+def targets_for(mode: str, shape: str, ratio: float | None, pct: float | None,
+                torch_pct: float | None = None) -> dict[str, Any] | None:
+    """The fused kernels' targets at this (mode, shape) and whether this run met them (None: unmeasured).
+
+    ``torch_pct`` (torch.nn's % of the GEMM peak) gives ``needs_pct_peak``: the share of this
+    machine's peak at which the ratio floor is met (over 100: no fp32 kernel can meet it here).
+    """
     min_ratio, min_pct = RATIO_TARGETS.get(mode, {}).get(shape), PEAK_TARGETS.get((mode, shape))
     if min_ratio is None and min_pct is None:
         return None
     t: dict[str, Any] = {"min_ratio": min_ratio, "min_pct_peak": min_pct}
+    t["needs_pct_peak"] = None if min_ratio is None or torch_pct is None else min_ratio * torch_pct
     t["ratio_pass"] = None if min_ratio is None or ratio is None else ratio >= min_ratio
     t["peak_pass"] = None if min_pct is None or pct is None else pct >= min_pct
     return t

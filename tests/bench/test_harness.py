@@ -109,10 +109,16 @@ def test_flop_counts():
 
 def test_targets_for():
     t = suite.targets_for("training", "fastrnns", 1.5, 60.0)
-    assert t == {"min_ratio": 1.3, "min_pct_peak": 70.0, "ratio_pass": True, "peak_pass": False}
+    assert t == {"min_ratio": 1.3, "min_pct_peak": 70.0, "ratio_pass": True, "peak_pass": False,
+                 "needs_pct_peak": None}
     assert suite.targets_for("inference", "forecast", 1.9, None)["ratio_pass"] is False
     assert suite.targets_for("training", "latency", None, None)["ratio_pass"] is None
     assert suite.targets_for("training", "deepbench-s", 5.0, 90.0) is None
+    # the floor's cost in this machine's peak: torch.nn at 40% of peak, a 2x floor needs 80%
+    t = suite.targets_for("training", "forecast", 1.2, 48.0, 40.0)
+    assert t["needs_pct_peak"] == pytest.approx(80.0) and t["ratio_pass"] is False
+    assert "FAIL (needs 80% peak)" in H._target_cell(t)
+    assert suite.targets_for("training", "forecast", 1.2, 48.0)["needs_pct_peak"] is None
 
 
 def test_gemm_peak_reports_positive_throughput():
