@@ -5,7 +5,7 @@ Why one command: the fused C++ kernels have speed targets relative to torch.nn *
 at the same moment*, so every implementation is timed in one process, interleaved round by round
 (A B C D, then D C B A, ...), median of the repeats after warm-up. Results go to
 ``bench/results/suite.json`` and to a marked section of ``BENCHMARKS.md`` (the rest of that file is
-left alone). The timing machinery lives in ``bench/_harness.py``.
+left alone). The timing machinery lives in ``bench/_harness.py``, the output in ``bench/_report.py``.
 
 Usage::
 
@@ -24,26 +24,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
-import lstmkit.nn
-
 try:  # imported as part of a package (tests load it by path) or run as `python bench/suite.py`
     from . import _harness as H
+    from . import _report as R
+    from ._impls import Grads, Shape, fused_status, keras_bench, load_keras, lstmkit_module, torch_bench
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import _harness as H  # type: ignore[no-redef]
-
-
-class Shape(NamedTuple):
-    """(T, B, input, hidden); time-major for lstmkit and torch.nn, batch-first for Keras."""
-
-    T: int
-    B: int
-    I: int
-    H: int
+    import _report as R  # type: ignore[no-redef]
+    from _impls import Grads, Shape, fused_status, keras_bench, load_keras, lstmkit_module, torch_bench  # type: ignore[no-redef]
 
 
 SHAPES: dict[str, Shape] = {
@@ -54,6 +47,7 @@ SHAPES: dict[str, Shape] = {
 QUICK_SHAPES = ("forecast", "latency", "char-rnn")
 VARIANT_SHAPES = ("forecast", "char-rnn")
 BF16_SHAPES = ("char-rnn", "fastrnns")
+BF16_TARGET = 2.0  # bf16 training: torch.nn.LSTM (fp32) time / fused bf16 time
 GEMM_N = 2048  # the GEMM-peak matmul is GEMM_N x GEMM_N @ GEMM_N x GEMM_N
 FAMILIES = ("LSTM", "GRU")
 MODES = ("training", "inference")
@@ -87,98 +81,6 @@ LSTM_CONFIGS = (
     Config("bidirectional", {"bidirectional": True}, work=2), Config("num_layers=2", {"num_layers": 2}, work=2),
 )  # fmt: skip
 GRU_CONFIGS = (Config("plain"), Config("layer_norm", {"layer_norm": True}), Config("gru_cho", {"variant": "gru_cho"}))
-
-
-# ---------------------------------------------------------------------------------------------- implementations
-def fused_status() -> tuple[bool, str]:
-    """Whether ``lstmkit.kernels.fused`` is built, and if not why. A half-written or unbuilt module
-    must not stop the suite: it reports the column as "not built" instead."""
-    try:
-        from lstmkit.kernels import fused  # type: ignore[attr-defined]
-
-        ok = bool(fused.available())
-    except (ImportError, AttributeError) as exc:
-        return False, f"not built ({type(exc).__name__}: {exc})"
-    except Exception as exc:  # noqa: BLE001 - a broken extension is reported, not fatal
-        return False, f"not built (lstmkit.kernels.fused raised {type(exc).__name__}: {exc})"
-    if ok:
-        info = getattr(fused, "info", None)
-        return True, f"available ({info()})" if callable(info) else "available"
-    why = getattr(fused, "unavailable_reason", None)
-    return False, f"not built ({why() if callable(why) else 'lstmkit.kernels.fused.available() is False'})"
-
-
-def load_keras() -> tuple[Any, str]:
-    """Keras 3 on the torch backend, or None and the reason (the backend is fixed at first import)."""
-    if "keras" not in sys.modules:
-        os.environ["KERAS_BACKEND"] = "torch"
-    try:
-        import keras
-    except Exception as exc:  # noqa: BLE001 - any import failure just drops the column
-        return None, f"not importable ({type(exc).__name__}: {exc})"
-    if keras.backend.backend() != "torch":
-        return None, f"keras already imported with backend {keras.backend.backend()!r}"
-    return keras, f"keras {keras.__version__} (torch backend)"
-
-
-class Grads:
-    """A fixed random output gradient per output shape (same for every implementation)."""
-
-    def __init__(self, seed: int = 1) -> None:
-        self.seed, self.cache = seed, {}
-
-    def __call__(self, shape: torch.Size) -> torch.Tensor:
-        if shape not in self.cache:
-            self.cache[shape] = torch.randn(shape, generator=torch.Generator().manual_seed(self.seed))
-        return self.cache[shape]
-
-
-def lstmkit_module(family: str, shape: Shape, backend: str, **kwargs: Any) -> torch.nn.Module:
-    cls = lstmkit.nn.LSTM if family == "LSTM" else lstmkit.nn.GRU
-    return cls(shape.I, shape.H, backend=backend, **kwargs)
-
-
-def make_bench(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, params: Sequence[torch.Tensor],
-               mode: str, grads: Grads, **limits: float) -> H.Bench:
-    """Training: forward + backward of (out * fixed grad).sum() to x and all ``params`` (their .grad cleared,
-    untimed, before each run); inference: forward under torch.inference_mode()."""
-    if mode == "inference":
-
-        def infer() -> None:
-            with torch.inference_mode():
-                forward(x)
-
-        return H.Bench(infer, **limits)
-
-    def prepare() -> None:
-        for t in (x, *params):
-            t.grad = None
-
-    def train() -> None:
-        out = forward(x)
-        (out * grads(out.shape)).sum().backward()
-
-    return H.Bench(train, prepare, **limits)
-
-
-def torch_bench(module: torch.nn.Module, x: torch.Tensor, mode: str, grads: Grads, **call: Any) -> H.Bench:
-    """An lstmkit or torch.nn module (train mode for training: recurrent dropout / zoneout are active)."""
-    module.train(mode == "training")
-    return make_bench(lambda inp: module(inp, **call)[0], x, list(module.parameters()), mode, grads)
-
-
-# Keras is slow on the big shapes: 5 repeats where one call takes > 0.3 s, skipped where it takes > 3 s.
-KERAS_LIMITS = {"few_repeats_ms": 300.0, "skip_ms": 3000.0}
-
-
-def keras_bench(keras: Any, family: str, shape: Shape, x: torch.Tensor, mode: str, grads: Grads) -> H.Bench:
-    """keras.layers.LSTM/GRU(H, return_sequences=True), built on (B, T, I), called on a batch-first copy of
-    the same input; training differentiates to that input and the layer's torch parameters."""
-    layer = (keras.layers.LSTM if family == "LSTM" else keras.layers.GRU)(shape.H, return_sequences=True)
-    layer.build((shape.B, shape.T, shape.I))
-    xb = x.detach().transpose(0, 1).contiguous().requires_grad_(mode == "training")
-    weights = [v.value for v in layer.trainable_weights]
-    return make_bench(lambda inp: layer(inp, training=mode == "training"), xb, weights, mode, grads, **KERAS_LIMITS)
 
 
 # ---------------------------------------------------------------------------------------------- the three tables
@@ -292,8 +194,9 @@ def compare_bf16(name: str, shape: Shape, ctx: Context) -> dict[str, Any]:
         "fused bf16": lambda: torch_bench(m16, x, "training", grads),
     }, ctx.repeats, ctx.warmup)
     ms = {k: v.get("median_ms") for k, v in res.items()}
+    ratio = H.ratio(ms["torch.nn.LSTM"], ms["fused bf16"])
     return {"shape": name, "bf16_ms": ms["fused bf16"], "fp32_ms": ms["fused fp32"], "nn_ms": ms["torch.nn.LSTM"],
-            "ratio_vs_torch": H.ratio(ms["torch.nn.LSTM"], ms["fused bf16"]),
+            "ratio_vs_torch": ratio, "target_pass": None if ratio is None else ratio >= BF16_TARGET,
             "max_abs_diff_output": out_diff, "max_abs_diff_weight_grad": grad_diff}
 
 
@@ -358,6 +261,7 @@ def run_suite(
         "flop_model": H.FLOP_MODEL,
         "targets": {"ratio_vs_torch": RATIO_TARGETS,
                     "pct_peak": {f"{m}/{n}": v for (m, n), v in PEAK_TARGETS.items()},
+                    "bf16_ratio_vs_torch": BF16_TARGET,
                     "variants": {"min_speedup_vs_loop": VARIANT_SPEEDUP_TARGET,
                                  "max_rel_plain": VARIANT_OVERHEAD_TARGET}},
         "main": main,
@@ -406,12 +310,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join([rel, *(sys.argv if argv is None else [sys.argv[0], *argv])])
     result = run_suite(only=args.only, repeats=args.repeats, warmup=args.warmup, threads=args.threads,
                        keras=not args.no_keras, command=command)
-    section = H.render_section(result)
+    section = R.render_section(result)
     print(section)
     if not args.no_write:
-        H.write_json_atomic(args.json, result)
+        R.write_json_atomic(args.json, result)
         try:
-            H.update_markdown(args.markdown, section)
+            R.update_markdown(args.markdown, section)
         except ValueError as exc:  # unpaired markers: the file is left as it was
             H.print_err(f"wrote {args.json}; did not update {args.markdown}: {exc}")
             return 2

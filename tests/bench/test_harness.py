@@ -32,6 +32,7 @@ def _load_suite():
 
 suite = _load_suite()
 H = suite.H
+R = suite.R
 TINY = suite.Shape(6, 2, 3, 4)
 
 
@@ -75,7 +76,7 @@ def test_measure_statuses_errors_and_slow_limits():
     assert res["slow"]["status"].startswith("skipped: one call takes")
     assert res["broken"]["status"] == "error: RuntimeError: no kernel | for this"
     assert res["absent"] == {"status": "not built"}
-    assert "/" in H.cell(res["broken"]["status"]) and "|" not in H.cell(res["broken"]["status"])
+    assert "/" in R.cell(res["broken"]["status"]) and "|" not in R.cell(res["broken"]["status"])
 
 
 # ---------------------------------------------------------------------------------------------- arithmetic
@@ -117,7 +118,7 @@ def test_targets_for():
     # the floor's cost in this machine's peak: torch.nn at 40% of peak, a 2x floor needs 80%
     t = suite.targets_for("training", "forecast", 1.2, 48.0, 40.0)
     assert t["needs_pct_peak"] == pytest.approx(80.0) and t["ratio_pass"] is False
-    assert "FAIL (needs 80% peak)" in H._target_cell(t)
+    assert "FAIL (needs 80% peak)" in R._target_cell(t)
     assert suite.targets_for("training", "forecast", 1.2, 48.0)["needs_pct_peak"] is None
 
 
@@ -128,44 +129,44 @@ def test_gemm_peak_reports_positive_throughput():
 
 
 # ---------------------------------------------------------------------------------------------- files
-SECTION = f"{H.BEGIN_MARKER}\nnew table\n{H.END_MARKER}\n"
+SECTION = f"{R.BEGIN_MARKER}\nnew table\n{R.END_MARKER}\n"
 
 
 def test_replace_section_keeps_the_rest():
-    doc = f"# Title\n\nintro\n\n{H.BEGIN_MARKER}\nold\nrows\n{H.END_MARKER}\n\n## Later\ntail\n"
-    out = H.replace_section(doc, SECTION)
-    assert out == f"# Title\n\nintro\n\n{H.BEGIN_MARKER}\nnew table\n{H.END_MARKER}\n\n## Later\ntail\n"
-    assert H.replace_section(out, SECTION) == out  # idempotent
+    doc = f"# Title\n\nintro\n\n{R.BEGIN_MARKER}\nold\nrows\n{R.END_MARKER}\n\n## Later\ntail\n"
+    out = R.replace_section(doc, SECTION)
+    assert out == f"# Title\n\nintro\n\n{R.BEGIN_MARKER}\nnew table\n{R.END_MARKER}\n\n## Later\ntail\n"
+    assert R.replace_section(out, SECTION) == out  # idempotent
 
 
 def test_replace_section_appends_when_absent():
-    assert H.replace_section("# T\nbody\n", SECTION) == "# T\nbody\n\n" + SECTION
-    assert H.replace_section("# T\nbody", SECTION) == "# T\nbody\n\n" + SECTION
-    assert H.replace_section("# T\n\n", SECTION) == "# T\n\n" + SECTION
-    assert H.replace_section("", SECTION) == SECTION
+    assert R.replace_section("# T\nbody\n", SECTION) == "# T\nbody\n\n" + SECTION
+    assert R.replace_section("# T\nbody", SECTION) == "# T\nbody\n\n" + SECTION
+    assert R.replace_section("# T\n\n", SECTION) == "# T\n\n" + SECTION
+    assert R.replace_section("", SECTION) == SECTION
 
 
-@pytest.mark.parametrize("doc", [f"a\n{H.BEGIN_MARKER}\nb\n", f"a\n{H.END_MARKER}\nb\n",
-                                 f"{H.END_MARKER}\nx\n{H.BEGIN_MARKER}\n", SECTION + SECTION])
+@pytest.mark.parametrize("doc", [f"a\n{R.BEGIN_MARKER}\nb\n", f"a\n{R.END_MARKER}\nb\n",
+                                 f"{R.END_MARKER}\nx\n{R.BEGIN_MARKER}\n", SECTION + SECTION])
 def test_replace_section_refuses_broken_markers(doc):
     with pytest.raises(ValueError):
-        H.replace_section(doc, SECTION)
+        R.replace_section(doc, SECTION)
 
 
 def test_update_markdown_rewrites_only_the_section(tmp_path):
     md = tmp_path / "BENCHMARKS.md"
     md.write_text("# B\n\nhand-written\n")
-    H.update_markdown(md, SECTION)
-    H.update_markdown(md, SECTION.replace("new table", "newer"))
-    assert md.read_text() == f"# B\n\nhand-written\n\n{H.BEGIN_MARKER}\nnewer\n{H.END_MARKER}\n"
+    R.update_markdown(md, SECTION)
+    R.update_markdown(md, SECTION.replace("new table", "newer"))
+    assert md.read_text() == f"# B\n\nhand-written\n\n{R.BEGIN_MARKER}\nnewer\n{R.END_MARKER}\n"
 
 
 def test_write_json_atomic(tmp_path):
     path = tmp_path / "sub" / "suite.json"
-    H.write_json_atomic(path, {"a": [1, 2.5, None]})
+    R.write_json_atomic(path, {"a": [1, 2.5, None]})
     assert json.loads(path.read_text()) == {"a": [1, 2.5, None]}
     with pytest.raises(ValueError):  # NaN is not JSON: refused, and the old file is intact
-        H.write_json_atomic(path, {"a": math.nan})
+        R.write_json_atomic(path, {"a": math.nan})
     assert json.loads(path.read_text()) == {"a": [1, 2.5, None]}
     assert [p.name for p in path.parent.iterdir()] == ["suite.json"]  # no temp file left behind
 
@@ -216,7 +217,7 @@ def test_suite_end_to_end_tiny(tmp_path, monkeypatch):
     assert len(result["variants"]) == len(suite.LSTM_CONFIGS) + len(suite.GRU_CONFIGS)
     assert all(v["loop_ms"] > 0 for v in result["variants"])
     text = md.read_text()
-    assert text.startswith("# Benchmarks\n\nkeep me\n\n" + H.BEGIN_MARKER) and text.endswith(H.END_MARKER + "\n")
+    assert text.startswith("# Benchmarks\n\nkeep me\n\n" + R.BEGIN_MARKER) and text.endswith(R.END_MARKER + "\n")
     assert "| tiny (6, 2, 3, 4) | torch.nn.LSTM |" in text
 
 
@@ -254,5 +255,7 @@ def test_suite_with_a_fused_backend(monkeypatch):
     assert result["bf16"]["status"] == "measured"
     (b,) = result["bf16"]["rows"]
     assert b["bf16_ms"] > 0 and b["max_abs_diff_output"] == 0.0 and b["max_abs_diff_weight_grad"] == 0.0
-    section = H.render_section(result)
+    assert b["target_pass"] == (b["ratio_vs_torch"] >= suite.BF16_TARGET)
+    section = R.render_section(result)
+    assert ">= 2.0x: " in section.split("### bf16 matmul mode")[1]
     assert "fgr is not fused" in section and "per layer-direction" in section and "max abs diff" in section
