@@ -47,10 +47,14 @@ static LSTMKIT_INLINE void finish_row(const uint8_t* keep, double zh, const T* h
 template <typename T>
 std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& w_hh,
                                      const c10::optional<at::Tensor>& b_hh, const c10::optional<at::Tensor>& ln_w,
-                                     const c10::optional<at::Tensor>& ln_b, const c10::optional<at::Tensor>& rmask,
+                                     const c10::optional<at::Tensor>& ln_b,
+                                     const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& ln_ih_b,
+                                     const c10::optional<at::Tensor>& rmask,
                                      const c10::optional<at::Tensor>& step_mask,
                                      const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
                                      at::ArrayRef<double> fcfg) {
+  const T* lniw = opt_ptr<T>(ln_ih_w);  // gx is the raw projection: normalise each gate per step
+  const T* lnib = opt_ptr<T>(ln_ih_b);
   const T* bias = opt_ptr<T>(b_hh);
   const T* lnw = opt_ptr<T>(ln_w);
   const T* lnb = opt_ptr<T>(ln_b);
@@ -69,6 +73,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   hs[0].copy_(h0);
   at::Tensor aux = sized(save || L.cho, {Ts, B, H});
   at::Tensor xhat = sized(ln, {Ts, B, G3}), rstd = sized(ln, {Ts, B, 3});
+  at::Tensor xhat_ih = sized(lniw != nullptr, {Ts, B, G3}), rstd_ih = sized(lniw != nullptr, {Ts, B, 3});
+  at::Tensor xn = sized(lniw != nullptr, {B, G3});  // this step's normalised input rows
   at::Tensor out = pool_empty({T_, B, H}, opts);
   at::Tensor gh = at::empty({B, G3}, opts), hin_buf = sized(rm != nullptr, {B, H});
   const T* W = w_hh.data_ptr<T>();
@@ -80,7 +86,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
     const StepWeight<T> all(true, M, G3, H, L.cho ? nullptr : W, H), rz(true, M, 2 * H, H, L.cho ? W : nullptr, H);
     const StepWeight<T> n(true, M, H, H, L.cho ? W + 2 * H * H : nullptr, H);
     for (int64_t t = 0; t < T_; ++t) {
-      const T* X = gx.data_ptr<T>() + t * B * G3;
+      const T* X = gx.data_ptr<T>() + t * B * G3;  // this step's input rows (normalised below with lniw)
       T* G = ptr<T>(gates) + t * ts * B * G3;
       const T* hprev = ptr<T>(hs) + t * B * H;
       T* hnext = ptr<T>(hs) + (t + 1) * B * H;
@@ -88,6 +94,13 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       T* A = (save || L.cho) ? ptr<T>(aux) + t * ts * B * H : nullptr;
       T* XH = ln ? ptr<T>(xhat) + t * ts * B * G3 : nullptr;
       T* RS = ln ? ptr<T>(rstd) + t * ts * B * 3 : nullptr;
+      if (lniw) {
+        T* XI = ptr<T>(xhat_ih) + t * ts * B * G3;
+        T* RI = ptr<T>(rstd_ih) + t * ts * B * 3;
+        for (int64_t b = b0; b < b1; ++b)
+          input_norm(X + b * G3, ptr<T>(xn) + b * G3, XI + b * G3, RI + b * 3, lniw, lnib, H, eps);
+        X = ptr<T>(xn);
+      }
       const T* hin = hprev;
       if (rm) {
         T* hb = ptr<T>(hin_buf);
@@ -122,19 +135,23 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       }
     }
   });
-  return {out, hs[T_].clone(), gates, aux, hs, xhat, rstd};
+  return {out, hs[T_].clone(), gates, aux, hs, xhat, rstd, xhat_ih, rstd_ih};
 }
 
-// saved = forward's outputs [2:]: gates, aux, h_states, xhat, rstd. Returns the gradients of
-// gx, h0, w_hh, b_hh, ln_w, ln_b (empty where the input was absent).
+// saved = forward's outputs [2:]: gates, aux, h_states, xhat, rstd, xhat_ih, rstd_ih. Returns
+// the gradients of gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b (empty where the input was
+// absent).
 template <typename T>
 std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tensor& dhT, at::TensorList saved,
                                       const at::Tensor& w_hh, const c10::optional<at::Tensor>& b_hh,
-                                      const c10::optional<at::Tensor>& ln_w, const c10::optional<at::Tensor>& rmask,
+                                      const c10::optional<at::Tensor>& ln_w,
+                                      const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& rmask,
                                       const c10::optional<at::Tensor>& step_mask,
                                       const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
                                       at::ArrayRef<double> fcfg) {
   const at::Tensor &gates = saved[0], &aux = saved[1], &hs = saved[2], &xhat = saved[3], &rstd = saved[4];
+  const at::Tensor &xhat_ih = saved[5], &rstd_ih = saved[6];
+  const T* lniw = opt_ptr<T>(ln_ih_w);
   const T* lnw = opt_ptr<T>(ln_w);
   const T* rm = opt_ptr<T>(rmask);
   const uint8_t* mask = opt_mask(step_mask);
@@ -148,8 +165,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   at::Tensor dX = pool_empty({T_, B, G3}, opts), dGH = pool_empty({T_, B, G3}, opts);
   at::Tensor dh = dhT.contiguous().clone(), dh_other = at::empty({B, H}, opts);
   at::Tensor dhnew = at::empty({B, H}, opts), dhin = at::empty({B, H}, opts), dq = at::empty({B, H}, opts);
-  // Per-slice sums of the parameter gradients: layer-norm gain, shift, and b_hh.
-  at::Tensor dpar = (ln || bias) ? at::zeros({ns, 3, G3}, opts) : none_tensor(gates);
+  // Per-slice sums of the parameter gradients: layer-norm gain, shift, b_hh, input layer-norm gain, shift.
+  at::Tensor dpar = (ln || bias || lniw) ? at::zeros({ns, 5, G3}, opts) : none_tensor(gates);
   const T* dO_base = dout_in.numel() ? dout_in.data_ptr<T>() : nullptr;  // any strides (sum() gives stride 0)
   const int64_t st = dO_base ? dout_in.stride(0) : 0, sb = dO_base ? dout_in.stride(1) : 0;
   const int64_t sj = dO_base ? dout_in.stride(2) : 0;
@@ -163,7 +180,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
     T* dht = ptr<T>(dh);       // gradient reaching h_{t+1}, rows [b0, b1)
     T* dhp = ptr<T>(dh_other);  // gradient reaching h_t, built by this step
     T* dhn = ptr<T>(dhnew);
-    T* dp = (ln || bias) ? ptr<T>(dpar) + s * 3 * G3 : nullptr;
+    T* dp = (ln || bias || lniw) ? ptr<T>(dpar) + s * 5 * G3 : nullptr;
     std::vector<uint8_t> skip(B);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       T* dXt = ptr<T>(dX) + t * B * G3;
@@ -215,6 +232,12 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
       }
       if (rm)
         for (int64_t k = b0 * H; k < b1 * H; ++k) dhp[k] += dhi[k] * rm[k];
+      if (lniw) {  // back through the input layer norm: dX becomes the raw projection's gradient
+        const T* XI = ptr<T>(xhat_ih) + t * B * G3;
+        const T* RI = ptr<T>(rstd_ih) + t * B * 3;
+        for (int64_t b = b0; b < b1; ++b)
+          if (!skip[b]) input_norm_backward(dXt + b * G3, XI + b * G3, RI + b * 3, lniw, dp + 3 * G3, dp + 4 * G3, H);
+      }
       std::swap(dht, dhp);
     }
   });
@@ -237,14 +260,16 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   // Without layer norm b_hh is added after the GEMM, so its gradient is that of the GEMM output.
   auto part = [&](bool need, int64_t k) { return need ? dpar.select(1, k).sum(0) : none_tensor(gates); };
   at::Tensor dlnw = part(ln, 0), dlnb = part(ln, 1), dbh = part(bias && !ln, 2);
-  return {dX, dh0, dW, dbh, dlnw, dlnb};
+  return {dX, dh0, dW, dbh, dlnw, dlnb, part(lniw != nullptr, 3), part(lniw != nullptr, 4)};
 }
 
 }  // namespace
 
 std::vector<at::Tensor> gru_forward(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& w_hh,
                                     const c10::optional<at::Tensor>& b_hh, const c10::optional<at::Tensor>& ln_w,
-                                    const c10::optional<at::Tensor>& ln_b, const c10::optional<at::Tensor>& rmask,
+                                    const c10::optional<at::Tensor>& ln_b,
+                                    const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& ln_ih_b,
+                                    const c10::optional<at::Tensor>& rmask,
                                     const c10::optional<at::Tensor>& step_mask,
                                     const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
                                     at::ArrayRef<double> fcfg) {
@@ -252,21 +277,23 @@ std::vector<at::Tensor> gru_forward(const at::Tensor& gx, const at::Tensor& h0, 
               "lstmkit fused GRU: inputs must be contiguous");
   TORCH_CHECK(gx.device().is_cpu(), "lstmkit fused GRU runs on CPU tensors");
   if (gx.scalar_type() == at::kDouble)
-    return forward_impl<double>(gx, h0, w_hh, b_hh, ln_w, ln_b, rmask, step_mask, keep_h, cfg, fcfg);
+    return forward_impl<double>(gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, cfg,
+                                fcfg);
   TORCH_CHECK(gx.scalar_type() == at::kFloat, "lstmkit fused GRU supports float32 and float64, got ",
               gx.scalar_type());
-  return forward_impl<float>(gx, h0, w_hh, b_hh, ln_w, ln_b, rmask, step_mask, keep_h, cfg, fcfg);
+  return forward_impl<float>(gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, cfg, fcfg);
 }
 
 std::vector<at::Tensor> gru_backward(const at::Tensor& dout, const at::Tensor& dhT, at::TensorList saved,
                                      const at::Tensor& w_hh, const c10::optional<at::Tensor>& b_hh,
-                                     const c10::optional<at::Tensor>& ln_w, const c10::optional<at::Tensor>& rmask,
+                                     const c10::optional<at::Tensor>& ln_w,
+                                     const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& rmask,
                                      const c10::optional<at::Tensor>& step_mask,
                                      const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
                                      at::ArrayRef<double> fcfg) {
   if (saved[0].scalar_type() == at::kDouble)
-    return backward_impl<double>(dout, dhT, saved, w_hh, b_hh, ln_w, rmask, step_mask, keep_h, cfg, fcfg);
-  return backward_impl<float>(dout, dhT, saved, w_hh, b_hh, ln_w, rmask, step_mask, keep_h, cfg, fcfg);
+    return backward_impl<double>(dout, dhT, saved, w_hh, b_hh, ln_w, ln_ih_w, rmask, step_mask, keep_h, cfg, fcfg);
+  return backward_impl<float>(dout, dhT, saved, w_hh, b_hh, ln_w, ln_ih_w, rmask, step_mask, keep_h, cfg, fcfg);
 }
 
 }  // namespace lstmkit

@@ -57,6 +57,43 @@ static LSTMKIT_INLINE void recurrent_terms(const FwdRow<T>& r, int64_t H, int64_
   }
 }
 
+// Input layer norm of one row, gate by gate: x := LN(raw[k]) * w_k + b_k (xhat, rstd kept).
+template <typename T>
+static LSTMKIT_INLINE void input_norm_row(const T* raw, T* x, T* xhat, T* rstd, const T* w, const T* b, int64_t H,
+                                          double eps) {
+  for (int64_t k = 0; k < 3; ++k) {
+    const int64_t o = k * H;
+    rstd[k] = layer_norm_row<T>(raw + o, xhat + o, H, eps);
+    for (int64_t j = 0; j < H; ++j) x[o + j] = xhat[o + j] * w[o + j] + b[o + j];
+  }
+}
+LSTMKIT_CLONES static void input_norm(const float* raw, float* x, float* xhat, float* rstd, const float* w,
+                                      const float* b, int64_t H, double eps) {
+  input_norm_row<float>(raw, x, xhat, rstd, w, b, H, eps);
+}
+static void input_norm(const double* raw, double* x, double* xhat, double* rstd, const double* w, const double* b,
+                       int64_t H, double eps) {
+  input_norm_row<double>(raw, x, xhat, rstd, w, b, H, eps);
+}
+
+// Its backward, in place: dx (the gradient of the normalised row) becomes that of the raw row.
+template <typename T>
+static LSTMKIT_INLINE void input_norm_backward_row(T* dx, const T* xhat, const T* rstd, const T* w, T* dw, T* db,
+                                                   int64_t H) {
+  for (int64_t k = 0; k < 3; ++k) {
+    const int64_t o = k * H;
+    layer_norm_row_backward<T>(dx + o, xhat + o, rstd[k], w + o, dw + o, db + o, dx + o, H);
+  }
+}
+LSTMKIT_CLONES static void input_norm_backward(float* dx, const float* xhat, const float* rstd, const float* w,
+                                               float* dw, float* db, int64_t H) {
+  input_norm_backward_row<float>(dx, xhat, rstd, w, dw, db, H);
+}
+static void input_norm_backward(double* dx, const double* xhat, const double* rstd, const double* w, double* dw,
+                                double* db, int64_t H) {
+  input_norm_backward_row<double>(dx, xhat, rstd, w, dw, db, H);
+}
+
 // h_new = (1 - z) * n + z * h_prev.
 template <typename T> static LSTMKIT_INLINE void blend(const T* z, const T* n, const T* hprev, T* hnew, int64_t H) {
   for (int64_t j = 0; j < H; ++j) hnew[j] = (T(1) - z[j]) * n[j] + z[j] * hprev[j];

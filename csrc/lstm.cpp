@@ -31,9 +31,12 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
                                      const c10::optional<at::Tensor>& w_hr, const c10::optional<at::Tensor>& w_fgr,
                                      const c10::optional<at::Tensor>& ln_hh_w, const c10::optional<at::Tensor>& ln_hh_b,
                                      const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& ln_c_b,
+                                     const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& ln_ih_b,
                                      const c10::optional<at::Tensor>& rmask, const c10::optional<at::Tensor>& step_mask,
                                      const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
                                      at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
+  const T* lniw = opt_ptr<T>(ln_ih_w);
+  const T* lnib = opt_ptr<T>(ln_ih_b);
   const T* Wp = opt_ptr<T>(peep);
   const T* Whr = opt_ptr<T>(w_hr);
   const T* Wf = opt_ptr<T>(w_fgr);
@@ -45,7 +48,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   const uint8_t* mask = opt_mask(step_mask);
   const uint8_t* kh = opt_mask(keep_h);
   const uint8_t* kc = opt_mask(keep_c);
-  const Layout L = make_layout(gx, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
+  Layout L = make_layout(gx, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
+  L.ln_ih = lniw != nullptr;
   const bool save = cfg[7], inplace = cfg.size() > 8 && cfg[8];
   const bool bf16 = cfg.size() > 9 && cfg[9];  // matmul_precision="bf16"
   const double zh = fcfg[0], zc = fcfg[1], eps = fcfg[2];
@@ -63,6 +67,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   at::Tensor m = pool_empty({(save && L.proj) ? T_ : 1, B, H}, opts);
   at::Tensor xhat_hh = sized(L.ln, {save ? T_ : 1, B, GH}), rstd_hh = sized(L.ln, {save ? T_ : 1, B});
   at::Tensor xhat_c = sized(L.ln, {save ? T_ : 1, B, H}), rstd_c = sized(L.ln, {save ? T_ : 1, B});
+  at::Tensor xhat_ih = sized(L.ln_ih, {save ? T_ : 1, B, GH}), rstd_ih = sized(L.ln_ih, {save ? T_ : 1, B});
   at::Tensor as = sized(L.fgr, {T_ + 1, B, SH});
   if (L.fgr) as[0].zero_();
   at::Tensor out = pool_empty({T_, B, R}, opts);
@@ -78,7 +83,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
     if (team_eligible(L)) {
       TeamFwd a{Gp, hsp, csp, ptr<T>(cnew), ptr<T>(y), ptr<T>(m), ptr<T>(out), Whh, Wp, rm, mask, kh, kc, zh, zc, ts};
       team_forward(L, a);
-      return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as};
+      return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as,
+              xhat_ih, rstd_ih};
     }
   }
   // Batch rows never meet in the recurrence: each thread runs every step for its own rows.
@@ -96,6 +102,12 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
     T* cn = ptr<T>(cnew) + t * ts * B * H;
     T* yt = ptr<T>(y) + t * ts * B * H;
     T* mt = ptr<T>(m) + t * ts * (L.proj ? 1 : 0) * B * H;
+    if (L.ln_ih) {  // G holds this step's raw input projection: normalise it in place
+      T* xi = ptr<T>(xhat_ih) + t * ts * B * GH;
+      T* ri = ptr<T>(rstd_ih) + t * ts * B;
+      for (int64_t b = b0; b < b1; ++b)
+        ri[b] = norm_gates(G + b * GH, xi + b * GH, lniw, lnib, G + b * GH, false, GH, eps);
+    }
     const T* hin = hprev;
     if (rm) {
       T* hb = ptr<T>(hin_buf);
@@ -107,14 +119,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       T* xh = ptr<T>(xhat_hh) + t * ts * B * GH;
       T* rs = ptr<T>(rstd_hh) + t * ts * B;
       w_rec.run(M, hin + b0 * R, R, T(0), gh + b0 * GH, GH);
-      {
-        for (int64_t b = b0; b < b1; ++b) {
-          rs[b] = layer_norm_row<T>(gh + b * GH, xh + b * GH, GH, eps);
-          T* g = G + b * GH;
-          const T* x = xh + b * GH;
-          for (int64_t j = 0; j < GH; ++j) g[j] += x[j] * lnhw[j] + lnhb[j];
-        }
-      }
+      for (int64_t b = b0; b < b1; ++b)
+        rs[b] = norm_gates(gh + b * GH, xh + b * GH, lnhw, lnhb, G + b * GH, true, GH, eps);
     } else {
       w_rec.run(M, hin + b0 * R, R, T(1), G + b0 * GH, GH);
     }
@@ -168,22 +174,27 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
     }
   }
   });
-  return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as};
+  return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as,
+          xhat_ih, rstd_ih};
 }
 
 // saved = forward's outputs [3:]: gates, cnew, y, c_states, h_states, m, xhat_hh, rstd_hh,
-// xhat_c, rstd_c, a_states. Returns the gradients of gx, h0, c0, w_hh, peep, w_hr, w_fgr,
-// ln_hh_w, ln_hh_b, ln_c_w, ln_c_b (empty where the input was absent), then dgx in bfloat16
-// and its column sums (matmul_precision="bf16" only, else empty).
+// xhat_c, rstd_c, a_states, xhat_ih, rstd_ih. Returns the gradients of gx, h0, c0, w_hh, peep,
+// w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b (empty where the input was absent), then dgx
+// in bfloat16 and its column sums (matmul_precision="bf16" only, else empty), then those of
+// ln_ih_w, ln_ih_b (input layer norm only, else empty).
 template <typename T>
 std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tensor& dhT, const at::Tensor& dcT,
                                       at::TensorList saved, const at::Tensor& w_hh,
                                       const c10::optional<at::Tensor>& peep, const c10::optional<at::Tensor>& w_hr,
                                       const c10::optional<at::Tensor>& w_fgr, const c10::optional<at::Tensor>& ln_hh_w,
-                                      const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& rmask,
+                                      const c10::optional<at::Tensor>& ln_c_w,
+                                      const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& rmask,
                                       const c10::optional<at::Tensor>& step_mask,
                                       const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
                                       at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
+  const at::Tensor &xhat_ih = saved[11], &rstd_ih = saved[12];
+  const T* lniw = opt_ptr<T>(ln_ih_w);
   const at::Tensor &gates = saved[0], &cnew = saved[1], &y = saved[2], &cs = saved[3], &hs = saved[4], &m = saved[5];
   const at::Tensor &xhat_hh = saved[6], &rstd_hh = saved[7], &xhat_c = saved[8], &rstd_c = saved[9], &as = saved[10];
   const T* Wp = opt_ptr<T>(peep);
@@ -196,7 +207,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   const uint8_t* kh = opt_mask(keep_h);
   const uint8_t* kc = opt_mask(keep_c);
   const at::Tensor h0 = hs[0], c0 = cs[0];
-  const Layout L = make_layout(gates, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
+  Layout L = make_layout(gates, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
+  L.ln_ih = lniw != nullptr;
   const double zh = fcfg[0], zc = fcfg[1];
   const bool bf16 = cfg.size() > 9 && cfg[9] && gates.scalar_type() == at::kFloat;  // matmul_precision="bf16"
   const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
@@ -205,6 +217,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   auto sized = [&](bool need, at::IntArrayRef shape) { return need ? pool_empty(shape, opts) : none_tensor(gates); };
 
   at::Tensor dG = pool_empty({T_, B, GH}, opts);
+  at::Tensor dproj = L.ln_ih ? pool_empty({T_, B, GH}, opts) : dG;  // gradient of the raw input projection
   at::Tensor dgh_all = L.ln ? pool_empty({T_, B, GH}, opts) : dG;
   at::Tensor dhnew_all = sized(L.proj, {T_, B, R}), dsig_all = sized(L.fgr, {T_, B, SH});
   at::Tensor dh = dhT.contiguous().clone(), dc = dcT.contiguous().clone(), da = zeros(L.fgr, {B, SH});
@@ -233,6 +246,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   const int64_t nsl = serial ? num_slices(B) : 1;
   at::Tensor dpeep_s = zeros(L.peep, {nsl, L.S * H}), dlncw_s = zeros(L.ln, {nsl, H}), dlncb_s = zeros(L.ln, {nsl, H});
   at::Tensor dlnhw_s = zeros(L.ln, {nsl, GH}), dlnhb_s = zeros(L.ln, {nsl, GH});
+  at::Tensor dlniw_s = zeros(L.ln_ih, {nsl, GH}), dlnib_s = zeros(L.ln_ih, {nsl, GH});
   if (serial) over_slices(B, nsl, [&](int64_t sl, int64_t b0, int64_t b1) {
   const int64_t M = b1 - b0;
   const StepWeight<T> w_rec(false, M, R, GH, Whh, R, bf16);  // gates -> h
@@ -243,6 +257,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   T* dlncb_p = L.ln ? ptr<T>(dlncb_s) + sl * H : nullptr;
   T* dlnhw_p = L.ln ? ptr<T>(dlnhw_s) + sl * GH : nullptr;
   T* dlnhb_p = L.ln ? ptr<T>(dlnhb_s) + sl * GH : nullptr;
+  T* dlniw_p = L.ln_ih ? ptr<T>(dlniw_s) + sl * GH : nullptr;
+  T* dlnib_p = L.ln_ih ? ptr<T>(dlnib_s) + sl * GH : nullptr;
   T *dht = ptr<T>(dh), *dhp = ptr<T>(dh_prev), *dct = ptr<T>(dc), *dcp = ptr<T>(dc_prev);
   T *dat = ptr<T>(da), *dapv = ptr<T>(da_prev);
   std::vector<T> tmp(H);
@@ -291,6 +307,16 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
         backward_row(L, r, L.H);
       }
     }
+    // 3b) through layer norm of the input projection, to the raw projection.
+    if (L.ln_ih) {
+      const T* xi = ptr<T>(xhat_ih) + t * B * GH;
+      const T* ri = ptr<T>(rstd_ih) + t * B;
+      T* dz = ptr<T>(dproj) + t * B * GH;
+      for (int64_t b = b0; b < b1; ++b) {
+        if (skip[b]) { std::fill_n(dz + b * GH, GH, T(0)); continue; }
+        norm_gates_backward(dGt + b * GH, xi + b * GH, ri[b], lniw, dlniw_p, dlnib_p, dz + b * GH, GH);
+      }
+    }
     // 4) through layer norm of the recurrent term, then the recurrent GEMM.
     T* dght = ptr<T>(dgh_all) + t * B * GH;
     if (L.ln) {
@@ -298,7 +324,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
       const T* rs = ptr<T>(rstd_hh) + t * B;
       for (int64_t b = b0; b < b1; ++b) {
         if (skip[b]) { std::fill_n(dght + b * GH, GH, T(0)); continue; }
-        layer_norm_row_backward<T>(dGt + b * GH, xh + b * GH, rs[b], lnhw, dlnhw_p, dlnhb_p,
+        norm_gates_backward(dGt + b * GH, xh + b * GH, rs[b], lnhw, dlnhw_p, dlnhb_p,
                                    dght + b * GH, GH);
       }
     }
@@ -341,6 +367,11 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
       dlnhb = dlnhb_s.sum(0);
     }
   }
+  at::Tensor dlniw = none_tensor(gates), dlnib = none_tensor(gates);
+  if (L.ln_ih) {
+    dlniw = dlniw_s.sum(0);
+    dlnib = dlnib_s.sum(0);
+  }
   // Weight gradients: one GEMM each over all T*B rows.
   at::Tensor hin_all = hs.narrow(0, 0, T_);
   if (rm) hin_all = hin_all * rmask->unsqueeze(0);
@@ -350,14 +381,14 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
     return bf16 ? at::mm(pooled_bf16(a), pooled_bf16(b)).to(at::kFloat) : at::mm(a, b);
   };
   at::Tensor dGb = none_tensor(gates), dbias = none_tensor(gates);
-  if (bf16) std::tie(dGb, dbias) = pooled_bf16_colsum(dG);
+  if (bf16) std::tie(dGb, dbias) = pooled_bf16_colsum(dproj);
   at::Tensor dwhh = bf16 ? at::mm((L.ln ? pooled_bf16(dgh_all) : dGb).view({T_ * B, GH}).t(),
                                   pooled_bf16(hin_all.reshape({T_ * B, R}))).to(at::kFloat)
                          : at::mm(dgh_all.view({T_ * B, GH}).t(), hin_all.reshape({T_ * B, R}));
   if (L.proj) dwhr = mm(dhnew_all.view({T_ * B, R}).t(), m.view({T_ * B, H}));
   at::Tensor dwf = L.fgr ? mm(dsig_all.view({T_ * B, SH}).t(), as.narrow(0, 0, T_).reshape({T_ * B, SH}))
                          : none_tensor(gates);
-  return {dG, dh, dc, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dGb, dbias};
+  return {dproj, dh, dc, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dGb, dbias, dlniw, dlnib};
 }
 
 }  // namespace
@@ -367,6 +398,7 @@ std::vector<at::Tensor> lstm_forward(const at::Tensor& gx, const at::Tensor& h0,
                                      const c10::optional<at::Tensor>& w_hr, const c10::optional<at::Tensor>& w_fgr,
                                      const c10::optional<at::Tensor>& ln_hh_w, const c10::optional<at::Tensor>& ln_hh_b,
                                      const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& ln_c_b,
+                                     const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& ln_ih_b,
                                      const c10::optional<at::Tensor>& rmask, const c10::optional<at::Tensor>& step_mask,
                                      const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
                                      at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
@@ -374,27 +406,28 @@ std::vector<at::Tensor> lstm_forward(const at::Tensor& gx, const at::Tensor& h0,
               "lstmkit fused LSTM: inputs must be contiguous");
   TORCH_CHECK(gx.device().is_cpu(), "lstmkit fused LSTM runs on CPU tensors");
   if (gx.scalar_type() == at::kDouble)
-    return forward_impl<double>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, rmask,
-                                step_mask, keep_h, keep_c, cfg, fcfg);
+    return forward_impl<double>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, ln_ih_w,
+                                ln_ih_b, rmask, step_mask, keep_h, keep_c, cfg, fcfg);
   TORCH_CHECK(gx.scalar_type() == at::kFloat, "lstmkit fused LSTM supports float32 and float64, got ",
               gx.scalar_type());
-  return forward_impl<float>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, rmask, step_mask,
-                             keep_h, keep_c, cfg, fcfg);
+  return forward_impl<float>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, ln_ih_w, ln_ih_b,
+                             rmask, step_mask, keep_h, keep_c, cfg, fcfg);
 }
 
 std::vector<at::Tensor> lstm_backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
                                       at::TensorList saved, const at::Tensor& w_hh,
                                       const c10::optional<at::Tensor>& peep, const c10::optional<at::Tensor>& w_hr,
                                       const c10::optional<at::Tensor>& w_fgr, const c10::optional<at::Tensor>& ln_hh_w,
-                                      const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& rmask,
+                                      const c10::optional<at::Tensor>& ln_c_w,
+                                      const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& rmask,
                                       const c10::optional<at::Tensor>& step_mask,
                                       const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
                                       at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
   if (saved[0].scalar_type() == at::kDouble)
-    return backward_impl<double>(dout, dhT, dcT, saved, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask,
-                                 keep_h, keep_c, cfg, fcfg);
-  return backward_impl<float>(dout, dhT, dcT, saved, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask,
-                              keep_h, keep_c, cfg, fcfg);
+    return backward_impl<double>(dout, dhT, dcT, saved, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, ln_ih_w, rmask,
+                                 step_mask, keep_h, keep_c, cfg, fcfg);
+  return backward_impl<float>(dout, dhT, dcT, saved, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, ln_ih_w, rmask,
+                              step_mask, keep_h, keep_c, cfg, fcfg);
 }
 
 }  // namespace lstmkit

@@ -16,6 +16,7 @@ struct Layout {
   int64_t oi, of, og, oo;  // column offsets of the gate blocks in a (G*H) row, -1 if absent
   int64_t si, sf, so;      // offsets of the sigmoid gates in a (S*H) row (peepholes, FGR), -1 if absent
   bool peep, ln, proj, fgr;
+  bool ln_ih;  // layer norm of the input projection, applied per step by the kernel (lstm.cpp)
 };
 
 inline Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0, at::IntArrayRef cfg,
@@ -49,6 +50,34 @@ inline Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, const at::
   L.fgr = fgr;
   TORCH_CHECK(gx.size(2) == L.G * L.H, "lstmkit fused LSTM: gx has ", gx.size(2), " columns, expected ", L.G * L.H);
   return L;
+}
+
+// Layer norm of a whole gate row (the input projection, or the recurrent term): g := LN(v) * w + b,
+// or g += that (add). Returns rstd; xhat kept. Cloned per ISA like the row kernels: the callers
+// in lstm.cpp are compiled for the baseline ISA.
+template <typename T>
+static LSTMKIT_INLINE T norm_gates_impl(const T* v, T* xhat, const T* w, const T* b, T* g, bool add, int64_t n,
+                                        double eps) {
+  const T rstd = layer_norm_row<T>(v, xhat, n, eps);
+  if (add) for (int64_t j = 0; j < n; ++j) g[j] += xhat[j] * w[j] + b[j];
+  else for (int64_t j = 0; j < n; ++j) g[j] = xhat[j] * w[j] + b[j];
+  return rstd;
+}
+static LSTMKIT_CLONES float norm_gates(const float* v, float* xhat, const float* w, const float* b, float* g, bool add,
+                                       int64_t n, double eps) {
+  return norm_gates_impl<float>(v, xhat, w, b, g, add, n, eps);
+}
+static inline double norm_gates(const double* v, double* xhat, const double* w, const double* b, double* g, bool add,
+                                int64_t n, double eps) {
+  return norm_gates_impl<double>(v, xhat, w, b, g, add, n, eps);
+}
+static LSTMKIT_CLONES void norm_gates_backward(const float* dy, const float* xhat, float rstd, const float* w,
+                                               float* dw, float* db, float* dx, int64_t n) {
+  layer_norm_row_backward<float>(dy, xhat, rstd, w, dw, db, dx, n);
+}
+static inline void norm_gates_backward(const double* dy, const double* xhat, double rstd, const double* w, double* dw,
+                                       double* db, double* dx, int64_t n) {
+  layer_norm_row_backward<double>(dy, xhat, rstd, w, dw, db, dx, n);
 }
 
 // Per-row forward pointers (one batch row of one step).

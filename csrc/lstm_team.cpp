@@ -30,7 +30,7 @@ void unit_range(int64_t H, int nt, int j, int64_t& u0, int64_t& u1) {
 
 bool team_eligible(const Layout& L) {
   // Batches of 16 rows or more split their rows across threads instead (see num_slices).
-  return !L.ln && !L.fgr && !L.proj && L.H >= 32 && L.B < 2 * kMinSliceRows && at::get_num_threads() > 1 &&
+  return !L.ln && !L.ln_ih && !L.fgr && !L.proj && L.H >= 32 && L.B < 2 * kMinSliceRows && at::get_num_threads() > 1 &&
          !omp_in_parallel();
 }
 

@@ -141,12 +141,14 @@ class _LSTMFunction(torch.autograd.Function):
     With ``w_ih`` the inputs are x (N, I), N = T*B, projected here (``pooled_linear``, or a
     bfloat16 GEMM) into a temporary the recurrence then overwrites with its gate activations;
     the backward forms dx, dW_ih and db from the recurrence's gate gradients without another
-    node. Without ``w_ih`` the inputs are the projection itself, gx (T, B, G*H).
+    node. Without ``w_ih`` the inputs are the projection itself, gx (T, B, G*H). With
+    ``ln_ih_w`` the kernel layer-normalises each step's projection first (its bias then rides
+    in ``ln_ih_b``).
     """
 
     @staticmethod
     def forward(ctx, inputs, w_ih, bias, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
-                rmask, step_mask, keep_h, keep_c, cfg, fcfg, T):
+                ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, keep_c, cfg, fcfg, T):
         ctx.project, ctx.has_bias, ctx.bf16 = w_ih is not None, bias is not None, bool(cfg[9])
         x_low = None
         if ctx.project:
@@ -156,10 +158,10 @@ class _LSTMFunction(torch.autograd.Function):
         else:
             gx = inputs
         res = torch.ops.lstmkit.lstm_forward(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
-                                             rmask, step_mask, keep_h, keep_c, cfg, fcfg)
+                                             ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, keep_c, cfg, fcfg)
         ctx.n_saved = len(res) - 3
-        ctx.save_for_backward(*res[3:], w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask, keep_h, keep_c,
-                              inputs if ctx.project else None, w_ih, x_low)
+        ctx.save_for_backward(*res[3:], w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, ln_ih_w, rmask, step_mask, keep_h,
+                              keep_c, inputs if ctx.project else None, w_ih, x_low)
         ctx.cfg, ctx.fcfg = cfg, fcfg
         return res[0], res[1], res[2]
 
@@ -167,13 +169,13 @@ class _LSTMFunction(torch.autograd.Function):
     def backward(ctx, dout, dh, dc):
         saved = ctx.saved_tensors
         n = ctx.n_saved
-        w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, rmask, step_mask, keep_h, keep_c, x, w_ih, x_low = saved[n:]
+        w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, ln_ih_w, rmask, step_mask, keep_h, keep_c, x, w_ih, x_low = saved[n:]
         states, c_states = saved[4], saved[3]
         dout = dout if dout is not None else states.new_empty(0)
         dh = dh if dh is not None else torch.zeros_like(states[0])
         dc = dc if dc is not None else torch.zeros_like(c_states[0])
         g = torch.ops.lstmkit.lstm_backward(dout, dh, dc, list(saved[:n]), w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w,
-                                            rmask, step_mask, keep_h, keep_c, ctx.cfg, ctx.fcfg)
+                                            ln_ih_w, rmask, step_mask, keep_h, keep_c, ctx.cfg, ctx.fcfg)
         opt = [t if t.numel() else None for t in g[4:11]]
         dgx, dh0, dc0, dwhh = g[0], g[1], g[2], g[3]
         dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb = opt
@@ -183,7 +185,8 @@ class _LSTMFunction(torch.autograd.Function):
             dg_low = (g[11].view(N, -1), g[12]) if ctx.bf16 else None
             dx, dw_ih, db = _project_backward(ctx, dgx.view(N, -1), dg_low, x, w_ih, x_low)
             dgx = dx
-        return (dgx, dw_ih, db, dh0, dc0, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb,
+        dlniw, dlnib = (t if t.numel() else None for t in g[13:15])
+        return (dgx, dw_ih, db, dh0, dc0, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dlniw, dlnib,
                 None, None, None, None, None, None, None)
 
 
@@ -214,13 +217,17 @@ def _project_backward(ctx, dg: torch.Tensor, dg_low: tuple[torch.Tensor, torch.T
     return dx, dw, (dg.sum(0) if need_b else None)
 
 
-def _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout):
-    """The weights, masks and float switches of ``lstm_forward`` from a parameter dict."""
-    ln_hh_b = None
+def _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout, input_ln: bool = False):
+    """The weights, masks and float switches of ``lstm_forward`` from a parameter dict
+    (``input_ln``: the kernel also normalises the raw input projection, layer norm's first term)."""
+    ln_hh_b = ln_ih_w = ln_ih_b = None
     if "ln_hh_weight" in p:
         ln_hh_b = p["ln_hh_bias"] + p["bias_hh"] if "bias_hh" in p else p["ln_hh_bias"]
+    if input_ln and "ln_ih_weight" in p:
+        ln_ih_w = p["ln_ih_weight"]
+        ln_ih_b = p["ln_ih_bias"] + p["bias_ih"] if "bias_ih" in p else p["ln_ih_bias"]
     weights = [p["weight_hh"], p.get("weight_peephole"), p.get("weight_hr"), p.get("weight_fgr"),
-               p.get("ln_hh_weight"), ln_hh_b, p.get("ln_c_weight"), p.get("ln_c_bias")]
+               p.get("ln_hh_weight"), ln_hh_b, p.get("ln_c_weight"), p.get("ln_c_bias"), ln_ih_w, ln_ih_b]
     weights = [w if w is None else w.contiguous() for w in weights]
     masks = [None if rmask is None else rmask.contiguous(), _u8(step_mask), _u8(keep_h), _u8(keep_c)]
     fcfg = [float(zoneout[0]) if keep_h is None else 0.0, float(zoneout[1]) if keep_c is None else 0.0, LN_EPS]
@@ -284,15 +291,14 @@ def lstm_layer(
     """``lstm_recurrence(lstm_input_projection(x))`` for x (T, B, I) as one autograd node: the
     projection's temporary becomes the gate buffer and its gradients come from the same
     backward call (fewer passes over (T, B, G*H) memory, less per-call overhead at small
-    shapes). Not for input layer norm (``ln_ih_weight``), which sits between the two.
+    shapes). With layer norm the kernel normalises each step's projection itself.
     """
     if not available():
         raise RuntimeError(f"lstmkit: {unavailable_reason()}")
-    if "ln_ih_weight" in p:
-        raise ValueError("lstm_layer: input layer norm needs lstm_input_projection + lstm_recurrence")
-    weights, masks, fcfg = _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout)
+    weights, masks, fcfg = _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout, input_ln=True)
     T, B, I = x.shape
-    w_ih, bias = p["weight_ih"].contiguous(), lstm_projection_bias(p)
+    w_ih = p["weight_ih"].contiguous()
+    bias = None if "ln_ih_weight" in p else lstm_projection_bias(p)  # else in ln_ih_b, after the norm
     x2 = x.reshape(T * B, I)
     x2 = x2 if x2.is_contiguous() else x2.contiguous()
     if not _needs_grad(x, w_ih, bias, h0, c0, *weights):

@@ -20,6 +20,7 @@ from lstmkit.kernels.loop import (
     run_sequence,
     shift_time,
 )
+from lstmkit.kernels.masks import zoneout_keep
 from lstmkit.kernels.steps import GRUStep, LSTMStep, gru_input_projection, lstm_input_projection
 
 
@@ -113,26 +114,21 @@ class ExecutionPaths:
         keep_masks = None
         if self.training and any(self.zoneout):
             T = x.shape[0]
-            # rand < z: one pass straight to bool (bernoulli on a float tensor is three passes)
-            keep_masks = [torch.rand((T, B, w), dtype=x.dtype, device=x.device) < z if z > 0 else None
+            # counter-based masks: the same bits from the kernels' op and from torch (kernels/masks.py)
+            keep_masks = [zoneout_keep((T, B, w), z, x.device, kernel=fused_path) if z > 0 else None
                           for z, w in zip(self.zoneout, widths)]
-        if fused_path and lstm and "ln_ih_weight" not in p:
+        if fused_path and lstm:
             # projection and recurrence in one fused call (fused.lstm_layer)
             return self._run_direction_fused(x, state0, p, direction, step_mask, lens, rec_mask, keep_masks, True)
-        bf16 = self.matmul_precision == "bf16" and fused_path
-        linear = fused.input_projection if fused_path else F.linear
-        if lstm:
-            gx = lstm_input_projection(self.spec, p, x, bf16=bf16, linear=linear)
-        else:
-            gx = gru_input_projection(self.spec, p, x, linear=linear)
-        if fused_path:
+        if fused_path:  # a fused GRU: its kernel applies the input layer norm, if any
+            gx = fused.input_projection(x, p["weight_ih"], None if "ln_ih_weight" in p else p.get("bias_ih"))
             return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
         if lstm:
-            step = LSTMStep(self.spec, p, rec_mask)
+            gx, step = lstm_input_projection(self.spec, p, x), LSTMStep(self.spec, p, rec_mask)
             if self.spec.full_gate_recurrence:
                 state0 = (*state0, x.new_zeros(B, len(self.spec.sigmoid_gates) * H))
         else:
-            step = GRUStep(self.spec, p, rec_mask)
+            gx, step = gru_input_projection(self.spec, p, x), GRUStep(self.spec, p, rec_mask)
         out, state = run_sequence(
             step, gx, state0, step_mask=step_mask, lengths=lens, reverse=direction == 1,
             zoneout_rates=self.zoneout, zoneout_keep=keep_masks, masked_output=self.masked_output,
@@ -158,7 +154,7 @@ class ExecutionPaths:
             final = (h, c)
         else:
             out, h = fused_gru.gru_recurrence(self.spec, p, gx, state0[0], rmask=rec_mask, step_mask=step_mask,
-                                          keep_h=keep[0], zoneout=zoneout[0])
+                                              keep_h=keep[0], zoneout=zoneout[0], input_ln="ln_ih_weight" in p)
             final = (h,)
         if step_mask is not None and self.masked_output == "carry":
             out = carry_forward(out, step_mask)

@@ -28,7 +28,8 @@ def _layer(input_size, hidden=5, dtype=torch.float64, **kw):
 
 @pytest.mark.parametrize("input_size", [1, 3, 16, 17])  # <= 16: one pass over dG; 17: GEMMs
 @pytest.mark.parametrize("kw", [{}, {"bias": False}, {"variant": "cifg"}, {"proj_size": 3},
-                                {"variant": "vanilla"}, {"variant": "fgr"}])
+                                {"variant": "vanilla"}, {"variant": "fgr"}, {"layer_norm": True},
+                                {"layer_norm": True, "proj_size": 3, "variant": "cifg"}])
 @pytest.mark.parametrize("need_x", [True, False])
 def test_one_node_matches_the_two_node_composition(input_size, kw, need_x):
     m = _layer(input_size, **kw)
@@ -53,8 +54,9 @@ def test_one_node_matches_the_two_node_composition(input_size, kw, need_x):
 
 
 @pytest.mark.parametrize("input_size", [1, 4, 20])
-def test_gradcheck_lstm_layer(input_size):
-    m = _layer(input_size, hidden=3)
+@pytest.mark.parametrize("kw", [{}, {"layer_norm": True}])
+def test_gradcheck_lstm_layer(input_size, kw):
+    m = _layer(input_size, hidden=3, **kw)
     spec, p = m.spec, m.layer_params(0, 0)
     keys = list(p)
     x = torch.randn(4, 2, input_size, dtype=torch.float64, requires_grad=True)
@@ -80,13 +82,24 @@ def test_frozen_weights_and_no_grad_run_the_inference_path():
         torch.testing.assert_close(m(x.detach())[0], out_frozen, atol=1e-6, rtol=1e-6)
 
 
-def test_layer_norm_of_the_input_is_refused():
-    m = _layer(3, layer_norm=True)
-    p = m.layer_params(0, 0)
-    assert "ln_ih_weight" in p
-    with pytest.raises(ValueError, match="input layer norm"):
-        fused.lstm_layer(m.spec, p, torch.randn(2, 1, 3, dtype=torch.float64),
-                         torch.zeros(1, 5, dtype=torch.float64), torch.zeros(1, 5, dtype=torch.float64))
+@pytest.mark.parametrize("bias", [True, False])
+def test_input_layer_norm_runs_in_the_kernel(bias, monkeypatch):
+    """With layer norm the kernel normalises each step's raw projection: no torch layer_norm."""
+    m = _layer(3, layer_norm=True, bias=bias)
+    calls = []
+    real = torch.nn.functional.layer_norm
+    monkeypatch.setattr(torch.nn.functional, "layer_norm", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = torch.randn(6, 4, 3, dtype=torch.float64, requires_grad=True)
+    out, (h, c) = m(x)
+    assert not calls
+    ref = lnn.LSTM(3, 5, layer_norm=True, bias=bias, dtype=torch.float64, backend="reference")
+    ref.load_state_dict(m.state_dict())
+    out_ref, (h_ref, c_ref) = ref(x)
+    torch.testing.assert_close(out, out_ref, atol=1e-12, rtol=1e-10)
+    grads = torch.autograd.grad(weighted_loss(out, h, c), [x, *m.parameters()])
+    grads_ref = torch.autograd.grad(weighted_loss(out_ref, h_ref, c_ref), [x, *ref.parameters()])
+    for a, b in zip(grads, grads_ref):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-8)
 
 
 @pytest.mark.parametrize("n,k", [(1, 1), (7, 1), (300, 3), (1000, 16)])
