@@ -121,6 +121,12 @@ static LSTMKIT_INLINE void zoneout_row_backward(const uint8_t* keep, double z, c
   }
 }
 
+// zoneout_row / zoneout_row_backward as ISA clones for the kernels' step loops (rows.cpp).
+void zoneout(const uint8_t* keep, double z, const float* prev, const float* fresh, float* next, int64_t n);
+void zoneout(const uint8_t* keep, double z, const double* prev, const double* fresh, double* next, int64_t n);
+void zoneout_backward(const uint8_t* keep, double z, const float* d, float* d_fresh, float* d_prev, int64_t n);
+void zoneout_backward(const uint8_t* keep, double z, const double* d, double* d_fresh, double* d_prev, int64_t n);
+
 // Layer norm of one row: writes xhat = (x - mean) * rstd and returns rstd.
 // The sums run in T split across SIMD lanes (omp simd: an order fixed per ISA); each lane adds
 // n/16 terms, and the variance is taken around the mean (two passes), so float keeps ~1e-6.

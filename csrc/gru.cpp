@@ -38,7 +38,7 @@ template <typename T> T* ptr(const at::Tensor& t) { return t.numel() ? t.data_pt
 // The state after zoneout (training keep mask, or the eval-mode rate zh) and the step's output.
 template <typename T>
 static LSTMKIT_INLINE void finish_row(const uint8_t* keep, double zh, const T* hprev, T* hnext, T* out, int64_t H) {
-  zoneout_row<T>(keep, zh, hprev, hnext, hnext, H);
+  zoneout(keep, zh, hprev, hnext, hnext, H);
   std::memcpy(out, hnext, sizeof(T) * H);
 }
 
@@ -202,7 +202,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
           if (sj == 1) for (int64_t j = 0; j < H; ++j) dh_b[j] += d[j];
           else for (int64_t j = 0; j < H; ++j) dh_b[j] += d[j * sj];
         }
-        zoneout_row_backward<T>(kh ? kh + (t * B + b) * H : nullptr, zh, dh_b, dn, dpv, H);
+        zoneout_backward(kh ? kh + (t * B + b) * H : nullptr, zh, dh_b, dn, dpv, H);
       }
       // 2) through the gates, row by row, then the recurrent GEMM(s) to dh_in.
       const T* Gt = ptr<T>(gates) + t * B * G3;

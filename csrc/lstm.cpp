@@ -168,8 +168,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       }
       const T* hv = hnew + b * R;
       const T* cv = cn + b * H;
-      zoneout_row<T>(kh ? kh + (t * B + b) * R : nullptr, zh, hp, hv, hn, R);
-      zoneout_row<T>(kc ? kc + (t * B + b) * H : nullptr, zc, cp, cv, cx, H);
+      zoneout(kh ? kh + (t * B + b) * R : nullptr, zh, hp, hv, hn, R);
+      zoneout(kc ? kc + (t * B + b) * H : nullptr, zc, cp, cv, cx, H);
       std::memcpy(o + b * R, hn, sizeof(T) * R);
     }
   }
@@ -282,10 +282,10 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
       if (dO) for (int64_t j = 0; j < R; ++j) dh_b[j] += dO[b * R + j];
       T* dn = dhn + b * (L.proj ? R : H);
       T* dpv = dhp + b * R;
-      zoneout_row_backward<T>(kh ? kh + (t * B + b) * R : nullptr, zh, dh_b, dn, dpv, R);
+      zoneout_backward(kh ? kh + (t * B + b) * R : nullptr, zh, dh_b, dn, dpv, R);
       T* dcv = dcnp + b * H;
       T* dcpv = dcp + b * H;
-      zoneout_row_backward<T>(kc ? kc + (t * B + b) * H : nullptr, zc, dc_b, dcv, dcpv, H);
+      zoneout_backward(kc ? kc + (t * B + b) * H : nullptr, zc, dc_b, dcv, dcpv, H);
     }
     // 2) through the projection h = m W_hr^T.
     const T* dmt = dhn;

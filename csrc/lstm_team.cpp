@@ -77,9 +77,9 @@ void team_forward(const Layout& L, const TeamFwd& a) {
             FwdRow<float> r{G + b * GH + u0, cp, cn + b * H + u0, yt + b * H + u0, m, nullptr, nullptr, nullptr,
                             a.peep ? a.peep + u0 : nullptr, nullptr, nullptr};
             forward_row(L, r, n, 0.0);
-            zoneout_row<float>(a.keep_h ? a.keep_h + (t * B + b) * R + u0 : nullptr, a.zh, hp, m, hn, n);
+            zoneout(a.keep_h ? a.keep_h + (t * B + b) * R + u0 : nullptr, a.zh, hp, m, hn, n);
             const uint8_t* kc = a.keep_c ? a.keep_c + (t * B + b) * H + u0 : nullptr;
-            zoneout_row<float>(kc, a.zc, cp, cn + b * H + u0, cx, n);
+            zoneout(kc, a.zc, cp, cn + b * H + u0, cx, n);
             std::memcpy(o, hn, sizeof(float) * n);
           }
           if (a.rmask) {
@@ -141,8 +141,8 @@ void team_backward(const Layout& L, const TeamBwd& a) {
           float* dcv = dcn + b * H + u0;
           const uint8_t* kh = a.keep_h ? a.keep_h + (t * B + b) * R + u0 : nullptr;
           const uint8_t* kc = a.keep_c ? a.keep_c + (t * B + b) * H + u0 : nullptr;
-          zoneout_row_backward<float>(kh, a.zh, dh_b, dn, dpv, n);
-          zoneout_row_backward<float>(kc, a.zc, dc_b, dcv, dcpv, n);
+          zoneout_backward(kh, a.zh, dh_b, dn, dpv, n);
+          zoneout_backward(kc, a.zc, dc_b, dcv, dcpv, n);
           BwdRow<float> r{G + b * GH + u0, a.cs + (t * B + b) * H + u0, a.cnew + (t * B + b) * H + u0,
                           a.y + (t * B + b) * H + u0, nullptr, 0.f, dn, dcv, nullptr, dG + b * GH + u0, dcpv,
                           a.peep ? a.peep + u0 : nullptr, a.dpeep ? a.dpeep + u0 : nullptr, nullptr, nullptr,
