@@ -127,36 +127,70 @@ void zoneout(const uint8_t* keep, double z, const double* prev, const double* fr
 void zoneout_backward(const uint8_t* keep, double z, const float* d, float* d_fresh, float* d_prev, int64_t n);
 void zoneout_backward(const uint8_t* keep, double z, const double* d, double* d_fresh, double* d_prev, int64_t n);
 
-// Layer norm of one row: writes xhat = (x - mean) * rstd and returns rstd.
-// The sums run in T split across SIMD lanes (omp simd: an order fixed per ISA); each lane adds
-// n/16 terms, and the variance is taken around the mean (two passes), so float keeps ~1e-6.
-template <typename T> static LSTMKIT_INLINE T layer_norm_row(const T* x, T* xhat, int64_t n, double eps) {
-  T sum = 0, sq = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; ++j) sum += x[j];
+// Row sums in 16 lanes, then across them: one vector add per 16 elements on any ISA clone, and
+// the same summation order (so the same bits) on all of them.
+constexpr int kLanes = 16;
+template <typename T> static LSTMKIT_INLINE T fold_lanes(T* acc) {  // a tree: 4 levels, not 16 dependent adds
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+
+// Layer norm of one row: writes xhat = (x - mean) * rstd and returns rstd. The variance is
+// taken around the mean (two passes), so float keeps ~1e-6 relative.
+template <typename T>
+static LSTMKIT_INLINE T layer_norm_row(const T* __restrict x, T* __restrict xhat, int64_t n, double eps) {
+  T acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[j + l];
+  T sum = fold_lanes(acc);
+  for (; j < n; ++j) sum += x[j];
   const T m = sum / T(n);
-#pragma omp simd reduction(+ : sq)
-  for (int64_t j = 0; j < n; ++j) { const T d = x[j] - m; sq += d * d; }
+  T sqa[kLanes] = {};
+  for (j = 0; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) { const T d = x[j + l] - m; sqa[l] += d * d; }
+  T sq = fold_lanes(sqa);
+  for (; j < n; ++j) { const T d = x[j] - m; sq += d * d; }
   const T rstd = T(1.0 / std::sqrt(double(sq) / n + eps));
-  for (int64_t j = 0; j < n; ++j) xhat[j] = (x[j] - m) * rstd;
+  for (j = 0; j < n; ++j) xhat[j] = (x[j] - m) * rstd;
   return rstd;
 }
 
-// Backward of y = xhat * w + b for one row: accumulates dw, db and writes dx (dx may alias dy).
+// Backward of y = xhat * w + b for one row: accumulates dw, db and writes dx (dx may alias dy;
+// dw and db alias nothing else, which the first loop's restrict pointers tell the compiler).
+template <typename T>
+static LSTMKIT_INLINE void layer_norm_sums_backward(const T* __restrict dy, const T* __restrict xhat,
+                                                    const T* __restrict w, T* __restrict dw, T* __restrict db,
+                                                    int64_t n, T& s1, T& s2) {
+  T a1[kLanes] = {}, a2[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) {
+      const T d = dy[j + l], x = xhat[j + l], g = d * w[j + l];
+      a1[l] += g;
+      a2[l] += g * x;
+      dw[j + l] += d * x;
+      db[j + l] += d;
+    }
+  s1 = fold_lanes(a1);
+  s2 = fold_lanes(a2);
+  for (; j < n; ++j) {
+    const T d = dy[j], x = xhat[j], g = d * w[j];
+    s1 += g;
+    s2 += g * x;
+    dw[j] += d * x;
+    db[j] += d;
+  }
+}
 template <typename T>
 static LSTMKIT_INLINE void layer_norm_row_backward(const T* dy, const T* xhat, T rstd, const T* w, T* dw, T* db, T* dx,
                                            int64_t n) {
-  T s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s1, s2)
-  for (int64_t j = 0; j < n; ++j) {
-    const T g = dy[j] * w[j];
-    s1 += g;
-    s2 += g * xhat[j];
-    dw[j] += dy[j] * xhat[j];
-    db[j] += dy[j];
-  }
+  T s1, s2;
+  layer_norm_sums_backward<T>(dy, xhat, w, dw, db, n, s1, s2);
+  int64_t j;
   const T m1 = T(s1 / n), m2 = T(s2 / n);
-  for (int64_t j = 0; j < n; ++j) dx[j] = rstd * (dy[j] * w[j] - m1 - xhat[j] * m2);
+  for (j = 0; j < n; ++j) dx[j] = rstd * (dy[j] * w[j] - m1 - xhat[j] * m2);
 }
 
 // C (M x N, row-major, ldc) = alpha * op(A) op(B) + beta * C, op = transpose when the flag is set.
