@@ -126,6 +126,8 @@ void zoneout(const uint8_t* keep, double z, const float* prev, const float* fres
 void zoneout(const uint8_t* keep, double z, const double* prev, const double* fresh, double* next, int64_t n);
 void zoneout_backward(const uint8_t* keep, double z, const float* d, float* d_fresh, float* d_prev, int64_t n);
 void zoneout_backward(const uint8_t* keep, double z, const double* d, double* d_fresh, double* d_prev, int64_t n);
+// rows x (rows, G) float32 rounded to bfloat16 into y, their column sums added to acc (G) (rows.cpp).
+void narrow_rows(const float* x, uint16_t* y, float* acc, int64_t rows, int64_t G);
 
 // Row sums in 16 lanes, then across them: one vector add per 16 elements on any ISA clone, and
 // the same summation order (so the same bits) on all of them.

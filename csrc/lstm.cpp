@@ -247,6 +247,11 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   at::Tensor dpeep_s = zeros(L.peep, {nsl, L.S * H}), dlncw_s = zeros(L.ln, {nsl, H}), dlncb_s = zeros(L.ln, {nsl, H});
   at::Tensor dlnhw_s = zeros(L.ln, {nsl, GH}), dlnhb_s = zeros(L.ln, {nsl, GH});
   at::Tensor dlniw_s = zeros(L.ln_ih, {nsl, GH}), dlnib_s = zeros(L.ln_ih, {nsl, GH});
+  // bf16: the projection's gradient is rounded to bfloat16 (and column-summed for the bias) step
+  // by step while its rows are in cache, rather than in a pass over (T, B, G*H) afterwards.
+  const bool narrow_in_loop = bf16 && serial;
+  at::Tensor dGb = narrow_in_loop ? pool_empty({T_, B, GH}, opts.dtype(at::kBFloat16)) : none_tensor(gates);
+  at::Tensor dbias_s = narrow_in_loop ? at::zeros({nsl, GH}, opts) : none_tensor(gates);
   if (serial) over_slices(B, nsl, [&](int64_t sl, int64_t b0, int64_t b1) {
   const int64_t M = b1 - b0;
   const StepWeight<T> w_rec(false, M, R, GH, Whh, R, bf16);  // gates -> h
@@ -317,6 +322,12 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
         norm_gates_backward(dGt + b * GH, xi + b * GH, ri[b], lniw, dlniw_p, dlnib_p, dz + b * GH, GH);
       }
     }
+    if constexpr (std::is_same<T, float>::value) {
+      if (narrow_in_loop)
+        narrow_rows(ptr<float>(dproj) + (t * B + b0) * GH,
+                    reinterpret_cast<uint16_t*>(dGb.data_ptr<at::BFloat16>()) + (t * B + b0) * GH,
+                    ptr<float>(dbias_s) + sl * GH, M, GH);
+    }
     // 4) through layer norm of the recurrent term, then the recurrent GEMM.
     T* dght = ptr<T>(dgh_all) + t * B * GH;
     if (L.ln) {
@@ -380,8 +391,9 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   auto mm = [bf16](const at::Tensor& a, const at::Tensor& b) {
     return bf16 ? at::mm(pooled_bf16(a), pooled_bf16(b)).to(at::kFloat) : at::mm(a, b);
   };
-  at::Tensor dGb = none_tensor(gates), dbias = none_tensor(gates);
-  if (bf16) std::tie(dGb, dbias) = pooled_bf16_colsum(dproj);
+  at::Tensor dbias = none_tensor(gates);
+  if (narrow_in_loop) dbias = dbias_s.sum(0);
+  else if (bf16) std::tie(dGb, dbias) = pooled_bf16_colsum(dproj);
   at::Tensor dwhh = bf16 ? at::mm((L.ln ? pooled_bf16(dgh_all) : dGb).view({T_ * B, GH}).t(),
                                   pooled_bf16(hin_all.reshape({T_ * B, R}))).to(at::kFloat)
                          : at::mm(dgh_all.view({T_ * B, GH}).t(), hin_all.reshape({T_ * B, R}));

@@ -176,24 +176,6 @@ at::Tensor pooled_bf16(const at::Tensor& x) {
   return pool_empty(x.sizes(), x.options().dtype(at::kBFloat16)).copy_(x);
 }
 
-namespace {
-// Rows [r0, r1) of x (float32, G wide) rounded to bfloat16 (nearest even) into y, their column
-// sums added to acc (G).
-LSTMKIT_CLONES void narrow_sum_rows(int64_t r0, int64_t r1, int64_t G, const float* x, uint16_t* y, float* acc) {
-  for (int64_t r = r0; r < r1; ++r) {
-    const float* xr = x + r * G;
-    uint16_t* yr = y + r * G;
-#pragma omp simd
-    for (int64_t j = 0; j < G; ++j) {
-      uint32_t u;
-      std::memcpy(&u, &xr[j], sizeof(u));
-      yr[j] = static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
-      acc[j] += xr[j];
-    }
-  }
-}
-}  // namespace
-
 // pooled_bf16 of a gradient (.., G) together with its sum over all leading dimensions (the bias
 // gradient), in one pass instead of two over the largest tensor of the backward pass.
 std::pair<at::Tensor, at::Tensor> pooled_bf16_colsum(const at::Tensor& x_in) {
@@ -205,7 +187,7 @@ std::pair<at::Tensor, at::Tensor> pooled_bf16_colsum(const at::Tensor& x_in) {
   uint16_t* yp = reinterpret_cast<uint16_t*>(y.data_ptr<at::BFloat16>());
   float* ap = acc.data_ptr<float>();
   at::parallel_for(0, N, 64, [&](int64_t r0, int64_t r1) {
-    narrow_sum_rows(r0, r1, G, xp, yp, ap + at::get_thread_num() * G);
+    narrow_rows(xp + r0 * G, yp + r0 * G, ap + at::get_thread_num() * G, r1 - r0, G);
   });
   return {y, acc.sum(0)};
 }

@@ -19,4 +19,18 @@ void zoneout_backward(const uint8_t* keep, double z, const double* d, double* d_
   zoneout_row_backward<double>(keep, z, d, d_fresh, d_prev, n);
 }
 
+LSTMKIT_CLONES void narrow_rows(const float* x, uint16_t* y, float* acc, int64_t rows, int64_t G) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * G;
+    uint16_t* yr = y + r * G;
+#pragma omp simd
+    for (int64_t j = 0; j < G; ++j) {
+      uint32_t u;
+      std::memcpy(&u, &xr[j], sizeof(u));
+      yr[j] = static_cast<uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);  // round to nearest even
+      acc[j] += xr[j];
+    }
+  }
+}
+
 }  // namespace lstmkit
