@@ -214,6 +214,14 @@ template <typename T> static inline T* opt_ptr(const c10::optional<at::Tensor>& 
 static inline const uint8_t* opt_mask(const c10::optional<at::Tensor>& t) {
   return (t.has_value() && t->defined() && t->numel() > 0) ? t->data_ptr<uint8_t>() : nullptr;
 }
+// Whether batch row b is masked out at step t (a step the sequence does not have).
+static inline bool row_masked(const uint8_t* mask, int64_t t, int64_t B, int64_t b) {
+  return mask && !mask[t * B + b];
+}
+
+// A tensor's data, or nullptr for the empty tensor that stands for "absent".
+template <typename T> T* ptr(const at::Tensor& t) { return t.numel() ? t.data_ptr<T>() : nullptr; }
+
 static inline at::Tensor none_tensor(const at::Tensor& like) { return at::empty({0}, like.options()); }
 
 }  // namespace lstmkit

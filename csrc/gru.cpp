@@ -28,13 +28,6 @@ namespace {
 
 using namespace gru_rows;
 
-
-static inline bool row_masked(const uint8_t* mask, int64_t t, int64_t B, int64_t b) {
-  return mask && !mask[t * B + b];
-}
-
-template <typename T> T* ptr(const at::Tensor& t) { return t.numel() ? t.data_ptr<T>() : nullptr; }
-
 // The state after zoneout (training keep mask, or the eval-mode rate zh) and the step's output.
 template <typename T>
 static LSTMKIT_INLINE void finish_row(const uint8_t* keep, double zh, const T* hprev, T* hnext, T* out, int64_t H) {

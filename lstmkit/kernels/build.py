@@ -27,8 +27,8 @@ CSRC = ROOT / "csrc"
 LIB_DIR = Path(__file__).resolve().parent / "_lib"
 LIB_NAME = "lstmkit_cpu"
 SOURCES = (
-    "lstm.cpp", "lstm_team.cpp", "gru.cpp", "gemm.cpp", "microkernel.cpp", "microkernel_bf16.cpp", "pool.cpp",
-    "masks.cpp", "rows.cpp", "ops.cpp",
+    "lstm.cpp", "lstm_backward.cpp", "lstm_team.cpp", "gru.cpp", "gemm.cpp", "microkernel.cpp",
+    "microkernel_bf16.cpp", "pool.cpp", "masks.cpp", "rows.cpp", "ops.cpp",
 )
 
 
