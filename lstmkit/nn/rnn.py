@@ -193,6 +193,8 @@ class RecurrentStack(ExecutionPaths, nn.Module):
         """The execution path for this call, and the (starts, lengths) of a span mask when
         torch's kernels will run one. See ``lstmkit.kernels`` for the order of preference."""
         fused_blockers = fused.blockers(x, self.spec) if self.backend in ("auto", "fused") else ["not requested"]
+        if self.backend == "auto" and self._native_is_faster(x, mask):
+            return "torch", None
         if self.backend == "fused" or (self.backend == "auto" and not fused_blockers):
             return kernels.resolve_backend("fused", [], fused_blockers), None
         if self.matmul_precision == "bf16":
@@ -205,6 +207,19 @@ class RecurrentStack(ExecutionPaths, nn.Module):
             spans = mask_spans(mask)  # pre/post-padding masks run on torch's kernels
         path = kernels.resolve_backend(self.backend, self._native_blockers(mask is not None and spans is None))
         return path, spans
+
+    def _native_is_faster(self, x: torch.Tensor, mask) -> bool:
+        """``backend="auto"``: plain float32 LSTM inference on CPU with a large per-step GEMM
+        (batch >= 16, hidden >= 128) runs faster on torch's oneDNN kernels than on the fused
+        ones (BENCHMARKS.md: fused 0.74-0.96x there); small and batch-1 shapes, training,
+        variants and extras stay fused. Both compute the same function; this is speed only."""
+        if self.mode != "LSTM" or self.proj_size or self.matmul_precision != "fp32" or mask is not None:
+            return False
+        if x.device.type != "cpu" or x.dtype != torch.float32 or x.shape[1] < 16 or min(self.hidden_sizes) < 128:
+            return False
+        if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters())):
+            return False
+        return not self._native_blockers(False)
 
     def _flat_weights(self, layers: range) -> list[torch.Tensor]:
         return [w for l in layers for d in range(self.num_directions) for w in self.layer_params(l, d).values()]  # noqa: E741

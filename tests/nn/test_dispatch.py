@@ -85,3 +85,36 @@ def test_auto_picks_fused_on_cpu_when_available(monkeypatch):
     lnn.LSTM(3, 4, batch_first=True)(torch.randn(4, 7, 3), mask=_span_mask())  # a span mask too
     lnn.LSTM(3, 4, variant="cifg", layer_norm=True)(torch.randn(5, 2, 3))
     assert len(calls) == 4 and not native_calls
+
+
+@pytest.mark.skipif(not fused.available(), reason="lstmkit's fused CPU kernels are not built")
+def test_auto_runs_large_plain_lstm_inference_on_torch_kernels(monkeypatch):
+    """oneDNN beats the fused kernels on plain LSTM inference once the per-step GEMM is large
+    (batch >= 16, hidden >= 128): "auto" sends exactly that there, with the same results."""
+    calls, native_calls = [], []
+    real_native = native.rnn
+    for name in ("lstm_recurrence", "lstm_layer"):
+        real = getattr(fused, name)
+        monkeypatch.setattr(fused, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
+    monkeypatch.setattr(native, "rnn", lambda *a, **k: native_calls.append(1) or real_native(*a, **k))
+    torch.manual_seed(0)
+    m = lnn.LSTM(8, 128, num_layers=2)
+    pinned = lnn.LSTM(8, 128, num_layers=2, backend="fused")
+    pinned.load_state_dict(m.state_dict())
+    x = torch.randn(6, 16, 8)
+    with torch.no_grad():
+        out, (h, c) = m(x)
+    assert len(native_calls) == 1 and not calls
+    with torch.no_grad():
+        out_f, (h_f, c_f) = pinned(x)  # backend="fused" pins the fused kernels (2 layers: 2 calls)
+    torch.testing.assert_close(out, out_f, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(c, c_f, atol=1e-5, rtol=1e-5)
+    m(x)[0].sum().backward()  # training: fused
+    assert len(calls) == 4 and len(native_calls) == 1
+    with torch.no_grad():
+        m(torch.randn(6, 15, 8))  # batch < 16: fused
+        lnn.LSTM(8, 64)(x)  # hidden < 128: fused
+        lnn.LSTM(8, 128, variant="cifg")(x)  # a variant: fused
+        lnn.LSTM(8, 128, proj_size=32)(x)  # oneDNN has no projections: fused
+        lnn.LSTM(8, 128, zoneout=0.1).eval()(x)  # an extra: fused
+    assert len(calls) == 4 + 2 + 1 + 1 + 1 + 1 and len(native_calls) == 1
