@@ -158,7 +158,7 @@ def _header(result: dict[str, Any]) -> list[str]:
         + (f" bf16 training: >= {t['bf16_ratio_vs_torch']}x torch.nn.LSTM (fp32)."
            if "bf16_ratio_vs_torch" in t else "")
         + " A failed ratio floor shows the share of the fp32 GEMM peak it needs (torch.nn's share times the "
-        "floor): over 100%, no fp32 kernel can meet it on this machine.",
+        "floor): over 100%, the whole call must outrun a large square torch.mm.",
         "",
     ]
 

@@ -130,7 +130,8 @@ def targets_for(mode: str, shape: str, ratio: float | None, pct: float | None,
     """The fused kernels' targets at this (mode, shape) and whether this run met them (None: unmeasured).
 
     ``torch_pct`` (torch.nn's % of the GEMM peak) gives ``needs_pct_peak``: the share of this
-    machine's peak at which the ratio floor is met (over 100: no fp32 kernel can meet it here).
+    machine's measured peak at which the ratio floor is met (over 100: the whole call would have
+    to outrun a large square torch.mm).
     """
     min_ratio, min_pct = RATIO_TARGETS.get(mode, {}).get(shape), PEAK_TARGETS.get((mode, shape))
     if min_ratio is None and min_pct is None:
