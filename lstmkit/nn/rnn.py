@@ -211,7 +211,7 @@ class RecurrentStack(ExecutionPaths, nn.Module):
     def _native_is_faster(self, x: torch.Tensor, mask) -> bool:
         """``backend="auto"``: plain float32 LSTM inference on CPU with a large per-step GEMM
         (batch >= 16, hidden >= 128) runs faster on torch's oneDNN kernels than on the fused
-        ones (BENCHMARKS.md: fused 0.74-0.96x there); small and batch-1 shapes, training,
+        ones (BENCHMARKS.md: fused 0.74-1.05x there); small and batch-1 shapes, training,
         variants and extras stay fused. Both compute the same function; this is speed only."""
         if self.mode != "LSTM" or self.proj_size or self.matmul_precision != "fp32" or mask is not None:
             return False
