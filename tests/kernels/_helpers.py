@@ -24,3 +24,11 @@ def weighted_loss(*objs) -> torch.Tensor:
         w = torch.linspace(-1.0 + 0.1 * k, 1.5, t.numel(), dtype=t.dtype).reshape(t.shape)
         total = total + (t * w).sum()
     return total
+
+
+def assert_same(a, b, tol: dict, what: str = "") -> None:
+    """Every tensor of two nests equal within ``tol`` (b cast to a's dtype), named by position."""
+    fa, fb = flat(a), flat(b)
+    assert len(fa) == len(fb), what
+    for k, (u, v) in enumerate(zip(fa, fb)):
+        torch.testing.assert_close(u, v.to(u.dtype), **tol, msg=lambda msg, k=k: f"{what}[{k}]: {msg}")

@@ -9,6 +9,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 import lstmkit.nn as lnn
 from lstmkit.cells import LSTM_VARIANTS
+from tests.kernels._helpers import assert_same as _assert_same
 from tests.kernels._helpers import flat as _flat
 from tests.kernels._helpers import weighted_loss as _loss
 
@@ -79,13 +80,6 @@ def _run(m, x, hx, *, call=None, train=False, seed=None, pack=None, unpack=False
     for k, t in enumerate(_flat(hx)):
         grads[f"state{k}"] = t.grad
     return out, states, grads
-
-
-def _assert_same(a, b, tol, what=""):
-    fa, fb = _flat(a), _flat(b)
-    assert len(fa) == len(fb), what
-    for k, (u, v) in enumerate(zip(fa, fb)):
-        torch.testing.assert_close(u, v.to(u.dtype), **tol, msg=lambda msg, k=k: f"{what}[{k}]: {msg}")
 
 
 def _assert_grads(ga, gb, tol):

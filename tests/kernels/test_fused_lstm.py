@@ -16,7 +16,7 @@ from torch.nn.utils.rnn import PackedSequence
 import lstmkit.nn as lnn
 from lstmkit.cells import run_lstm
 from lstmkit.kernels import fused
-from tests.kernels._lstm_cases import (  # noqa: F401
+from tests.kernels._lstm_cases import (
     BIDIR2,
     EVAL,
     LENGTHS,
@@ -33,7 +33,6 @@ from tests.kernels._lstm_cases import (  # noqa: F401
     _check_vs_reference,
     _holey_mask,
     _initial_states,
-    _leaf,
     _pair,
     _randomise,
     _run,

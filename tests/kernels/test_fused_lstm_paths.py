@@ -12,7 +12,7 @@ import lstmkit.nn as lnn
 from lstmkit.kernels import fused, native
 from tests.kernels._helpers import flat as _flat
 from tests.kernels._helpers import weighted_loss as _loss
-from tests.kernels._lstm_cases import (  # noqa: F401
+from tests.kernels._lstm_cases import (
     BIDIR2,
     LENGTHS,
     TOL32,
@@ -25,10 +25,8 @@ from tests.kernels._lstm_cases import (  # noqa: F401
     T,
     _assert_grads,
     _assert_same,
-    _check_vs_reference,
     _holey_mask,
     _initial_states,
-    _leaf,
     _pair,
     _randomise,
     _run,
