@@ -73,39 +73,14 @@ __attribute__((target("avx512f"))) inline void tile(int64_t K, const float* A, i
   store_tile<MR, NR>(acc, C, ldc, valid, accumulate);
 }
 
-template <int MR>
-__attribute__((target("avx512f"))) void row_block(int64_t N, int64_t K, const float* A, int64_t lda, const float* P,
-                                                  float* C, int64_t ldc, bool accumulate) {
-  const int64_t panels = (N + 15) / 16;
-  int64_t p = 0;
-  if constexpr (MR == 1) {  // a single row (B=1) is a GEMV: more panels in flight hide the load latency
-    for (; p + 8 <= panels; p += 8) tile<1, 8>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate);
-  }
-  for (; p + 4 <= panels; p += 4) tile<MR, 4>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate);
-  switch (panels - p) {
-    case 3: tile<MR, 3>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate); break;
-    case 2: tile<MR, 2>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate); break;
-    case 1: tile<MR, 1>(K, A, lda, P + p * K * 16, C + 16 * p, ldc, N - 16 * p, accumulate); break;
-    default: break;
-  }
-}
-
 }  // namespace
 
 void microkernel_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* packed, float* C,
                       int64_t ldc, bool accumulate) {
-  int64_t i = 0;
-  for (; i + 6 <= M; i += 6) row_block<6>(N, K, A + i * lda, lda, packed, C + i * ldc, ldc, accumulate);
-  const float* a = A + i * lda;
-  float* c = C + i * ldc;
-  switch (M - i) {
-    case 5: row_block<5>(N, K, a, lda, packed, c, ldc, accumulate); break;
-    case 4: row_block<4>(N, K, a, lda, packed, c, ldc, accumulate); break;
-    case 3: row_block<3>(N, K, a, lda, packed, c, ldc, accumulate); break;
-    case 2: row_block<2>(N, K, a, lda, packed, c, ldc, accumulate); break;
-    case 1: row_block<1>(N, K, a, lda, packed, c, ldc, accumulate); break;
-    default: break;
-  }
+  dispatch_tiles<true>(M, N, [&](auto mr, auto nr, int64_t i, int64_t p) {
+    tile<decltype(mr)::value, decltype(nr)::value>(K, A + i * lda, lda, packed + p * K * 16, C + i * ldc + 16 * p,
+                                                     ldc, N - 16 * p, accumulate);
+  });
 }
 
 #else  // no AVX-512 kernel on this compiler/architecture: callers use BLAS

@@ -75,21 +75,6 @@ __attribute__((target("avx512f,avx512bf16"))) inline void tile(int64_t Kp, const
   store_tile<MR, NR>(acc, C, ldc, valid, accumulate);
 }
 
-template <int MR>
-__attribute__((target("avx512f,avx512bf16"))) void row_block(int64_t N, int64_t Kp, const uint16_t* A, int64_t lda2,
-                                                             const uint16_t* P, float* C, int64_t ldc,
-                                                             bool accumulate) {
-  const int64_t panels = (N + 15) / 16;
-  int64_t p = 0;
-  for (; p + 4 <= panels; p += 4) tile<MR, 4>(Kp, A, lda2, P + p * Kp * 32, C + 16 * p, ldc, N - 16 * p, accumulate);
-  switch (panels - p) {
-    case 3: tile<MR, 3>(Kp, A, lda2, P + p * Kp * 32, C + 16 * p, ldc, N - 16 * p, accumulate); break;
-    case 2: tile<MR, 2>(Kp, A, lda2, P + p * Kp * 32, C + 16 * p, ldc, N - 16 * p, accumulate); break;
-    case 1: tile<MR, 1>(Kp, A, lda2, P + p * Kp * 32, C + 16 * p, ldc, N - 16 * p, accumulate); break;
-    default: break;
-  }
-}
-
 }  // namespace
 
 void microkernel_bf16_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint16_t* packed,
@@ -103,18 +88,10 @@ void microkernel_bf16_gemm(int64_t M, int64_t N, int64_t K, const float* A, int6
     if (K % 2) row[K] = 0;
   }
   const uint16_t* a = a16.data();
-  int64_t i = 0;
-  for (; i + 6 <= M; i += 6) row_block<6>(N, Kp, a + i * lda2, lda2, packed, C + i * ldc, ldc, accumulate);
-  const uint16_t* ar = a + i * lda2;
-  float* c = C + i * ldc;
-  switch (M - i) {
-    case 5: row_block<5>(N, Kp, ar, lda2, packed, c, ldc, accumulate); break;
-    case 4: row_block<4>(N, Kp, ar, lda2, packed, c, ldc, accumulate); break;
-    case 3: row_block<3>(N, Kp, ar, lda2, packed, c, ldc, accumulate); break;
-    case 2: row_block<2>(N, Kp, ar, lda2, packed, c, ldc, accumulate); break;
-    case 1: row_block<1>(N, Kp, ar, lda2, packed, c, ldc, accumulate); break;
-    default: break;
-  }
+  dispatch_tiles<false>(M, N, [&](auto mr, auto nr, int64_t i, int64_t p) {
+    tile<decltype(mr)::value, decltype(nr)::value>(Kp, a + i * lda2, lda2, packed + p * Kp * 32,
+                                                     C + i * ldc + 16 * p, ldc, N - 16 * p, accumulate);
+  });
 }
 
 #else
