@@ -104,8 +104,7 @@ class _Projection(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        ctx.bf16 = False
-        return _project_backward(ctx, g.contiguous(), None, x, w, None)
+        return _project_backward(_grad_needs(ctx), g.contiguous(), x, w)
 
 
 def input_projection(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -183,7 +182,7 @@ class _LSTMFunction(torch.autograd.Function):
         if ctx.project:
             N = x.shape[0]
             dg_low = (g[11].view(N, -1), g[12]) if ctx.bf16 else None
-            dx, dw_ih, db = _project_backward(ctx, dgx.view(N, -1), dg_low, x, w_ih, x_low)
+            dx, dw_ih, db = _project_backward(_grad_needs(ctx), dgx.view(N, -1), x, w_ih, dg_low, x_low)
             dgx = dx
         dlniw, dlnib = (t if t.numel() else None for t in g[13:15])
         return (dgx, dw_ih, db, dh0, dc0, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dlniw, dlnib,
@@ -198,23 +197,32 @@ def _project(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, bf16: boo
     return torch.ops.lstmkit.pooled_linear(x, w, b), None
 
 
-def _project_backward(ctx, dg: torch.Tensor, dg_low: tuple[torch.Tensor, torch.Tensor] | None, x: torch.Tensor,
-                      w: torch.Tensor, x_low: torch.Tensor | None):
-    """dx, dW_ih, db of ``_project`` from the gate gradients dg (N, G*H) (with bf16: their
-    bfloat16 copy and column sums, from the kernel): one pass over dg for a few input
-    features, else GEMMs."""
-    need_x, need_w, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
-    if ctx.bf16:
+def _grad_needs(ctx) -> tuple[bool, bool, bool]:
+    """Whether x, W and the bias (inputs 0-2 of the node) want gradients."""
+    return ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
+
+
+def _project_backward(needs: tuple[bool, bool, bool], dg: torch.Tensor, x: torch.Tensor, w: torch.Tensor,
+                      dg_low: tuple[torch.Tensor, torch.Tensor] | None = None, x_low: torch.Tensor | None = None):
+    """dx, dW_ih, db of ``_project`` from the gate gradients dg (N, G*H) (None where ``needs``
+    says no). ``dg_low``, for a bf16 projection: dg in bfloat16 and its column sums, from the
+    kernel. Otherwise one pass over dg for a few input features, else GEMMs."""
+    need_x, need_w, need_b = needs
+    if dg_low is not None:
         dx = torch.ops.lstmkit.pooled_mm_bf16(dg_low[0], w) if need_x else None
         dw = dg_low[0].t().mm(x_low).float() if need_w else None
         return dx, dw, (dg_low[1] if need_b else None)
-    elif x.shape[1] <= 16 and x.dtype == torch.float32:
+    if x.shape[1] <= 16 and x.dtype == torch.float32:
         dx, dw, db = torch.ops.lstmkit.small_linear_backward(dg, x, w, need_x)
         return (dx if need_x else None), (dw if need_w else None), (db if need_b else None)
-    else:
-        dx = torch.ops.lstmkit.pooled_mm(dg, w) if need_x else None
-        dw = dg.t().mm(x) if need_w else None
+    dx = torch.ops.lstmkit.pooled_mm(dg, w) if need_x else None
+    dw = dg.t().mm(x) if need_w else None
     return dx, dw, (dg.sum(0) if need_b else None)
+
+
+def ln_shift(p: dict[str, torch.Tensor], ln_bias: str, bias: str) -> torch.Tensor:
+    """A layer norm's shift with the layer's own bias folded in (added after the norm anyway)."""
+    return p[ln_bias] + p[bias] if bias in p else p[ln_bias]
 
 
 def _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout, input_ln: bool = False):
@@ -222,10 +230,9 @@ def _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout, input_l
     (``input_ln``: the kernel also normalises the raw input projection, layer norm's first term)."""
     ln_hh_b = ln_ih_w = ln_ih_b = None
     if "ln_hh_weight" in p:
-        ln_hh_b = p["ln_hh_bias"] + p["bias_hh"] if "bias_hh" in p else p["ln_hh_bias"]
+        ln_hh_b = ln_shift(p, "ln_hh_bias", "bias_hh")
     if input_ln and "ln_ih_weight" in p:
-        ln_ih_w = p["ln_ih_weight"]
-        ln_ih_b = p["ln_ih_bias"] + p["bias_ih"] if "bias_ih" in p else p["ln_ih_bias"]
+        ln_ih_w, ln_ih_b = p["ln_ih_weight"], ln_shift(p, "ln_ih_bias", "bias_ih")
     weights = [p["weight_hh"], p.get("weight_peephole"), p.get("weight_hr"), p.get("weight_fgr"),
                p.get("ln_hh_weight"), ln_hh_b, p.get("ln_c_weight"), p.get("ln_c_bias"), ln_ih_w, ln_ih_b]
     weights = [w if w is None else w.contiguous() for w in weights]

@@ -82,12 +82,11 @@ def gru_recurrence(
     b_hh = p.get("bias_hh")
     ln_b = None
     if ln:
-        ln_b = p["ln_hh_bias"] + b_hh if b_hh is not None else p["ln_hh_bias"]
+        ln_b = fused.ln_shift(p, "ln_hh_bias", "bias_hh")
         b_hh = None  # folded into the layer-norm shift
     ln_ih_w = ln_ih_b = None
     if input_ln:
-        ln_ih_w = p["ln_ih_weight"]
-        ln_ih_b = p["ln_ih_bias"] + p["bias_ih"] if "bias_ih" in p else p["ln_ih_bias"]
+        ln_ih_w, ln_ih_b = p["ln_ih_weight"], fused.ln_shift(p, "ln_ih_bias", "bias_ih")
     weights = [p["weight_hh"], b_hh, p.get("ln_hh_weight"), ln_b, ln_ih_w, ln_ih_b]
     weights = [w if w is None else w.contiguous() for w in weights]
     masks = [None if rmask is None else rmask.contiguous(), fused._u8(step_mask), fused._u8(keep_h)]

@@ -12,8 +12,6 @@ Parameters come as a dict with the canonical keys of the reference cells (``weig
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
@@ -21,7 +19,6 @@ from lstmkit.cells.spec import GRUSpec, LSTMSpec
 from lstmkit.kernels.activations import get_activation
 
 Params = dict[str, torch.Tensor]
-Linear = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # F.linear's signature
 LN_EPS = 1e-5
 
 
@@ -32,25 +29,15 @@ def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> to
 # ----------------------------------------------------------------------------- LSTM family
 
 
-def lstm_input_projection(
-    spec: LSTMSpec, p: Params, x: torch.Tensor, bf16: bool = False, linear: Linear = F.linear
-) -> torch.Tensor:
+def lstm_input_projection(spec: LSTMSpec, p: Params, x: torch.Tensor) -> torch.Tensor:
     """(T, B, I) -> (T, B, G*H): W_ih x (+ layer norm) + biases, for all steps in one GEMM.
 
     Without layer norm ``bias_hh`` is folded in here too, so a step adds nothing but its GEMM.
-    With ``bf16`` the GEMM (and so its backward) runs in bfloat16, accumulating in float32.
-    ``linear`` computes the GEMM without layer norm (the fused path passes one that writes into
-    recycled memory).
+    (The fused path projects inside ``lstmkit.kernels.fused.lstm_layer`` instead.)
     """
-    if bf16:
-        gx = F.linear(x.to(torch.bfloat16), p["weight_ih"].to(torch.bfloat16)).to(x.dtype)
-        if "ln_ih_weight" in p:
-            gx = _layer_norm(gx, p["ln_ih_weight"], p["ln_ih_bias"])
-        bias = lstm_projection_bias(p)
-        return gx if bias is None else gx + bias
     if "ln_ih_weight" not in p:
         # One addmm with both biases summed: no extra passes over the (T, B, G*H) result.
-        return linear(x, p["weight_ih"], lstm_projection_bias(p))  # (T, B, G*H)
+        return F.linear(x, p["weight_ih"], lstm_projection_bias(p))  # (T, B, G*H)
     gx = _layer_norm(F.linear(x, p["weight_ih"]), p["ln_ih_weight"], p["ln_ih_bias"])
     if "bias_ih" in p:
         gx = gx + p["bias_ih"]
@@ -126,7 +113,7 @@ class LSTMStep:
 # ----------------------------------------------------------------------------- GRU family
 
 
-def gru_input_projection(spec: GRUSpec, p: Params, x: torch.Tensor, linear: Linear = F.linear) -> torch.Tensor:
+def gru_input_projection(spec: GRUSpec, p: Params, x: torch.Tensor) -> torch.Tensor:
     """(T, B, I) -> (T, B, len(ih_gates)*H): per-gate layer norm (if any) and bias_ih included.
 
     MUT1 and MUT2 also use the raw input inside a hidden-size sum, so for them the raw
@@ -137,7 +124,7 @@ def gru_input_projection(spec: GRUSpec, p: Params, x: torch.Tensor, linear: Line
         if "bias_ih" in p:
             gx = gx + p["bias_ih"]
     else:
-        gx = linear(x, p["weight_ih"], p.get("bias_ih"))  # one addmm, bias included
+        gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))  # one addmm, bias included
     if spec.needs_square_input:
         gx = torch.cat([gx, x], dim=-1)
     return gx
