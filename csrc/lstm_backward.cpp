@@ -222,20 +222,20 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   // Weight gradients: one GEMM each over all T*B rows.
   at::Tensor hin_all = hs.narrow(0, 0, T_);
   if (rm) hin_all = hin_all * rmask->unsqueeze(0);
-  // matmul_precision="bf16": these large products run in bfloat16 with float32 accumulation.
-  // The bfloat16 copy of dG is returned too: the input projection's backward reuses it.
-  auto mm = [bf16](const at::Tensor& a, const at::Tensor& b) {
-    return bf16 ? at::mm(pooled_bf16(a), pooled_bf16(b)).to(at::kFloat) : at::mm(a, b);
+  // a^T b over all T*B rows. matmul_precision="bf16": in bfloat16 with float32 accumulation
+  // (operands already in bfloat16, such as dGb, are used as they are).
+  auto low = [](const at::Tensor& a) { return a.scalar_type() == at::kBFloat16 ? a : pooled_bf16(a); };
+  auto gram = [&](const at::Tensor& a, const at::Tensor& b) {
+    return bf16 ? at::mm(low(a).t(), low(b)).to(at::kFloat) : at::mm(a.t(), b);
   };
+  // The bfloat16 copy of dG is returned too: the input projection's backward reuses it.
   at::Tensor dbias = none_tensor(gates);
   if (narrow_in_loop) dbias = dbias_s.sum(0);
   else if (bf16) std::tie(dGb, dbias) = pooled_bf16_colsum(dproj);
-  at::Tensor dwhh = bf16 ? at::mm((L.ln ? pooled_bf16(dgh_all) : dGb).view({T_ * B, GH}).t(),
-                                  pooled_bf16(hin_all.reshape({T_ * B, R}))).to(at::kFloat)
-                         : at::mm(dgh_all.view({T_ * B, GH}).t(), hin_all.reshape({T_ * B, R}));
-  if (L.proj) dwhr = mm(dhnew_all.view({T_ * B, R}).t(), m.view({T_ * B, H}));
-  at::Tensor dwf = L.fgr ? mm(dsig_all.view({T_ * B, SH}).t(), as.narrow(0, 0, T_).reshape({T_ * B, SH}))
-                         : none_tensor(gates);
+  const int64_t N = T_ * B;
+  at::Tensor dwhh = gram((bf16 && !L.ln ? dGb : dgh_all).view({N, GH}), hin_all.reshape({N, R}));
+  if (L.proj) dwhr = gram(dhnew_all.view({N, R}), m.view({N, H}));
+  at::Tensor dwf = L.fgr ? gram(dsig_all.view({N, SH}), as.narrow(0, 0, T_).reshape({N, SH})) : none_tensor(gates);
   return {dproj, dh, dc, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dGb, dbias, dlniw, dlnib};
 }
 

@@ -11,6 +11,8 @@ so the fused and loop paths draw identical masks for one seed.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 M32 = 0xFFFFFFFF
@@ -44,10 +46,7 @@ def draw_seeds() -> tuple[int, int]:
 def keep_mask_torch(seeds: tuple[int, int], shape: tuple[int, ...], z: float,
                     device: torch.device | str = "cpu") -> torch.Tensor:
     """The keep mask (bool, ``shape``) for ``seeds`` in plain torch: the reference of the op."""
-    n = 1
-    for s in shape:
-        n *= s
-    i = torch.arange(n, dtype=torch.int64, device=device)
+    i = torch.arange(math.prod(shape), dtype=torch.int64, device=device)
     x = _mix((i & M32) ^ seeds[0])
     x = _mix(x ^ (i >> 32) ^ seeds[1])
     return ((x >> 8) < keep_threshold(z)).reshape(shape)

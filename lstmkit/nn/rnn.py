@@ -192,9 +192,9 @@ class RecurrentStack(ExecutionPaths, nn.Module):
     def _choose_path(self, x: torch.Tensor, mask) -> tuple[str, tuple | None]:
         """The execution path for this call, and the (starts, lengths) of a span mask when
         torch's kernels will run one. See ``lstmkit.kernels`` for the order of preference."""
-        fused_blockers = fused.blockers(x, self.spec) if self.backend in ("auto", "fused") else ["not requested"]
         if self.backend == "auto" and self._native_is_faster(x, mask):
             return "torch", None
+        fused_blockers = fused.blockers(x, self.spec) if self.backend in ("auto", "fused") else ["not requested"]
         if self.backend == "fused" or (self.backend == "auto" and not fused_blockers):
             return kernels.resolve_backend("fused", [], fused_blockers), None
         if self.matmul_precision == "bf16":
