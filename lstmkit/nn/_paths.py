@@ -5,8 +5,6 @@ the plain-torch loop. A mixin so that the layer file keeps parameters, validatio
 
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -117,11 +115,11 @@ class ExecutionPaths:
             # counter-based masks: the same bits from the kernels' op and from torch (kernels/masks.py)
             keep_masks = [zoneout_keep((T, B, w), z, x.device, kernel=fused_path) if z > 0 else None
                           for z, w in zip(self.zoneout, widths)]
-        if fused_path and lstm:
-            # projection and recurrence in one fused call (fused.lstm_layer)
-            return self._run_direction_fused(x, state0, p, direction, step_mask, lens, rec_mask, keep_masks, True)
-        if fused_path:  # a fused GRU: its kernel applies the input layer norm, if any
-            gx = fused.input_projection(x, p["weight_ih"], None if "ln_ih_weight" in p else p.get("bias_ih"))
+        if fused_path:
+            # LSTM: projection and recurrence in one fused call (fused.lstm_layer); GRU: the
+            # projection here, its input layer norm (if any) in the kernel
+            gx = x if lstm else fused.input_projection(x, p["weight_ih"],
+                                                       None if "ln_ih_weight" in p else p.get("bias_ih"))
             return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
         if lstm:
             gx, step = lstm_input_projection(self.spec, p, x), LSTMStep(self.spec, p, rec_mask)
@@ -135,10 +133,9 @@ class ExecutionPaths:
         )
         return out, state[:2] if lstm else state[:1]
 
-    def _run_direction_fused(self, gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks,
-                             project: bool = False):
+    def _run_direction_fused(self, gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks):
         """The same step semantics as ``run_sequence``, on ``lstmkit.kernels.fused``. ``gx`` is
-        the input projection, or (``project``) the layer's input x, projected by the kernels."""
+        the layer's input x for the LSTM (the kernels project it), the input projection for the GRU."""
         reverse = direction == 1
         if reverse:
             gx = reverse_time(gx, lens)  # per-step projection: reversing x or its projection is alike
@@ -148,9 +145,9 @@ class ExecutionPaths:
         keep += [None] * (2 - len(keep))
         zoneout = (0.0, 0.0) if keep_masks else (tuple(self.zoneout) + (0.0,))[:2]
         if self.mode == "LSTM":
-            run = fused.lstm_layer if project else partial(fused.lstm_recurrence, inplace=True)
-            out, h, c = run(self.spec, p, gx, state0[0], state0[1], rmask=rec_mask, step_mask=step_mask,
-                            keep_h=keep[0], keep_c=keep[1], zoneout=zoneout, bf16=self.matmul_precision == "bf16")
+            out, h, c = fused.lstm_layer(self.spec, p, gx, state0[0], state0[1], rmask=rec_mask, step_mask=step_mask,
+                                         keep_h=keep[0], keep_c=keep[1], zoneout=zoneout,
+                                         bf16=self.matmul_precision == "bf16")
             final = (h, c)
         else:
             out, h = fused_gru.gru_recurrence(self.spec, p, gx, state0[0], rmask=rec_mask, step_mask=step_mask,
