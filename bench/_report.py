@@ -50,17 +50,18 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 
-def replace_section(document: str, section: str) -> str:
+def replace_section(document: str, section: str, begin_marker: str = BEGIN_MARKER, end_marker: str = END_MARKER
+                    ) -> str:
     """Put ``section`` (which includes both markers) in place of the marked section, or append it.
 
     Text outside the markers is kept byte for byte. A lone or misordered marker is an error rather
     than a guess, so a hand-edited file is never silently truncated.
     """
-    if not (section.startswith(BEGIN_MARKER) and section.rstrip().endswith(END_MARKER)):
+    if not (section.startswith(begin_marker) and section.rstrip().endswith(end_marker)):
         raise ValueError("section must start with the begin marker and end with the end marker")
-    if document.count(BEGIN_MARKER) > 1 or document.count(END_MARKER) > 1:
-        raise ValueError(f"more than one {BEGIN_MARKER} / {END_MARKER} pair; fix the file by hand")
-    begin, end = document.find(BEGIN_MARKER), document.find(END_MARKER)
+    if document.count(begin_marker) > 1 or document.count(end_marker) > 1:
+        raise ValueError(f"more than one {begin_marker} / {end_marker} pair; fix the file by hand")
+    begin, end = document.find(begin_marker), document.find(end_marker)
     body = section.rstrip("\n")
     if begin == -1 and end == -1:
         if not document:
@@ -68,15 +69,16 @@ def replace_section(document: str, section: str) -> str:
         sep = "" if document.endswith("\n\n") else ("\n" if document.endswith("\n") else "\n\n")
         return document + sep + body + "\n"
     if begin == -1 or end == -1 or end < begin:
-        raise ValueError(f"{BEGIN_MARKER} / {END_MARKER} are unpaired or out of order; fix the file by hand")
-    return document[:begin] + body + document[end + len(END_MARKER):]
+        raise ValueError(f"{begin_marker} / {end_marker} are unpaired or out of order; fix the file by hand")
+    return document[:begin] + body + document[end + len(end_marker):]
 
 
-def update_markdown(path: str | os.PathLike, section: str) -> None:
-    """Replace (or append) the suite's section of the Markdown file, atomically."""
+def update_markdown(path: str | os.PathLike, section: str, begin_marker: str = BEGIN_MARKER,
+                    end_marker: str = END_MARKER) -> None:
+    """Replace (or append) the marked section of the Markdown file, atomically."""
     path = Path(path)
     document = path.read_text(encoding="utf-8") if path.exists() else ""
-    write_text_atomic(path, replace_section(document, section))
+    write_text_atomic(path, replace_section(document, section, begin_marker, end_marker))
 
 
 # ---------------------------------------------------------------------------------------------- markdown
