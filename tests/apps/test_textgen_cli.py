@@ -24,7 +24,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory):
 
 def test_train_writes_checkpoint_metrics_and_plot(checkpoint, capsys: pytest.CaptureFixture[str]) -> None:
     metrics = json.loads((checkpoint / "metrics.json").read_text())
-    assert set(metrics["bpc"]) == {"lstm", "ngram3", "ngram5"}
+    assert set(metrics["bpc"]) == {"lstm", "ngram3", "ngram5", "ngram6", "ngram7"}
     assert all(0 < v < 10 for v in metrics["bpc"].values())
     assert metrics["steps"] == 5 and metrics["stopped_by"] == "steps"
     assert (checkpoint / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -83,7 +83,7 @@ def test_demo_runs_small(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setattr(demo_module, "DEMO_STEPS", 3)
     monkeypatch.setattr(demo_module, "DEMO_EVAL_CHARS", 4000)
     result = demo_module.demo(tmp_path, seed=0, budget_s=60, verbose=0)
-    assert set(result["bpc"]) == {"lstm", "ngram3", "ngram5"}
+    assert set(result["bpc"]) == {"lstm", "ngram3", "ngram5", "ngram6", "ngram7"}
     assert result["bpc"]["ngram5"] < result["bpc"]["ngram3"]
     assert result["steps"] == 3 and isinstance(result["sample"], str) and len(result["sample"]) == 300
     assert (tmp_path / "loss_curve.png").is_file()

@@ -10,7 +10,7 @@ from lstmkit.apps.textgen.vocab import Vocab
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 30 + "a quick brown fox jumps over the lazy dog. " * 10
 
 
-@pytest.mark.parametrize("order", [1, 2, 3, 5])
+@pytest.mark.parametrize("order", [1, 2, 3, 5, 7])
 def test_distributions_sum_to_one(order: int) -> None:
     vocab = Vocab.from_text(TEXT, "XYZ")  # X, Y, Z never occur in training
     model = NGramModel(order, vocab).fit(TEXT)
@@ -90,16 +90,28 @@ def _reference_prob(text: str, order: int, size: int, history: str, char: str) -
         c = seen.get(context + char, 0)
         return (max(c - (d[min(c, 3) - 1] if c else 0.0), 0.0) + gamma * lower) / sum(seen.values())
 
-    return prob(order, history[len(history) - (order - 1) :] if order > 1 else "")
+    top = min(order, len(history) + 1)  # a short history uses the orders it has (as the model does)
+    return prob(top, history[len(history) - (top - 1) :] if top > 1 else "")
 
 
-@pytest.mark.parametrize("order", [2, 3, 4])
+@pytest.mark.parametrize("order", [2, 3, 4, 6, 7])
 def test_matches_the_textbook_definition(order: int) -> None:
     text = TEXT[:700]
     vocab = Vocab.from_text(text, "Q")
     model = NGramModel(order, vocab).fit(text)
-    for history in ["the c", "on th", "tt QQ", "dog. "]:
+    for history in ["the c", "on th", "tt QQ", "dog. ", "the mat", "sat on the "]:
         dist = model.distribution(history)
         for char in "tacQ .":
             assert dist[vocab.index[char]] == pytest.approx(_reference_prob(text, order, len(vocab), history, char),
                                                             rel=1e-12)
+
+
+def test_the_app_reports_orders_3_5_6_7(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lstmkit.apps.textgen import experiment
+
+    vocab = Vocab.from_text(TEXT)
+    corpus = experiment.Corpus(name="t", train=TEXT, heldout=TEXT[:300], vocab=vocab, description="")
+    bpc = experiment.ngram_baselines(corpus)
+    assert list(bpc) == ["ngram3", "ngram5", "ngram6", "ngram7"]
+    for n in (3, 5, 6, 7):
+        assert bpc[f"ngram{n}"] == NGramModel(n, vocab).fit(TEXT).bits_per_char(TEXT[:300])

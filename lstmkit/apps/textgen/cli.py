@@ -18,7 +18,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     textgen = commands.add_parser(
         "textgen", help="train a character-level LSTM on text and generate from it",
         description="Character-level text generation: train a stacked LSTM on Shakespeare's plays (or your text), "
-                    "score it in bits per character against smoothed 3-gram and 5-gram baselines on the same "
+                    "score it in bits per character against smoothed 3-, 5-, 6- and 7-gram baselines on the same "
                     "held-out text, and sample new text from a checkpoint.")
     sub = textgen.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(textgen))
     _add_train(sub)

@@ -1,7 +1,7 @@
 """The loss-curve PNG of a text-generation run: is the LSTM below the n-gram baselines yet?
 
 Why this picture: training bits per character against training time, with the held-out bpc of
-the 3-gram and 5-gram baselines as horizontal lines and the LSTM's held-out bpc as a point at the
+the 3-, 5-, 6- and 7-gram baselines as horizontal lines and the LSTM's held-out bpc as a point at the
 end, answers at a glance whether the run was long enough. matplotlib is imported here only, with
 the Agg backend (no display needed).
 """
@@ -17,7 +17,7 @@ from lstmkit.apps.checkpoint import atomic_write_bytes
 
 def plot_loss_curve(path: str | Path, history: Mapping[str, Sequence[float]], heldout: Mapping[str, float],
                     *, title: str = "character LSTM") -> Path:
-    """Write the PNG to ``path``; ``heldout`` maps "lstm", "ngram3", "ngram5" to held-out bpc."""
+    """Write the PNG to ``path``; ``heldout`` maps "lstm", "ngram3", ..., "ngram7" to held-out bpc."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,7 +28,8 @@ def plot_loss_curve(path: str | Path, history: Mapping[str, Sequence[float]], he
     if seconds:
         ax.plot(seconds, history["bpc"], color="tab:blue", lw=1.2, label="LSTM, training text")
     end = seconds[-1] if seconds else 1.0
-    styles = {"ngram3": ("tab:orange", "3-gram"), "ngram5": ("tab:red", "5-gram")}
+    styles = {"ngram3": ("tab:orange", "3-gram"), "ngram5": ("tab:red", "5-gram"), "ngram6": ("tab:purple", "6-gram"),
+              "ngram7": ("tab:green", "7-gram")}
     for key, (color, name) in styles.items():
         if key in heldout:
             ax.axhline(heldout[key], color=color, ls="--", lw=1.0, label=f"{name}, held-out: {heldout[key]:.3f}")
