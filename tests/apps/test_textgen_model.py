@@ -139,3 +139,24 @@ def test_a_second_fit_continues_the_history() -> None:
     assert generator.history["step"] == [2.0, 4.0, 6.0, 8.0]
     assert generator.history["seconds"] == sorted(generator.history["seconds"])
     assert generator.last_fit["steps"] == 4 and generator.last_fit["stopped_by"] == "steps"
+
+
+@pytest.mark.parametrize(("n", "batch", "context"), [(23, 4, 0), (23, 4, 3), (50, 7, 100), (5, 8, 2)])
+def test_streams_with_context_score_every_pair_once(n: int, batch: int, context: int) -> None:
+    ids = np.arange(n)
+    x, y, valid = _streams(ids, batch, context)
+    assert sorted(y[valid].tolist()) == list(range(1, n))
+    assert np.all(y[valid] == x[valid] + 1)
+    for row in range(1, x.shape[0]):  # the unscored lead of each stream is the text just before it
+        first = int(np.argmax(valid[row]))
+        assert first == min(context, int(x[row, first]))
+        assert np.all(x[row, :first] == np.arange(x[row, 0], x[row, first]))
+
+
+def test_scoring_with_context_matches_one_long_pass(trained: TextGenerator) -> None:
+    text = TEXT[:400]
+    one_pass = trained.log2_probs(text, batch_size=1, chunk=1000)
+    streams = trained.log2_probs(text, batch_size=4, chunk=50, context=400)
+    assert streams == pytest.approx(one_pass, abs=1e-5)
+    blind = trained.log2_probs(text, batch_size=4, chunk=50, context=0)
+    assert not np.allclose(blind, one_pass, atol=1e-5)
