@@ -39,6 +39,7 @@ class RottenTomatoes:
     dropped_empty: int  # labelled rows whose text is empty or only whitespace
     dropped_duplicates: int  # later copies of a snippet already kept
     dropped_conflicts: int  # rows of a text that occurs with both labels (all copies dropped)
+    plots: tuple[str, ...] = ()  # the non-empty synopses (unlabelled: for language-model pretraining only)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -61,7 +62,8 @@ def rotten_tomatoes_path() -> Path:
 
 def load_rotten_tomatoes(path: str | Path | None = None) -> RottenTomatoes:
     """Load the fresh/rotten snippets: drop plot rows and empty texts, label fresh=1, rotten=0, and
-    keep only the first copy of each snippet (12,752 of 12,808 labelled rows).
+    keep only the first copy of each snippet (12,752 of 12,808 labelled rows). The non-empty plot
+    rows (1,083 synopses) are kept apart in ``plots``, as unlabelled text.
 
     ``path`` reads another file of the same layout (bz2-compressed or plain CSV with the columns
     ``category`` and ``text``, optionally ``movie_name``). Texts are compared after stripping
@@ -80,11 +82,14 @@ def load_rotten_tomatoes(path: str | Path | None = None) -> RottenTomatoes:
     labels: list[int] = []
     movies: list[str] = []
     plot = empty = duplicates = 0
+    plots: list[str] = []
     conflicting: set[str] = set()
     for row in reader:
         category = (row["category"] or "").strip()
         if category == "plot":
             plot += 1
+            if (row["text"] or "").strip():
+                plots.append(row["text"].strip())
             continue
         if category not in _LABELS:
             raise ValueError(f"{path}: unexpected category {category!r}; expected 'fresh', 'rotten' or 'plot'")
@@ -106,4 +111,4 @@ def load_rotten_tomatoes(path: str | Path | None = None) -> RottenTomatoes:
     conflicts = len(texts) - len(keep)
     return RottenTomatoes(texts=[texts[k] for k in keep], labels=np.asarray([labels[k] for k in keep], dtype=np.int64),
                           movies=[movies[k] for k in keep], dropped_plot=plot, dropped_empty=empty,
-                          dropped_duplicates=duplicates, dropped_conflicts=conflicts)
+                          dropped_duplicates=duplicates, dropped_conflicts=conflicts, plots=tuple(plots))

