@@ -79,16 +79,21 @@ class Arima:
     def __init__(self, order: tuple[int, int, int] | None = None, seasonal_period: int = 0):
         self.order = order
         self.seasonal_period = seasonal_period
+        self._seasonal: tuple[int, int, int] = (0, 1, 1)  # (P, D, Q) with seasonal_period > 1
         self._result: Any = None
         self._n_train = 0
 
     @property
     def seasonal_order(self) -> tuple[int, int, int, int]:
-        return (0, 1, 1, self.seasonal_period) if self.seasonal_period > 1 else (0, 0, 0, 0)
+        return (*self._seasonal, self.seasonal_period) if self.seasonal_period > 1 else (0, 0, 0, 0)
 
     def describe(self) -> str:
         text = f"ARIMA{self.order}"
         return text + (f"x{self.seasonal_order}" if self.seasonal_period > 1 else "")
+
+    @property
+    def aic(self) -> float:
+        return float(self._result.aic) if self._result is not None else float("nan")
 
     def fit(self, train: np.ndarray) -> Arima:
         """Fit on ``train`` (the values before the test part), searching the order if none was given."""
@@ -118,11 +123,12 @@ class Arima:
     def _fit(self, train: np.ndarray, order: tuple[int, int, int]) -> Any:
         from statsmodels.tsa.arima.model import ARIMA
 
-        trend = "c" if order[1] == 0 and self.seasonal_period <= 1 else "n"
+        seasonal = self.seasonal_order
+        trend = "c" if order[1] == 0 and seasonal[1] == 0 else "n"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence chatter on bad grid points; AIC judges them
             try:
-                result = ARIMA(train, order=order, seasonal_order=self.seasonal_order, trend=trend).fit()
+                result = ARIMA(train, order=order, seasonal_order=seasonal, trend=trend).fit()
             except (ValueError, np.linalg.LinAlgError):
                 return None
         return result if np.isfinite(result.aic) else None

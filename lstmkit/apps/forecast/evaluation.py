@@ -8,8 +8,9 @@ Two protocols over the test part ``[test_start, n)``:
   every method forecasts ``H`` steps from ``values[:o]``; errors are averaged over all (origin,
   step) pairs and also reported per step (errors grow with the step).
 
-Nothing here is fit on the test part: the forecaster was trained before, the ARIMA is fit on
-``values[:test_start]`` and only filters later values, MASE is scaled by ``values[:test_start]``.
+Nothing here is fit on the test part: the forecaster was trained before, ARIMA and SARIMA are fit
+on ``values[:test_start]`` and only filter later values, the lag MLP is tuned on the validation
+part and refit on ``values[:test_start]``, MASE is scaled by ``values[:test_start]``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from lstmkit.apps.forecast import baselines, metrics
 from lstmkit.apps.forecast.intervals import interval_report
 from lstmkit.apps.forecast.windows import rolling_origins
 
-BASELINES = ("naive", "seasonal_naive", "arima")
+BASELINES = ("naive", "seasonal_naive", "arima", "sarima", "mlp")
 
 
 @dataclass
@@ -73,12 +74,15 @@ def _multi_scores(truth: np.ndarray, forecast: np.ndarray, insample: np.ndarray,
 
 def evaluate_all(forecaster: Any, values: np.ndarray, test_start: int, season: int,
                  covariates: np.ndarray | None = None, arima: bool = True, seasonal_arima: bool = False,
-                 arima_order: tuple[int, int, int] | None = None) -> Evaluation:
-    """The forecaster beside naive, seasonal naive and (optionally) ARIMA, on one split.
+                 arima_order: tuple[int, int, int] | None = None, validation: int = 0, mlp: bool = True,
+                 mlp_options: dict[str, Any] | None = None) -> Evaluation:
+    """The forecaster beside naive, seasonal naive, (optionally) ARIMA and SARIMA (``arima``; SARIMA
+    needs ``season`` > 1) and the lag MLP (``mlp``; tuned on the last ``validation`` values before
+    ``test_start``, with ``mlp_options`` such as the LSTM's scaling and transform), on one split.
 
     Returns an ``Evaluation`` whose ``metrics`` is ``{"one_step": {"lstm": ..., "naive": ...,
-    "seasonal_naive": ..., "arima": ...}, "multi_step": {"horizon": H, "origins": m, "lstm": ..., ...},
-    "arima_order": ...}``.
+    "seasonal_naive": ..., "arima": ..., "sarima": ..., "mlp": ...}, "multi_step": {"horizon": H,
+    "origins": m, "lstm": ..., ...}, "arima_order": ..., "sarima_order": ..., "mlp_setting": ...}``.
     """
     values = np.asarray(values, dtype=np.float64)
     own, ev = evaluate_model(forecaster, values, test_start, covariates, season)
@@ -98,16 +102,32 @@ def evaluate_all(forecaster: Any, values: np.ndarray, test_start: int, season: i
             multi[name] = _multi_scores(truth, mp, insample, season)
             ev.first_origin[name] = mp[0]
     result: dict[str, Any] = {"one_step": one, "multi_step": multi}
+    models: list[tuple[str, Any]] = []
     if arima:
         model = baselines.Arima(arima_order, seasonal_period=season if seasonal_arima else 0).fit(insample)
+        models.append(("arima", model))
+        result["arima_order"] = model.describe()
+        if season > 1:
+            from lstmkit.apps.forecast.sarima import Sarima
+
+            start = None if seasonal_arima else model.order  # the plain ARIMA's pick seeds the stepwise search
+            sarima = Sarima(season, start=start).fit(insample)
+            models.append(("sarima", sarima))
+            result["sarima_order"] = sarima.describe()
+    if mlp and validation > 0:
+        from lstmkit.apps.forecast.lagmlp import LagMLP
+
+        net = LagMLP(**(mlp_options or {})).fit(insample, validation)
+        models.append(("mlp", net))
+        result["mlp_setting"] = net.describe()
+    for name, model in models:
         pred = model.one_step(values, test_start)
-        ev.one_step["arima"] = pred
-        one["arima"] = metrics.score(actual, pred, insample, season)
+        ev.one_step[name] = pred
+        one[name] = metrics.score(actual, pred, insample, season)
         if truth is not None:
             mp = model.multi_step(values, origins, horizon)
-            multi["arima"] = _multi_scores(truth, mp, insample, season)
-            ev.first_origin["arima"] = mp[0]
-        result["arima_order"] = model.describe()
+            multi[name] = _multi_scores(truth, mp, insample, season)
+            ev.first_origin[name] = mp[0]
     zeros = metrics.count_zero_actuals(actual)
     if zeros:
         result["mape_note"] = f"MAPE leaves out {zeros} test value(s) equal to zero"
@@ -124,7 +144,10 @@ def table(result: dict[str, Any]) -> str:
         blocks.append((f"{ms['horizon']}-step ({ms['origins']} origin{'s' if ms['origins'] > 1 else ''})", ms))
 
     def label(name: str) -> str:
-        return name.replace("_", " ") + (f" {result['arima_order']}" if name == "arima" else "")
+        if name == "mlp":
+            return f"lag {result.get('mlp_setting', 'MLP')}"
+        detail = result.get(f"{name}_order")
+        return name.replace("_", " ") + (f" {detail}" if detail else "")
 
     width = max(24, *(len(label(n)) + 4 for n in ("lstm", *BASELINES) if n in result["one_step"]))
     lines = []

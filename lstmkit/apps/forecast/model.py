@@ -31,6 +31,7 @@ from lstmkit.apps.forecast.intervals import (
 )
 from lstmkit.apps.forecast.windows import (
     SCALINGS,
+    TRANSFORMS,
     Scaler,
     as_series,
     covariate_windows,
@@ -39,6 +40,7 @@ from lstmkit.apps.forecast.windows import (
 )
 
 STRATEGIES = ("recursive", "direct")
+INTERVALS = ("residual", "heads")
 APP = "forecast"
 
 
@@ -78,22 +80,27 @@ class ForecastConfig:
 
     lookback: int = 20
     horizon: int = 11
-    units: int = 32
+    units: int = 16
     layers: int = 1
     dropout: float = 0.0
-    epochs: int = 300
+    epochs: int = 150
     seed: int = 0
     strategy: str = "recursive"
     quantiles: tuple[float, ...] | None = DEFAULT_QUANTILES
     scaling: str = "global"
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    patience: int = 25
+    batch_size: int = 16
+    learning_rate: float = 1e-2
+    patience: int = 20
     paths: int = 500
     calibrate: bool = True
+    members: int = 5
+    interval: str = "residual"
+    refit: bool = True
+    transform: str = "none"
+    period: int = 1
 
     def check(self) -> None:
-        for name in ("lookback", "horizon", "units", "layers", "epochs", "batch_size", "paths"):
+        for name in ("lookback", "horizon", "units", "layers", "epochs", "batch_size", "paths", "members", "period"):
             if int(getattr(self, name)) < 1:
                 raise AppError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.dropout < 1:
@@ -102,13 +109,29 @@ class ForecastConfig:
             raise AppError(f"unknown strategy {self.strategy!r}: expected one of {', '.join(STRATEGIES)}")
         if self.scaling not in SCALINGS:
             raise AppError(f"unknown scaling {self.scaling!r}: expected one of {', '.join(SCALINGS)}")
+        if self.interval not in INTERVALS:
+            raise AppError(f"unknown interval {self.interval!r}: expected one of {', '.join(INTERVALS)}")
+        if self.transform not in TRANSFORMS:
+            raise AppError(f"unknown transform {self.transform!r}: expected one of {', '.join(TRANSFORMS)}")
+        if self.scaling == "seasonal" and self.lookback < self.period:
+            raise AppError(f"seasonal scaling needs a lookback of at least one period ({self.period}), "
+                           f"got {self.lookback}")
         if not self.learning_rate > 0 or self.patience < 0 or self.seed < 0:
             raise AppError("learning_rate must be > 0, patience and seed >= 0")
         self.quantiles = check_quantiles(self.quantiles)
 
 
 class Forecaster:
-    """An LSTM forecaster with a scaler fit on its training part and quantile heads.
+    """An LSTM forecaster (a seed ensemble of small LSTMs) with a scaler fit on its training part.
+
+    The default recipe, chosen on the sunspots' validation part (1949-1978; see pipeline.PRESETS):
+    ``members`` LSTMs of 16 units trained side by side with MSE, Adam at 1e-2, batches of 16, the
+    epoch count chosen by early stopping on the validation part, then (``refit``) the same
+    ensemble retrained from the same seed on training + validation for that many epochs, so the
+    forecast origin sees all history as ARIMA does. Intervals (``interval="residual"``) are the
+    point forecast plus the quantiles of the selection run's validation errors, in transformed
+    units (so they widen with the level after a sqrt transform); ``"heads"`` trains pinball-loss
+    quantile heads instead (the point is then their median, which cost accuracy here).
 
     Args:
         lookback: past values in each input window.
@@ -124,20 +147,27 @@ class Forecaster:
             its last value: for trending series).
         paths: sample paths per origin for recursive multi-step intervals.
         calibrate: shift the non-median quantiles so that they hold on the validation part.
+        members: LSTMs averaged (a seed ensemble inside one model).
+        interval: "residual" (MSE point model, intervals from validation errors) or "heads".
+        refit: retrain on training + validation for the selected epoch count (needs a validation part).
+        transform: "none" or "sqrt" (before scaling; for non-negative series with level-dependent noise).
+        period: season length for ``scaling="seasonal"``.
         verbose: 1 shows a progress bar over the epochs.
 
     Forecasts of a series that never went below zero in training are clipped at zero (counts,
     prices, sunspot numbers), so neither the point nor the interval goes negative.
     """
 
-    def __init__(self, lookback: int = 20, horizon: int = 11, units: int = 32, layers: int = 1, dropout: float = 0.0,
-                 epochs: int = 300, seed: int = 0, strategy: str = "recursive",
-                 quantiles: Sequence[float] | None = DEFAULT_QUANTILES, scaling: str = "global", batch_size: int = 32,
-                 learning_rate: float = 1e-3, patience: int = 25, paths: int = 500, calibrate: bool = True,
-                 verbose: int = 0):
+    def __init__(self, lookback: int = 20, horizon: int = 11, units: int = 16, layers: int = 1, dropout: float = 0.0,
+                 epochs: int = 150, seed: int = 0, strategy: str = "recursive",
+                 quantiles: Sequence[float] | None = DEFAULT_QUANTILES, scaling: str = "global", batch_size: int = 16,
+                 learning_rate: float = 1e-2, patience: int = 20, paths: int = 500, calibrate: bool = True,
+                 members: int = 5, interval: str = "residual", refit: bool = True, transform: str = "none",
+                 period: int = 1, verbose: int = 0):
         self.config = ForecastConfig(lookback, horizon, units, layers, dropout, epochs, seed, strategy,
                                      None if quantiles is None else tuple(quantiles), scaling, batch_size,
-                                     learning_rate, patience, paths, calibrate)
+                                     learning_rate, patience, paths, calibrate, members, interval, refit, transform,
+                                     period)
         self.config.check()
         self.verbose = verbose
         self.model_: Any = None
@@ -170,9 +200,6 @@ class Forecaster:
         input features (their past values only). ``time_limit_s`` ends training after the epoch
         that exceeds it (the best weights are still kept).
         """
-        from lstmkit.apps.forecast.network import build_network, compile_network, train_network
-        from lstmkit.keras.utils import set_random_seed
-
         cfg = self.config
         values, cov = as_series(series, covariates)
         n_val = validation_count(validation, len(values))
@@ -182,29 +209,65 @@ class Forecaster:
             raise AppError(f"the series has {len(values)} values, too short: lookback {cfg.lookback} + {h} target "
                            f"value(s) for one training window + {n_val} validation values needs at least "
                            f"{cfg.lookback + h + n_val}")
-        self.scaler_ = Scaler(cfg.scaling).fit(values[:n_train], None if cov is None else cov[:n_train])
-        x, y = self._samples(values, cov, range(cfg.lookback, n_train - h + 1))
-        val_targets = range(max(cfg.lookback, n_train), len(values) - h + 1)
-        val = self._samples(values, cov, val_targets) if n_val and len(val_targets) else None
+        if cfg.transform == "sqrt" and values.min() < 0:
+            raise AppError(f"transform 'sqrt' needs a non-negative series, got a minimum of {values.min():g}")
         self.n_covariates_ = 0 if cov is None else cov.shape[1]
-        with single_threaded():
-            set_random_seed(cfg.seed)
-            self.model_ = build_network(cfg.lookback, 1 + self.n_covariates_, h * len(cfg.quantiles or (0,)),
-                                        cfg.units, cfg.layers, cfg.dropout)
-            compile_network(self.model_, cfg.quantiles, cfg.learning_rate)
-            self.training_ = train_network(self.model_, x, y, val, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                                           patience=cfg.patience, verbose=self.verbose, time_limit_s=time_limit_s)
-        self.training_.update(train_values=n_train, validation_values=n_val, train_windows=len(x),
-                              validation_windows=0 if val is None else len(val[0]))
+        val_targets = range(max(cfg.lookback, n_train), len(values) - h + 1)
+        self._train(values[:n_train], None if cov is None else cov[:n_train], values, cov,
+                    range(cfg.lookback, n_train - h + 1), val_targets if n_val else range(0), cfg.epochs, time_limit_s)
+        self.training_.update(train_values=n_train, validation_values=n_val,
+                              validation_windows=len(val_targets) if n_val else 0)
         self.shifts_ = None
         self.floor_ = 0.0 if values[:n_train].min() >= 0 else None
-        if cfg.calibrate and cfg.quantiles and len(cfg.quantiles) > 1 and val is not None:
+        if cfg.calibrate and cfg.quantiles and len(cfg.quantiles) > 1 and n_val and len(val_targets):
             raw_x, raw_y, raw_c = create_sequences(values, cfg.lookback, h, val_targets, cov)
             with single_threaded():
-                self.shifts_ = calibration_shifts(cfg.quantiles, self._quantiles(raw_x, raw_c), raw_y)
+                if cfg.interval == "residual":  # transformed units: the errors of the model selected here
+                    point = self.scaler_.forward(self._quantiles(raw_x, raw_c, point_only=True))  # (m, h, 1)
+                    self.shifts_ = calibration_shifts(cfg.quantiles, np.repeat(point, len(cfg.quantiles), -1),
+                                                      self.scaler_.forward(raw_y))
+                else:
+                    self.shifts_ = calibration_shifts(cfg.quantiles, self._quantiles(raw_x, raw_c), raw_y)
+        if cfg.refit and n_val and "best_epoch" in self.training_:
+            selection = dict(self.training_)
+            self._train(values, cov, values, cov, range(cfg.lookback, len(values) - h + 1), range(0),
+                        int(selection["best_epoch"]), time_limit_s)
+            self.training_ = {**selection, "refit_epochs": int(selection["best_epoch"]),
+                              "refit_windows": self.training_["train_windows"],
+                              "seconds": round(selection["seconds"] + self.training_["seconds"], 2),
+                              "time_limit_hit": selection["time_limit_hit"] or self.training_["time_limit_hit"]}
+            self.floor_ = 0.0 if values.min() >= 0 else None
         self.history_ = values[-cfg.lookback:].copy()
         self.cov_history_ = None if cov is None else cov[-cfg.lookback:].copy()
         return self
+
+    @property
+    def network_outputs(self) -> int:
+        """Outputs per member: one per (step, quantile level) for quantile heads, else one per step."""
+        heads = len(self.config.quantiles) if self.config.quantiles and self.config.interval == "heads" else 1
+        return self.outputs_per_window * heads
+
+    def _train(self, fit_values: np.ndarray, fit_cov: np.ndarray | None, values: np.ndarray, cov: np.ndarray | None,
+               targets: range, val_targets: range, epochs: int, time_limit_s: float | None) -> None:
+        """Fit the scaler on ``fit_values`` and a fresh network (seeded) on windows with ``targets``
+        (early stopping on ``val_targets`` when there are any)."""
+        from lstmkit.apps.forecast.network import build_network, compile_network, train_network
+        from lstmkit.keras.utils import set_random_seed
+
+        cfg = self.config
+        self.scaler_ = Scaler(cfg.scaling, cfg.transform, cfg.period).fit(fit_values, fit_cov)
+        x, y = self._samples(values, cov, targets)
+        val = self._samples(values, cov, val_targets) if len(val_targets) else None
+        tile = (lambda t: np.tile(t, (1, cfg.members))) if cfg.members > 1 else (lambda t: t)  # (B, k * h)
+        with single_threaded():
+            set_random_seed(cfg.seed)
+            self.model_ = build_network(cfg.lookback, 1 + self.n_covariates_, self.network_outputs, cfg.units,
+                                        cfg.layers, cfg.dropout, cfg.members)
+            compile_network(self.model_, cfg.quantiles if cfg.interval == "heads" else None, cfg.learning_rate)
+            self.training_ = train_network(self.model_, x, tile(y), None if val is None else (val[0], tile(val[1])),
+                                           epochs=epochs, batch_size=cfg.batch_size, patience=cfg.patience,
+                                           verbose=self.verbose, time_limit_s=time_limit_s)
+        self.training_["train_windows"] = len(x)
 
     def _samples(self, values: np.ndarray, cov: np.ndarray | None, targets: range) -> tuple[np.ndarray, np.ndarray]:
         raw_x, raw_y, raw_c = create_sequences(values, self.config.lookback, self.outputs_per_window, targets, cov)
@@ -216,17 +279,28 @@ class Forecaster:
             raise AppError("the forecaster is not trained: call fit() or Forecaster.load() first")
 
     # ------------------------------------------------------------------ forecasting
-    def _quantiles(self, windows: np.ndarray, cov_windows: np.ndarray | None) -> np.ndarray:
-        """Raw-unit outputs ``(m, outputs_per_window, levels)`` for raw windows ``(m, lookback)``."""
+    def _quantiles(self, windows: np.ndarray, cov_windows: np.ndarray | None, point_only: bool = False) -> np.ndarray:
+        """Raw-unit outputs ``(m, outputs_per_window, levels)`` for raw windows ``(m, lookback)``
+        (``point_only``: one column, the point, of a residual-interval model)."""
+        cfg = self.config
         x = self.scaler_.inputs(windows, cov_windows)
         z = self.model_.predict(x, batch_size=4096, verbose=0)
-        z = z.reshape(len(x), self.outputs_per_window, -1)
-        out = self.scaler_.restore(z, self.scaler_.reference(windows))
-        if self.shifts_ is not None:
-            out = out + self.shifts_[None]
+        z = z.reshape(len(x), cfg.members, self.outputs_per_window, -1).mean(axis=1)  # (m, h, heads)
+        ref = self.scaler_.reference(windows)
+        if cfg.interval == "residual":
+            t = z * self.scaler_.scale + ref[:, None, None]  # transformed units
+            if self.shifts_ is not None and not point_only:
+                t = t + self.shifts_[None]  # (m, h, levels): the point plus validation-error quantiles
+            elif self.levels and not point_only:  # not calibrated (no validation part): a zero-width interval
+                t = np.repeat(t, len(self.levels), axis=-1)
+            out = self.scaler_.backward(t)
+        else:
+            out = self.scaler_.restore(z, ref)
+            if self.shifts_ is not None:
+                out = out + self.shifts_[None]
         if self.floor_ is not None:
             out = np.maximum(out, self.floor_)
-        return sort_quantiles(out) if self.levels else out
+        return sort_quantiles(out) if self.levels and out.shape[-1] > 1 else out
 
     def forecast_from(self, values: np.ndarray, origins: Sequence[int], horizon: int | None = None,
                       covariates: np.ndarray | None = None) -> Forecast:
@@ -290,6 +364,12 @@ class Forecaster:
             else:
                 out[:, h, 0] = draw
             hist = np.concatenate([hist[:, 1:], draw[:, None]], axis=1)
+        if levels and cfg.interval == "residual":  # the point: the MSE model's own forecasts fed back
+            hist = windows
+            for h in range(horizon):
+                point = self._quantiles(hist, covariate_windows(cov, origins, cfg.lookback, h), point_only=True)
+                out[:, h, levels.index(0.5)] = point[:, 0, 0]
+                hist = np.concatenate([hist[:, 1:], point[:, 0]], axis=1)
         return out
 
     def one_step(self, values: np.ndarray, start: int, stop: int | None = None,

@@ -18,18 +18,37 @@ from lstmkit.keras.callbacks import Callback, EarlyStopping, TimeBudget
 from lstmkit.keras.models.progbar import Progbar
 
 
-def build_network(lookback: int, features: int, outputs: int, units: int, layers: int, dropout: float) -> Any:
-    """A ``Sequential``: ``layers`` LSTMs of ``units``, Dropout(``dropout``), Dense(``outputs``)."""
-    from lstmkit.keras.layers import LSTM, Dense, Dropout, Input
-    from lstmkit.keras.models import Sequential
+def build_network(lookback: int, features: int, outputs: int, units: int, layers: int, dropout: float,
+                  members: int = 1) -> Any:
+    """``layers`` LSTMs of ``units``, Dropout(``dropout``), Dense(``outputs``); with ``members`` > 1,
+    that many such stacks side by side on the same input, their outputs concatenated
+    ``(B, members * outputs)``, so a seed ensemble is one model (one checkpoint, one predict call).
 
-    stack: list[Any] = [Input(shape=(lookback, features))]
-    for k in range(layers):
-        stack.append(LSTM(units, return_sequences=k < layers - 1))
-    if dropout > 0:
-        stack.append(Dropout(dropout))
-    stack.append(Dense(outputs))
-    return Sequential(stack)
+    Trained against the target tiled ``members`` times, the mean loss is the average of the
+    members' own losses: each member gets only its own gradient, as if trained alone, and the
+    forecaster averages their outputs.
+    """
+    from lstmkit.keras.layers import LSTM, Concatenate, Dense, Dropout, Input
+    from lstmkit.keras.models import Model, Sequential
+
+    if members == 1:
+        stack: list[Any] = [Input(shape=(lookback, features))]
+        for k in range(layers):
+            stack.append(LSTM(units, return_sequences=k < layers - 1))
+        if dropout > 0:
+            stack.append(Dropout(dropout))
+        stack.append(Dense(outputs))
+        return Sequential(stack)
+    inp = Input(shape=(lookback, features))  # (B, T, F)
+    heads = []
+    for _ in range(members):
+        h = inp
+        for k in range(layers):
+            h = LSTM(units, return_sequences=k < layers - 1)(h)
+        if dropout > 0:
+            h = Dropout(dropout)(h)
+        heads.append(Dense(outputs)(h))  # (B, outputs)
+    return Model(inp, Concatenate()(heads))  # (B, members * outputs)
 
 
 def compile_network(model: Any, quantiles: tuple[float, ...] | None, learning_rate: float) -> None:

@@ -14,7 +14,8 @@ import numpy as np
 from lstmkit.apps.checkpoint import atomic_write_bytes
 
 STYLE = {"lstm": ("C3", "-", "LSTM"), "naive": ("C7", ":", "naive"),
-         "seasonal_naive": ("C2", "--", "seasonal naive"), "arima": ("C0", "-.", "ARIMA")}
+         "seasonal_naive": ("C2", "--", "seasonal naive"), "arima": ("C0", "-.", "ARIMA"),
+         "sarima": ("C1", "-.", "SARIMA"), "mlp": ("C4", "--", "lag MLP")}
 
 
 def plot_forecast(path: str | Path, series: Any, test_start: int, evaluation: Any, *, title: str | None = None,

@@ -18,7 +18,8 @@ import numpy as np
 
 from lstmkit.apps.errors import AppError
 
-SCALINGS = ("global", "last")
+SCALINGS = ("global", "last", "seasonal")
+TRANSFORMS = ("none", "sqrt")
 
 
 def create_sequences(values: np.ndarray, lookback: int, horizon: int = 1, targets: range | None = None,
@@ -100,30 +101,56 @@ def rolling_origins(start: int, stop: int, horizon: int, step: int = 1) -> range
 
 
 class Scaler:
-    """Affine scaling fit on the training part only.
+    """Affine scaling fit on the training part only, after an optional variance-stabilising transform.
 
     ``global``: ``z = (x - mean) / std`` with the training mean and std; suits stationary series
     (sunspots). ``last``: every window is shifted by its own last value and divided by the training
     std of one-step changes, so the model sees shapes, not levels; suits trending series (CO2)
-    whose test values lie above anything in training. Covariates always use ``global`` scaling.
+    whose test values lie above anything in training. ``seasonal``: inputs as for ``last``, but the
+    targets are the change from one season (``period`` values) earlier, divided by the training std
+    of those changes: the network models the residual of the seasonal naive forecast, which for a
+    trending seasonal series (CO2) is small and smooth. Covariates always use ``global`` scaling.
+
+    ``transform="sqrt"`` applies the square root first (to non-negative series whose noise grows
+    with the level, such as sunspot numbers: the residuals become about homoscedastic); forecasts are
+    squared back. A monotone transform keeps quantiles quantiles.
     """
 
-    def __init__(self, mode: str = "global"):
+    def __init__(self, mode: str = "global", transform: str = "none", period: int = 1):
         if mode not in SCALINGS:
             raise AppError(f"unknown scaling {mode!r}: expected one of {', '.join(SCALINGS)}")
+        if transform not in TRANSFORMS:
+            raise AppError(f"unknown transform {transform!r}: expected one of {', '.join(TRANSFORMS)}")
+        if mode == "seasonal" and int(period) < 1:
+            raise AppError(f"seasonal scaling needs a period of at least 1, got {period}")
         self.mode = mode
+        self.transform = transform
+        self.period = int(period)
         self.center = 0.0
         self.scale = 1.0
         self.cov_center = np.zeros(0)
         self.cov_scale = np.ones(0)
 
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The transform (identity or square root) of raw values."""
+        x = np.asarray(x, dtype=np.float64)
+        return np.sqrt(np.maximum(x, 0.0)) if self.transform == "sqrt" else x
+
+    def backward(self, z: np.ndarray) -> np.ndarray:
+        """Raw values of transformed ones (the inverse of ``forward``)."""
+        z = np.asarray(z, dtype=np.float64)
+        return np.square(np.maximum(z, 0.0)) if self.transform == "sqrt" else z
+
     def fit(self, train: np.ndarray, covariates: np.ndarray | None = None) -> Scaler:
         """Learn the statistics from the training part ``train`` (and its covariate rows)."""
-        train = np.asarray(train, dtype=np.float64)
+        train = self.forward(train)
         if self.mode == "global":
             self.center, spread = float(train.mean()), float(train.std())
-        else:
+        elif self.mode == "last":
             self.center, spread = 0.0, float(np.diff(train).std()) if train.size > 2 else 0.0
+        else:
+            p = self.period
+            self.center, spread = 0.0, float((train[p:] - train[:-p]).std()) if train.size > p + 1 else 0.0
         self.scale = spread if spread > 0 else 1.0  # a constant training part: shift only
         if covariates is not None:
             cov = np.asarray(covariates, dtype=np.float64)
@@ -132,38 +159,44 @@ class Scaler:
             self.cov_scale = np.where(std > 0, std, 1.0)
         return self
 
+    def check_lookback(self, lookback: int) -> None:
+        if self.mode == "seasonal" and lookback < self.period:
+            raise AppError(f"seasonal scaling needs a lookback of at least one season ({self.period}), got {lookback}")
+
     def reference(self, windows: np.ndarray) -> np.ndarray:
-        """Per-window offset: the training mean (``global``) or each window's last value (``last``)."""
+        """Per-window target offset in transformed units: the training mean (``global``), each
+        window's last value (``last``) or its value one season before the target (``seasonal``)."""
         windows = np.asarray(windows, dtype=np.float64)
         if self.mode == "global":
             return np.full(windows.shape[0], self.center)
-        return windows[:, -1].copy()
+        return self.forward(windows[:, -1] if self.mode == "last" else windows[:, -self.period])
 
     def inputs(self, windows: np.ndarray, covariates: np.ndarray | None = None) -> np.ndarray:
         """Model inputs ``(n, lookback, 1 + k)`` float32 for raw target windows ``(n, lookback)``."""
-        windows = np.asarray(windows, dtype=np.float64)
-        z = (windows - self.reference(windows)[:, None]) / self.scale
-        parts = [z[..., None]]
+        z = self.forward(windows)
+        shift = self.center if self.mode == "global" else z[:, -1:]
+        parts = [((z - shift) / self.scale)[..., None]]
         if covariates is not None:
             parts.append((np.asarray(covariates, dtype=np.float64) - self.cov_center) / self.cov_scale)
         return np.concatenate(parts, axis=-1).astype(np.float32)
 
     def targets(self, y: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """Scaled targets for raw targets ``y`` ``(n, horizon)`` of windows with offsets ``reference``."""
-        return ((np.asarray(y, dtype=np.float64) - reference[:, None]) / self.scale).astype(np.float32)
+        return ((self.forward(y) - reference[:, None]) / self.scale).astype(np.float32)
 
     def restore(self, z: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """Raw units for scaled model outputs ``z`` ``(n, ...)``: the inverse of ``targets``."""
         z = np.asarray(z, dtype=np.float64)
-        return z * self.scale + reference.reshape((-1,) + (1,) * (z.ndim - 1))
+        return self.backward(z * self.scale + reference.reshape((-1,) + (1,) * (z.ndim - 1)))
 
     def to_state(self) -> dict[str, Any]:
-        return {"mode": self.mode, "center": self.center, "scale": self.scale,
-                "cov_center": [float(v) for v in self.cov_center], "cov_scale": [float(v) for v in self.cov_scale]}
+        return {"mode": self.mode, "transform": self.transform, "period": self.period, "center": self.center,
+                "scale": self.scale, "cov_center": [float(v) for v in self.cov_center],
+                "cov_scale": [float(v) for v in self.cov_scale]}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Scaler:
-        scaler = cls(state["mode"])
+        scaler = cls(state["mode"], state.get("transform", "none"), int(state.get("period", 1)))
         scaler.center, scaler.scale = float(state["center"]), float(state["scale"])
         scaler.cov_center = np.asarray(state["cov_center"], dtype=np.float64)
         scaler.cov_scale = np.asarray(state["cov_scale"], dtype=np.float64)
