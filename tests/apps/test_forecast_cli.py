@@ -32,7 +32,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_train_writes_checkpoint_metrics_and_plot(trained: Path) -> None:
     assert {"app.json", "model.keras", "metrics.json", "forecast.png"} <= {p.name for p in trained.iterdir()}
     result = json.loads((trained / "metrics.json").read_text())
-    assert set(result["one_step"]) == {"lstm", "naive", "seasonal_naive", "arima"}
+    assert set(result["one_step"]) == {"lstm", "naive", "seasonal_naive", "arima", "sarima", "mlp"}
     assert result["data"]["test"] == ["1979", "2008", 30]
     assert result["one_step"]["naive"]["mae"] == pytest.approx(24.4)  # the same 30 held-out years for everyone
     assert result["multi_step"]["horizon"] == 11 and result["multi_step"]["origins"] == 20
