@@ -47,6 +47,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                        help=f"character embedding size; 0 feeds one-hot vectors (default: {d.embed_dim})")
     train.add_argument("--dropout", type=float_in(0.0, 1.0, high_open=True), default=d.dropout,
                        help=f"dropout between stacked layers (default: {d.dropout:g})")
+    train.add_argument("--output-dropout", type=float_in(0.0, 1.0, high_open=True), default=d.output_dropout,
+                       help=f"dropout on the LSTM's output, before the linear head (default: {d.output_dropout:g})")
     train.add_argument("--seq-len", type=int_in(2, 10000), default=d.seq_len,
                        help=f"characters per truncated-BPTT chunk (default: {d.seq_len})")
     train.add_argument("--batch-size", type=int_in(1, 4096), default=d.batch_size,
@@ -113,6 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     corpus = load_corpus(args.data, args.text, eval_chars=args.eval_chars or None)
     config = TextGenConfig(layers=args.layers, units=args.units, embed_dim=args.embed_dim, dropout=args.dropout,
+                           output_dropout=args.output_dropout,
                            seq_len=args.seq_len, batch_size=args.batch_size, learning_rate=args.learning_rate,
                            final_learning_rate=args.final_learning_rate, clip_norm=args.clip_norm,
                            schedule=args.schedule, warmup_steps=args.warmup_steps, backend=args.backend,

@@ -19,6 +19,8 @@ class TextGenConfig:
     """Model size and training hyper-parameters (stored in the checkpoint).
 
     ``embed_dim=0`` feeds one-hot characters to the LSTM instead of a learned embedding.
+    ``dropout`` acts between stacked layers, ``output_dropout`` on the last layer's output
+    before the linear head (training only; both 0 by default).
     ``backend`` and ``precision`` are the training kernels (``"torch"`` / ``"fp32"`` reproduce
     the older runs); ``schedule``, ``warmup_steps``, ``learning_rate`` and ``final_learning_rate``
     the learning-rate schedule (``lstmkit.apps.textgen.schedule``). Checkpoints written before a
@@ -29,6 +31,7 @@ class TextGenConfig:
     units: int = 256
     embed_dim: int = 64
     dropout: float = 0.0
+    output_dropout: float = 0.0
     seq_len: int = 50
     batch_size: int = 32
     learning_rate: float = 5e-3
@@ -49,6 +52,9 @@ class TextGenConfig:
         if self.precision == "bf16" and self.backend not in ("fused", "auto"):
             raise AppError(f"precision 'bf16' runs on the fused kernels: expected backend 'fused', got "
                            f"{self.backend!r} (use --precision fp32 with it)")
+        for name in ("dropout", "output_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise AppError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.warmup_steps < 0:
             raise AppError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
 

@@ -41,7 +41,7 @@ class CharLSTM(nn.Module):
     """Characters in, next-character logits out: embedding (or one-hot) -> stacked LSTM -> linear."""
 
     def __init__(self, vocab_size: int, *, layers: int = 1, units: int = 256, embed_dim: int = 64,
-                 dropout: float = 0.0, backend: str = "fused", precision: str = "bf16"):
+                 dropout: float = 0.0, output_dropout: float = 0.0, backend: str = "fused", precision: str = "bf16"):
         super().__init__()
         from lstmkit.nn import LSTM
 
@@ -49,6 +49,7 @@ class CharLSTM(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed_dim) if embed_dim > 0 else None
         self.lstm = LSTM(embed_dim if embed_dim > 0 else vocab_size, units, num_layers=layers, batch_first=True,
                          dropout=dropout if layers > 1 else 0.0, backend=backend, matmul_precision=precision)
+        self.drop = nn.Dropout(output_dropout) if output_dropout > 0 else None
         self.head = nn.Linear(units, vocab_size)
 
     def forward(self, ids: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -59,7 +60,9 @@ class CharLSTM(nn.Module):
         else:
             x = nn.functional.one_hot(ids, self.vocab_size).float()
         output, state = self.lstm(x, state)  # (B, T, H)
-        return self.head(output), state
+        if self.drop is not None:
+            output = self.drop(output)
+        return self.head(output), state  # (B, T, V)
 
     @contextlib.contextmanager
     def score_kernels(self) -> Iterator[None]:
@@ -128,7 +131,7 @@ class TextGenerator:
         set_random_seed(seed)  # the weights' initial values
         c = self.config
         self.model = CharLSTM(len(vocab), layers=c.layers, units=c.units, embed_dim=c.embed_dim, dropout=c.dropout,
-                              backend=c.backend, precision=c.precision)
+                              output_dropout=c.output_dropout, backend=c.backend, precision=c.precision)
         self.history: dict[str, list[float]] = {"step": [], "chars": [], "seconds": [], "bpc": []}
         #: steps, training seconds and what ended the last ``fit`` ("steps", "epochs" or "time")
         self.last_fit: dict[str, Any] = {}
