@@ -152,6 +152,10 @@ def _summary(app: str, r: dict[str, Any], verdicts: list[dict[str, Any]]) -> lis
         word = "beats" if v["won"] else "LOSES to"
         lines.append(f"verdict ({v['metric']}): LSTM {_fmt(v['lstm'], v['digits'])} {word} the best baseline, "
                      f"{v['best_baseline']} {_fmt(v['best_value'], v['digits'])}")
+    blend = (r.get("metrics") or {}).get("lstm_nblr") if app == "sentiment" else None
+    if isinstance(blend, dict):  # reported beside the pure LSTM, never as it: the verdicts above are the LSTM's
+        lines.append(f"LSTM + NB-LR blend (not a pure LSTM): accuracy {blend['accuracy']:.3f}, "
+                     f"ROC-AUC {blend['roc_auc']:.3f}")
     if app == "textgen" and r.get("sample"):
         lines.append("sample: " + " ".join(str(r["sample"]).split())[:160])
     plots = r.get("plots") or ([r["plot"]] if r.get("plot") else [])

@@ -33,7 +33,7 @@ def _one_line_error(capsys, argv: list[str], *mentions: str) -> str:
 
 def test_train_writes_checkpoint_metrics_and_plots(model_dir) -> None:
     names = {p.name for p in model_dir.iterdir()}
-    assert {"app.json", "model.keras", "metrics.json", "confusion_matrix.png", "roc.png"} <= names
+    assert {"app.json", "model.safetensors", "metrics.json", "confusion_matrix.png", "roc.png"} <= names
     report = json.loads((model_dir / "metrics.json").read_text())
     assert report["split"] == {"seed": 0, "train": 240, "val": 30, "test": 30}
     assert set(report["metrics"]) == {"lstm"}

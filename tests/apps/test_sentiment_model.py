@@ -1,15 +1,18 @@
-"""The sentiment classifier: a tiny fit, length-bucketed batches equal to fixed 200-wide padding,
-save/load giving identical probabilities, determinism for a seed, and the TF-IDF baseline."""
+"""The sentiment classifier (a seed ensemble of BiLSTMs): a tiny fit, length-bucketed batches equal
+to fixed 200-wide padding, pooling blind to padding, save/load giving identical probabilities,
+determinism for a seed, the time budget, and the TF-IDF baseline."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from lstmkit.apps.sentiment.batches import length_batches
 from lstmkit.apps.sentiment.data import load_rotten, split_data, subsample
-from lstmkit.apps.sentiment.model import LengthBatches, SentimentClassifier, SentimentConfig
+from lstmkit.apps.sentiment.model import SentimentClassifier, SentimentConfig
 
-TINY = SentimentConfig(num_words=300, maxlen=200, embed_dim=8, units=8, epochs=2, batch_size=32)
+TINY = SentimentConfig(num_words=300, maxlen=200, embed_dim=8, units=8, epochs=2, batch_size=32, members=2,
+                       patience=5)
 
 
 @pytest.fixture(scope="module")
@@ -33,28 +36,47 @@ def test_fit_predict_and_evaluate(trained, split) -> None:
     assert labels == [("fresh" if p >= 0.5 else "rotten") for p in proba]
     metrics = trained.evaluate(split.test.texts, split.test.labels)
     assert metrics["n"] == len(split.test) and 0 <= metrics["accuracy"] <= 1
-    assert trained.info["epochs_run"] == 2 and set(trained.history) >= {"loss", "val_loss", "val_accuracy"}
+    assert trained.info["epochs_run"] == [2, 2] and trained.info["members_trained"] == 2
+    assert all(set(m) >= {"loss", "val_loss", "val_accuracy", "best_epoch"} for m in trained.history["members"])
     assert trained.predict_proba([]).shape == (0,)
 
 
 def test_length_batches_give_the_same_outputs_as_fixed_padding(trained, split) -> None:
+    import torch
+
+    from lstmkit.apps.sentiment.tokenizer import pad
+
     texts = split.test.texts[:40]
-    fixed = trained.model.predict_on_batch(trained.encoder.transform(texts)).reshape(-1)  # (40, 200), post-padded
-    np.testing.assert_allclose(trained.predict_proba(texts, batch_size=7), fixed, rtol=1e-5, atol=1e-6)
+    seqs = trained.encoder.encode(texts)
+    ids = torch.as_tensor(pad(seqs, 200), dtype=torch.int64)  # (40, 200), post-padded
+    lengths = torch.as_tensor([len(s) for s in seqs])
+    with torch.no_grad():
+        fixed = torch.stack([net(ids, lengths) for net in trained.model]).mean(0).double().numpy()
+    np.testing.assert_allclose(trained.predict_logits(texts, batch_size=7), fixed, rtol=1e-5, atol=1e-5)
 
 
 def test_length_batches_cover_every_row_once_and_reshuffle() -> None:
-    seqs = [np.arange(1, 1 + k % 9 + 1) for k in range(100)]
-    data = LengthBatches(seqs, np.arange(100) % 2, batch_size=8, shuffle=True, seed=1)
-    first = [b.tolist() for b in data.batches]
+    lengths = np.asarray([k % 9 + 1 for k in range(100)])
+    rng = np.random.default_rng(1)
+    first = [b.tolist() for b in length_batches(lengths, 8, rng)]
     assert sorted(i for b in first for i in b) == list(range(100))
-    x, y = data[0]
-    assert x.shape[1] == max(len(seqs[i]) for i in data.batches[0]) and y.shape == (len(data.batches[0]), 1)
-    data.on_epoch_end()
-    assert [b.tolist() for b in data.batches] != first
-    ordered = LengthBatches(seqs, None, batch_size=8)
-    lengths = [len(seqs[i]) for b in ordered.batches for i in b]
-    assert lengths == sorted(lengths)
+    assert [b.tolist() for b in length_batches(lengths, 8, rng)] != first
+    ordered = [len_ for b in length_batches(lengths, 8) for len_ in lengths[b]]
+    assert ordered == sorted(ordered)
+
+
+def test_pooling_ignores_padding() -> None:
+    import torch
+
+    from lstmkit.apps.sentiment.net import SentimentNet
+
+    torch.manual_seed(0)
+    net = SentimentNet(50, 6, 5).eval()
+    ids = torch.tensor([[3, 4, 5, 0, 0, 0, 0]])
+    with torch.no_grad():
+        long = net(ids, torch.tensor([3]))
+        short = net(ids[:, :3], torch.tensor([3]))
+    torch.testing.assert_close(long, short, rtol=1e-5, atol=1e-6)
 
 
 def test_save_load_round_trip_gives_identical_probabilities(trained, split, tmp_path) -> None:
@@ -67,19 +89,27 @@ def test_save_load_round_trip_gives_identical_probabilities(trained, split, tmp_
 
 
 def test_same_seed_same_model(split) -> None:
-    def run() -> np.ndarray:
-        config = SentimentConfig(num_words=200, embed_dim=4, units=4, epochs=1)
+    def run(seed: int) -> np.ndarray:
+        config = SentimentConfig(num_words=200, embed_dim=4, units=4, epochs=1, members=2)
         clf = SentimentClassifier(config, split.train.classes)
-        clf.fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels, seed=5, verbose=0)
+        clf.fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels, seed=seed, verbose=0)
         return clf.predict_proba(split.test.texts)
 
-    np.testing.assert_array_equal(run(), run())
+    first = run(5)
+    np.testing.assert_array_equal(first, run(5))
+    assert not np.array_equal(first, run(6))
 
 
 def test_time_budget_stops_training(split) -> None:
-    clf = SentimentClassifier(SentimentConfig(num_words=200, embed_dim=4, units=4, epochs=50), split.train.classes)
+    config = SentimentConfig(num_words=200, embed_dim=4, units=4, epochs=50, members=3, patience=50)
+    clf = SentimentClassifier(config, split.train.classes)
     clf.fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels, verbose=0, time_budget_s=0.01)
-    assert clf.info["stopped_by_time_budget"] and clf.info["epochs_run"] == 1
+    assert clf.info["stopped_by_time_budget"] and clf.info["epochs_run"] == [1] and clf.info["members_trained"] == 1
+
+
+def test_fit_without_validation_texts_says_so(split) -> None:
+    with pytest.raises(ValueError, match="validation texts"):
+        SentimentClassifier(TINY).fit(split.train.texts, split.train.labels, [], [], verbose=0)
 
 
 def test_unfitted_classifier_says_so() -> None:

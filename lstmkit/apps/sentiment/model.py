@@ -1,97 +1,35 @@
-"""``SentimentClassifier``: texts in, P(positive) out. Embedding(mask_zero) -> (Bi)LSTM -> Dense
-(sigmoid), built and trained with lstmkit.keras, early-stopped on the validation loss.
+"""``SentimentClassifier``: texts in, P(positive) out. A seed ensemble of small bidirectional
+lstmkit LSTMs (``net.py``), each trained with its best validation epoch kept (``training.py``);
+their logits are averaged.
 
-Why batches are built here and not by ``fit(x_array)``: review snippets are short (about 18 words,
-at most 53 in Rotten Tomatoes) while the model accepts up to ``maxlen`` (200) words. Padding every
-batch to 200 would make the recurrent layer and its mask handling walk 200 steps for nothing, so
-texts are grouped by length (shuffled within pools of similar length, batch order shuffled) and
-each batch is post-padded to its own longest text. With ``mask_zero`` and post-padding this gives
-exactly the outputs of the fixed-size 200-wide input, several times faster.
+Why an ensemble of small LSTMs and not one big one: on ~10k labelled snippets one LSTM overfits
+within two epochs and its test score swings by a point with the seed. Several members trained
+from different seeds (weights, dropout masks, batch order) make different mistakes; averaging
+them is worth more than any single setting we tried (see BENCHMARKS/README for the numbers), and
+the result is still a pure LSTM model. Every run is a fixed number of epochs, so one seed gives
+one result; ``time_budget_s`` is only a safety net.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lstmkit.apps.sentiment.config import SentimentConfig
 from lstmkit.apps.sentiment.metrics import binary_metrics
-from lstmkit.apps.sentiment.tokenizer import TextEncoder, pad
-from lstmkit.keras.callbacks import TimeBudget
-from lstmkit.keras.utils import PyDataset
+from lstmkit.apps.sentiment.tokenizer import TextEncoder
 
 __all__ = ["SentimentClassifier", "SentimentConfig"]
 
 APP = "sentiment"
-_POOL = 32  # batches per length pool: enough randomness per batch, enough length sorting for speed
 
 
-@dataclass
-class SentimentConfig:
-    """Model and training settings (all JSON-ready; saved in the checkpoint)."""
-
-    num_words: int = 10000  # vocabulary: ids 0 (padding), 1 (OOV) and the 9,998 commonest training words
-    maxlen: int = 200  # words per text kept (the last ones)
-    embed_dim: int = 64
-    units: int = 64  # LSTM units (per direction)
-    bidirectional: bool = True
-    dropout: float = 0.5  # on the embeddings and on the LSTM output
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    epochs: int = 10
-    patience: int = 2  # epochs without a better validation loss before stopping
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> SentimentConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
-
-
-class LengthBatches(PyDataset):
-    """``(ids, labels)`` batches, each padded to its own longest text. With ``shuffle`` the order
-    changes every epoch (from ``seed``): shuffle, sort by length within pools of ``_POOL`` batches,
-    shuffle the batches. Without it the rows are sorted by length (for prediction)."""
-
-    def __init__(self, seqs: list[np.ndarray], labels: np.ndarray | None, batch_size: int, shuffle: bool = False,
-                 seed: int = 0):
-        super().__init__()
-        self.seqs, self.labels, self.batch_size, self.shuffle = seqs, labels, batch_size, shuffle
-        self.lengths = np.asarray([len(s) for s in seqs])
-        self.rng = np.random.default_rng(seed)
-        self.batches: list[np.ndarray] = []
-        self._arrange()
-
-    def _arrange(self) -> None:
-        n, bs = len(self.seqs), self.batch_size
-        if not self.shuffle:
-            order = np.argsort(self.lengths, kind="stable")
-            self.batches = [order[i:i + bs] for i in range(0, n, bs)]
-            return
-        order = self.rng.permutation(n)
-        pool = bs * _POOL
-        batches = []
-        for start in range(0, n, pool):
-            chunk = order[start:start + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i:i + bs] for i in range(0, len(chunk), bs)]
-        self.batches = [batches[k] for k in self.rng.permutation(len(batches))]
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __getitem__(self, index: int) -> Any:
-        rows = self.batches[index]
-        x = pad([self.seqs[i] for i in rows])
-        if self.labels is None:
-            return x
-        return x, self.labels[rows].astype(np.float32)[:, None]
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self._arrange()
-
+def _member_seed(seed: int, k: int) -> int:
+    return (int(seed) * 1009 + k) % 2**63
 
 
 class SentimentClassifier:
@@ -107,69 +45,77 @@ class SentimentClassifier:
         if len(classes) != 2:
             raise ValueError(f"classes must name exactly two labels, got {classes!r}")
         self.config = config or SentimentConfig()
+        self.config.check()
         self.classes = [str(c) for c in classes]
         self.encoder = TextEncoder(self.config.num_words, self.config.maxlen)
-        self.model: Any = None
-        self.history: dict[str, list[float]] = {}
+        self.model: Any = None  # torch.nn.ModuleList of SentimentNet members
+        self.history: dict[str, Any] = {}
         self.info: dict[str, Any] = {}  # extra checkpoint state (data source, split, metrics, ...)
 
     def build(self) -> Any:
-        """The lstmkit.keras model (uncompiled weights are created on first use)."""
-        from lstmkit.keras.layers import LSTM, Bidirectional, Dense, Dropout, Embedding
-        from lstmkit.keras.models import Sequential
+        """One fresh ensemble member (a ``SentimentNet``) for this config."""
+        from lstmkit.apps.sentiment.net import SentimentNet
 
         c = self.config
-        rnn = LSTM(c.units)
-        return Sequential([
-            Embedding(c.num_words, c.embed_dim, mask_zero=True),
-            Dropout(c.dropout),
-            Bidirectional(rnn) if c.bidirectional else rnn,
-            Dropout(c.dropout),
-            Dense(1, activation="sigmoid"),
-        ])
+        return SentimentNet(c.num_words, c.embed_dim, c.units, c.bidirectional, embed_dropout=c.embed_dropout,
+                            word_dropout=c.word_dropout, output_dropout=c.dropout)
 
     def fit(self, texts: list[str], labels: Any, val_texts: list[str], val_labels: Any, *, seed: int = 0,
-            verbose: int = 1, time_budget_s: float | None = None) -> dict[str, list[float]]:
-        """Fit the vocabulary on ``texts`` and train, keeping the weights of the epoch with the lowest
-        validation loss (EarlyStopping with restore_best_weights). Returns the per-epoch history.
+            verbose: int = 1, time_budget_s: float | None = None) -> dict[str, Any]:
+        """Fit the vocabulary on ``texts``, then train ``members`` LSTMs on the labels, each keeping
+        its epoch with the lowest validation loss (the validation texts choose, never train).
+        Returns the per-member histories.
 
-        ``time_budget_s`` stops training after that many seconds (the best epoch so far is kept).
+        ``time_budget_s`` is a safety net: once spent, the member in training stops and no further
+        member starts (at least one is always kept).
         """
-        from lstmkit.keras.callbacks import EarlyStopping
-        from lstmkit.keras.optimizers import Adam
-        from lstmkit.keras.utils import set_random_seed
+        import torch
+
+        from lstmkit.apps.sentiment.training import train_member
 
         c = self.config
         y, val_y = _labels(labels, len(texts)), _labels(val_labels, len(val_texts))
-        set_random_seed(seed)
-        self.encoder = TextEncoder(c.num_words, c.maxlen).fit(texts)
-        train = LengthBatches(self.encoder.encode(texts), y, c.batch_size, shuffle=True, seed=seed)
-        val = LengthBatches(self.encoder.encode(val_texts), val_y, max(256, c.batch_size))
-        self.model = self.build()
-        self.model.compile(optimizer=Adam(c.learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
-        callbacks: list[Any] = [EarlyStopping(monitor="val_loss", patience=c.patience, restore_best_weights=True)]
-        budget = TimeBudget(time_budget_s, per_batch=True) if time_budget_s is not None else None
-        if budget is not None:
-            callbacks.append(budget)
-        history = self.model.fit(train, epochs=c.epochs, validation_data=val, callbacks=callbacks, verbose=verbose)
-        self.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-        self.info["stopped_by_time_budget"] = bool(budget and budget.hit)
-        losses = self.history.get("val_loss", [])
-        self.info["best_epoch"] = int(np.argmin(losses)) + 1 if losses else 0
-        self.info["epochs_run"] = len(losses)
+        if len(texts) == 0 or len(val_texts) == 0:
+            raise ValueError(f"fit needs training and validation texts, got {len(texts)} and {len(val_texts)}")
+        log = print if verbose else None
+        self.encoder = TextEncoder(c.num_words, c.maxlen).fit(list(texts))
+        seqs, val_seqs = self.encoder.encode(texts), self.encoder.encode(val_texts)
+        start, members, self.history = time.perf_counter(), torch.nn.ModuleList(), {"members": []}
+        capped = False
+        for k in range(c.members):
+            left = None if time_budget_s is None else time_budget_s - (time.perf_counter() - start)
+            if left is not None and left <= 0 and members:
+                capped = True
+                break
+            torch.manual_seed(_member_seed(seed, k))
+            net = self.build()
+            if log:
+                log(f"member {k + 1}/{c.members}")
+            tuned = train_member(net, seqs, y, val_seqs, val_y, epochs=c.epochs, batch_size=c.batch_size,
+                             lr=c.learning_rate, encoder_lr_scale=c.encoder_lr_scale, patience=c.patience,
+                             seed=_member_seed(seed, k), time_cap_s=left, log=log)
+            members.append(net)
+            self.history["members"].append({**tuned["history"], "best_epoch": tuned["best_epoch"]})
+            capped = capped or tuned["stopped_by_time_cap"]
+        self.model = members.eval()
+        best = [m["best_epoch"] for m in self.history["members"]]
+        self.info.update(members_trained=len(members), best_epoch=best, stopped_by_time_budget=capped,
+                         epochs_run=[len(m["loss"]) for m in self.history["members"]])
         return self.history
+
+    def predict_logits(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
+        """The ensemble's logit for each text: the mean of its members' logits."""
+        from lstmkit.apps.sentiment.training import predict_logits
+
+        self._require()
+        seqs = self.encoder.encode(texts) if len(texts) else []
+        if not seqs:
+            return np.zeros(0)
+        return np.mean([predict_logits(net, seqs, batch_size) for net in self.model], axis=0)
 
     def predict_proba(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
         """P(class 1) for each text (float64 array). Unknown words count as the OOV token."""
-        self._require()
-        if not len(texts):
-            return np.zeros(0)
-        data = LengthBatches(self.encoder.encode(texts), None, batch_size)
-        out = np.empty(len(texts))
-        for index in range(len(data)):
-            rows = data.batches[index]
-            out[rows] = self.model.predict_on_batch(data[index]).reshape(-1)
-        return out
+        return 1.0 / (1.0 + np.exp(-self.predict_logits(texts, batch_size)))
 
     def predict(self, texts: list[str], threshold: float = 0.5) -> list[str]:
         """The class name of each text (class 1 when P(class 1) >= threshold)."""
@@ -182,29 +128,36 @@ class SentimentClassifier:
 
     # ------------------------------------------------------------------ saving
     def save(self, out_dir: str | Path) -> Path:
-        """Write the checkpoint folder (model.keras + app.json with config, classes, vocabulary and
-        ``info``), atomically; returns the folder."""
+        """Write the checkpoint folder (model.safetensors: every member's weights; app.json: config,
+        classes, vocabulary, history and ``info``), atomically; returns the folder."""
         from lstmkit.apps.checkpoint import save_checkpoint
 
         self._require()
         state = {"config": asdict(self.config), "classes": self.classes, "tokenizer": self.encoder.to_state(),
-                 "history": self.history, "info": self.info}
-        return save_checkpoint(out_dir, APP, state, keras_model=self.model)
+                 "members": len(self.model), "history": self.history, "info": self.info}
+        return save_checkpoint(out_dir, APP, state, module=self.model)
 
     @classmethod
     def load(cls, path: str | Path) -> SentimentClassifier:
         """Read a checkpoint folder written by ``save`` (AppError for a missing folder, another app's
         checkpoint or a damaged one)."""
+        import torch
+
         from lstmkit.apps.checkpoint import load_checkpoint
         from lstmkit.apps.errors import AppError
 
-        state, model, _ = load_checkpoint(path, APP)
+        state, weights, _ = load_checkpoint(path, APP)
+        if not isinstance(weights, dict):
+            raise AppError(f"{path} holds no LSTM ensemble weights (model.safetensors); it was written by an older "
+                           "lstmkit: retrain it with `lstmkit sentiment train`")
         try:
             clf = cls(SentimentConfig.from_dict(state["config"]), state["classes"])
             clf.encoder = TextEncoder.from_state(state["tokenizer"])
-        except (KeyError, TypeError, ValueError) as exc:
+            members = torch.nn.ModuleList(clf.build() for _ in range(int(state["members"])))
+            members.load_state_dict(weights)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise AppError(f"{path} is a damaged sentiment checkpoint: {exc}") from None
-        clf.model = model
+        clf.model = members.eval()
         clf.history = state.get("history", {})
         clf.info = state.get("info", {})
         return clf

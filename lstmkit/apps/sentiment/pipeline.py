@@ -1,6 +1,7 @@
 """One sentiment run end to end, shared by ``lstmkit sentiment train``/``evaluate`` and ``demo()``:
-load, split, train the LSTM, fit the TF-IDF baseline on the same split, score both on the same
-test texts, write the checkpoint, ``metrics.json`` and the plots.
+load, split, train the LSTM, fit the TF-IDF + LR and NB-LR baselines on the same split (and the
+LSTM + NB-LR blend, reported as such), score all on the same test texts, write the checkpoint,
+``metrics.json`` and the plots.
 
 Why the checkpoint records where its data came from: ``evaluate`` without a file re-creates the
 exact test split (same source, limit, seed and fractions) and checks its fingerprint, so the
@@ -58,8 +59,9 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
     """Train on ``spec``'s data, score on its test split, write everything under ``out_dir``.
 
     Returns the report also written to ``metrics.json``: data counts, split sizes, ``metrics``
-    ({"lstm": ..., "tfidf_logreg": ..., "nblr": ...} on the test split), the baseline's chosen settings, the
-    accuracy gap, the training time and the files written.
+    ({"lstm": ..., "tfidf_logreg": ..., "nblr": ..., "lstm_nblr": ...} on the test split; the last is
+    the LSTM + NB-LR blend, ``hybrid.py``), the baselines' chosen settings, the accuracy gap, the
+    training time and the files written.
     """
     from lstmkit.apps.checkpoint import atomic_write_json
     from lstmkit.apps.sentiment.model import SentimentClassifier, SentimentConfig
@@ -98,6 +100,15 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
         scores["NB-LR"] = nblr.predict_proba(split.test.texts)
         metrics["nblr"] = binary_metrics(test_y, scores["NB-LR"])
         report["nblr"] = {**nblr.chosen, "seconds": round(time.perf_counter() - start_b, 2)}
+        from lstmkit.apps.sentiment.hybrid import fit_blend
+
+        # the LSTM + NB-LR blend: its weight from validation only; reported beside the pure LSTM
+        blend = fit_blend(clf.predict_logits(split.val.texts), nblr.decision_function(split.val.texts),
+                          split.val.labels)
+        scores["LSTM + NB-LR"] = blend.proba(clf.predict_logits(split.test.texts),
+                                             nblr.decision_function(split.test.texts))
+        metrics["lstm_nblr"] = binary_metrics(test_y, scores["LSTM + NB-LR"])
+        report["lstm_nblr"] = {"lstm_weight": blend.weight}
     report.update({
         "data": {"source": data.source, "texts": len(data), "dropped": data.dropped, "classes": data.classes},
         "split": {"seed": spec.seed, "train": len(split.train), "val": len(split.val), "test": len(split.test)},
@@ -112,7 +123,7 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
         spec_state["csv"] = str(Path(spec.csv).resolve())
     clf.info.update(data=spec_state, test_fingerprint=split.test.fingerprint(), test_metrics=metrics)
     clf.save(out)
-    files = [str(out / "app.json"), str(out / "model.keras")]
+    files = [str(out / "app.json"), str(out / "model.safetensors")]
     if plots:
         from lstmkit.apps.sentiment.plot import plot_confusion, plot_roc
 
