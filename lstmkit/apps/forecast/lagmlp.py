@@ -51,7 +51,13 @@ class LagMLP:
         if int(seeds) < 1 or not lags or not hidden or not alphas:
             raise ValueError("LagMLP needs seeds >= 1 and non-empty lags, hidden and alphas grids")
         self.seeds, self.seed = int(seeds), int(seed)
-        self.grid = list(itertools.product(sorted(int(v) for v in lags), [int(v) for v in hidden],
+        lags = sorted({int(v) for v in lags})
+        if scaling == "seasonal":  # the seasonal scaler needs a season of context in every window
+            season, default = int(period), lags == sorted(LAGS)
+            lags = sorted({v for v in lags if v >= season} | ({season, 2 * season} if default else set()))
+            if not lags:
+                raise ValueError(f"seasonal scaling needs lags of at least one season ({period}), got none")
+        self.grid = list(itertools.product(lags, [int(v) for v in hidden],
                                            [float(v) for v in alphas]))
         self.scaling, self.transform, self.period = scaling, transform, int(period)
         self.lags = self.hidden = 0

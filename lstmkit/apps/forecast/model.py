@@ -261,8 +261,9 @@ class Forecaster:
         tile = (lambda t: np.tile(t, (1, cfg.members))) if cfg.members > 1 else (lambda t: t)  # (B, k * h)
         with single_threaded():
             set_random_seed(cfg.seed)
-            self.model_ = build_network(cfg.lookback, 1 + self.n_covariates_, self.network_outputs, cfg.units,
-                                        cfg.layers, cfg.dropout, cfg.members)
+            features = self.scaler_.channels + self.n_covariates_
+            self.model_ = build_network(cfg.lookback, features, self.network_outputs, cfg.units, cfg.layers,
+                                        cfg.dropout, cfg.members)
             compile_network(self.model_, cfg.quantiles if cfg.interval == "heads" else None, cfg.learning_rate)
             self.training_ = train_network(self.model_, x, tile(y), None if val is None else (val[0], tile(val[1])),
                                            epochs=epochs, batch_size=cfg.batch_size, patience=cfg.patience,

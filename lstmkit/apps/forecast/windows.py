@@ -130,6 +130,9 @@ class Scaler:
         self.scale = 1.0
         self.cov_center = np.zeros(0)
         self.cov_scale = np.ones(0)
+        #: ``seasonal`` only: a second input channel holds each step's change from one season earlier
+        #: (what the targets are), so the LSTM need not carry ``period`` steps in its state to compare.
+        self.season_channel = mode == "seasonal"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """The transform (identity or square root) of raw values."""
@@ -175,10 +178,20 @@ class Scaler:
         """Model inputs ``(n, lookback, 1 + k)`` float32 for raw target windows ``(n, lookback)``."""
         z = self.forward(windows)
         shift = self.center if self.mode == "global" else z[:, -1:]
-        parts = [((z - shift) / self.scale)[..., None]]
+        parts = [((z - shift) / self.scale)[..., None]]  # (n, lookback, 1)
+        if self.season_channel:
+            p = self.period
+            change = np.zeros_like(z)
+            change[:, p:] = (z[:, p:] - z[:, :-p]) / self.scale  # the first season of the window has none
+            parts.append(change[..., None])
         if covariates is not None:
             parts.append((np.asarray(covariates, dtype=np.float64) - self.cov_center) / self.cov_scale)
         return np.concatenate(parts, axis=-1).astype(np.float32)
+
+    @property
+    def channels(self) -> int:
+        """Input features per step from the series itself (covariates come on top)."""
+        return 2 if self.season_channel else 1
 
     def targets(self, y: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """Scaled targets for raw targets ``y`` ``(n, horizon)`` of windows with offsets ``reference``."""
@@ -192,7 +205,7 @@ class Scaler:
     def to_state(self) -> dict[str, Any]:
         return {"mode": self.mode, "transform": self.transform, "period": self.period, "center": self.center,
                 "scale": self.scale, "cov_center": [float(v) for v in self.cov_center],
-                "cov_scale": [float(v) for v in self.cov_scale]}
+                "cov_scale": [float(v) for v in self.cov_scale], "season_channel": self.season_channel}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Scaler:
@@ -200,6 +213,7 @@ class Scaler:
         scaler.center, scaler.scale = float(state["center"]), float(state["scale"])
         scaler.cov_center = np.asarray(state["cov_center"], dtype=np.float64)
         scaler.cov_scale = np.asarray(state["cov_scale"], dtype=np.float64)
+        scaler.season_channel = bool(state.get("season_channel", False))  # checkpoints before it had none
         return scaler
 
 
