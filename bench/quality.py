@@ -96,6 +96,12 @@ def _row_cells(row: dict[str, Any]) -> list[str]:
     if row.get("lstm_std") is not None and len(row.get("per_seed") or {}) > 1:
         lstm += f" ± {_num(row['lstm_std'], 2)}"
     baselines = ", ".join(f"{name} {_num(v)}" for name, v in (row.get("baselines") or {}).items())
+    if "roc_auc_mean" in row:  # sentiment: accuracy / ROC-AUC, both judged
+        lstm = f"accuracy {lstm}; ROC-AUC {_num(row['roc_auc_mean'])}"
+        per_seed = ", ".join(f"{k}: {_num(v)} / {_num(row['roc_auc_per_seed'][k])}"
+                             for k, v in row["per_seed"].items())
+        baselines = ", ".join(f"{name} {_num(v)} / {_num(row['baselines_roc_auc'][name])}"
+                              for name, v in row["baselines"].items())
     best = row.get("best_baseline")
     return [row["app"], R.cell(row["metric"], 200), R.cell(row.get("floor", "")), lstm, R.cell(per_seed, 200),
             R.cell(baselines + (f" (best: {best})" if best else ""), 300), "met" if row.get("met") else "NOT met"]
