@@ -16,7 +16,6 @@ leaves a truncated model behind. ``save_weights`` writes a single safetensors fi
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import os
@@ -186,14 +185,10 @@ def decode(obj: Any, kind: str = "", tensors: dict[str, torch.Tensor] | None = N
             cls = custom_objects[name]
             return cls.from_config(data.get("config", {})) if hasattr(cls, "from_config") else cls(**data["config"])
         return deserialize(kind, data)
-    if "__function__" in obj:
-        module, name = obj["__function__"]
-        if custom_objects and name in custom_objects:
-            return custom_objects[name]
-        if module.startswith("lstmkit."):
-            return getattr(importlib.import_module(module), name)
-        raise ValueError(f"the model was compiled with the function {module}.{name}; pass it to load_model("
-                         f"custom_objects={{{name!r}: {name}}}) (or load_model(..., compile=False))")
+    if "__function__" in obj:  # only from an explicit registry (or custom_objects): never an import
+        from lstmkit.keras.models._functions import resolve_function
+
+        return resolve_function(obj["__function__"], custom_objects)
     return {k: decode(v, kind, tensors, custom_objects) for k, v in obj.items()}
 
 
