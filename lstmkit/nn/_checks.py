@@ -75,7 +75,7 @@ def input_tensor(x: object, input_size: int, batch_first: bool) -> tuple[torch.T
 
 def lengths_arg(lengths: object, T: int, B: int) -> torch.Tensor:
     """Per-sequence lengths as a CPU int64 tensor with every value in [1, T]."""
-    lens = torch.as_tensor(lengths)
+    lens = _as_tensor("lengths", lengths, f"a (batch,) = ({B},) tensor or list of ints")
     if lens.is_floating_point() or lens.is_complex() or lens.dtype == torch.bool:
         raise TypeError(f"lengths must hold integers, got dtype {lens.dtype}")
     lens = lens.to("cpu", torch.int64)
@@ -90,8 +90,10 @@ def lengths_arg(lengths: object, T: int, B: int) -> torch.Tensor:
 
 def mask_arg(mask: object, T: int, B: int, batch_first: bool, device: torch.device) -> torch.Tensor:
     """A Keras-style step mask as (T, B) bool on ``device``."""
-    m = torch.as_tensor(mask, device=device)
     expected = (B, T) if batch_first else (T, B)
+    m = _as_tensor("mask", mask, f"a bool tensor of shape {expected}").to(device)
+    if m.is_floating_point() or m.is_complex():
+        raise TypeError(f"mask must be bool (True = a real step) or 0/1 integers, got dtype {m.dtype}")
     if m.shape != expected:
         layout = "(batch, seq)" if batch_first else "(seq, batch)"
         raise ValueError(f"mask must have shape {layout} = {expected}, got {tuple(m.shape)}")
@@ -112,3 +114,29 @@ def state_tensor(
             f"got ({value.dtype}, {value.device})"
         )
     return value
+
+
+def _as_tensor(name: str, value: object, expected: str) -> torch.Tensor:
+    """``torch.as_tensor(value)``, or a TypeError naming the argument (not torch's ``new()``)."""
+    try:
+        return torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r:.60}") from None
+
+
+def parameters(module: torch.nn.Module, shapes: dict[str, tuple[int, ...]], x: torch.Tensor) -> None:
+    """Every parameter still has the shape it was created with and the input's dtype and device.
+
+    Why here, before any kernel: the fused C++ kernels trust the shapes they are given, so a
+    ``weight_hh_l0`` replaced by a wrong-shape tensor would read out of bounds instead of raising.
+    """
+    for name, param in module.named_parameters(recurse=False):
+        expected = shapes.get(name)
+        if expected is not None and tuple(param.shape) != expected:
+            raise ValueError(f"parameter {name} has shape {tuple(param.shape)}, expected {expected} for this "
+                             f"layer's sizes (was it replaced or loaded from another model?)")
+        if param.dtype != x.dtype:
+            raise TypeError(f"input dtype {x.dtype} does not match the layer's parameters ({name} is "
+                            f"{param.dtype}): cast the input, or the layer with .to({x.dtype})")
+        if param.device != x.device:
+            raise ValueError(f"input is on {x.device} but parameter {name} is on {param.device}")

@@ -123,6 +123,8 @@ class RecurrentStack(ExecutionPaths, nn.Module):
             forget_bias = float(forget_bias)
         self.forget_bias = forget_bias
         self.reset_parameters()
+        #: every parameter's shape as created: forward refuses a replaced one (the C++ kernels trust shapes)
+        self._param_shapes = {name: tuple(p.shape) for name, p in self.named_parameters(recurse=False)}
 
     # ------------------------------------------------------------------ layout helpers
     @property
@@ -253,7 +255,11 @@ class RecurrentStack(ExecutionPaths, nn.Module):
                     mask = _checks.mask_arg(mask, T, B, self.batch_first, x.device)
                 else:  # one sequence: a (seq,) mask
                     mask = _checks.mask_arg(torch.as_tensor(mask).reshape(-1, 1), T, B, False, x.device)
+        _checks.parameters(self, self._param_shapes, x)
         states = self._initial_states(hx, x, batched)
+        if x.shape[1] == 0:  # an empty batch: empty outputs, as torch.nn.LSTM gives (no kernel runs)
+            output = x.new_zeros(x.shape[0], 0, self._out_features(self.num_layers - 1))  # (T, 0, D*H)
+            return (output.transpose(0, 1) if self.batch_first else output), self._format_states(states, batched)
         path, spans = self._choose_path(x, mask)
         if path == "torch" and spans is not None:
             output, final = self._run_native_spans(x, states, *spans)
