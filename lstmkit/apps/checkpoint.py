@@ -6,10 +6,17 @@ preprocessing state: scaler, vocabulary, ...), the model (``model.keras`` for an
 model, or ``model.safetensors`` for a torch module's state_dict) and optionally
 ``arrays.safetensors`` (extra arrays of preprocessing state). Each file is written to a temporary
 file in the same folder, fsynced, then renamed, so a crash never leaves a half-written file.
+
+Why a manifest: the folder is several files, and a kill between two renames (while overwriting an
+older checkpoint) would leave the old ``app.json`` beside the new model. ``app.json`` is written
+last and lists the SHA-256 of every file it belongs with; loading verifies them, so a torn folder
+is refused with a message instead of loading a model with another model's preprocessing state.
+Only the known file names are ever opened: a ``model_file`` such as ``../elsewhere`` is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +28,16 @@ from lstmkit.io import atomic_write_bytes as _atomic_write
 
 FORMAT = 1
 APP_FILE = "app.json"
+MODEL_FILES = ("model.keras", "model.safetensors")
+ARRAYS_FILE = "arrays.safetensors"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -50,8 +67,9 @@ def save_checkpoint(out_dir: str | Path, app: str, state: dict[str, Any], *, ker
         raise ValueError("save_checkpoint needs exactly one of keras_model= or module=")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    model_file = MODEL_FILES[0] if keras_model is not None else MODEL_FILES[1]
     if keras_model is not None:
-        keras_model.save(out / "model.keras")
+        keras_model.save(out / model_file)
     else:
         from safetensors.torch import save
 
@@ -60,9 +78,10 @@ def save_checkpoint(out_dir: str | Path, app: str, state: dict[str, Any], *, ker
     if arrays:
         from safetensors.numpy import save as save_np
 
-        atomic_write_bytes(out / "arrays.safetensors", save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()}))
-    meta = {"format": FORMAT, "app": app, "lstmkit_version": __version__,
-            "model_file": "model.keras" if keras_model is not None else "model.safetensors", "state": state}
+        atomic_write_bytes(out / ARRAYS_FILE, save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()}))
+    files = [model_file] + ([ARRAYS_FILE] if arrays else [])
+    meta = {"format": FORMAT, "app": app, "lstmkit_version": __version__, "model_file": model_file,
+            "sha256": {name: _sha256(out / name) for name in files}, "state": state}
     atomic_write_json(out / APP_FILE, meta)  # written last: its presence marks a complete checkpoint
     return out
 
@@ -91,20 +110,40 @@ def load_checkpoint(path: str | Path, app: str) -> tuple[dict[str, Any], Any, di
                        f"use `lstmkit {meta['app']} ...` with it, or train a {app} model first")
     if meta.get("format") != FORMAT:
         raise AppError(f"{folder} has checkpoint format {meta.get('format')!r}; this lstmkit reads format {FORMAT}")
-    model_path = folder / meta.get("model_file", "")
+    model_file = meta.get("model_file")
+    if model_file not in MODEL_FILES:
+        raise AppError(f"{meta_path} names the model file {model_file!r}; expected one of {', '.join(MODEL_FILES)} "
+                       "inside the checkpoint folder")
+    model_path = folder / model_file
     if not model_path.is_file():
         raise AppError(f"checkpoint {folder} is incomplete: {model_path.name} is missing")
-    if model_path.suffix == ".keras":
-        from lstmkit.keras.models import load_model
+    sums = meta.get("sha256")  # absent in checkpoints written before the manifest
+    if sums is not None:
+        if not isinstance(sums, dict) or model_file not in sums or set(sums) - {model_file, ARRAYS_FILE}:
+            raise AppError(f"{meta_path} has a damaged file list: {sums!r}")
+        for name, expected in sums.items():
+            if not (folder / name).is_file() or _sha256(folder / name) != expected:
+                raise AppError(f"checkpoint {folder} is torn: {name} does not match {APP_FILE} (a save was "
+                               "interrupted, or the files come from different runs); retrain or restore the folder")
+    try:
+        if model_path.suffix == ".keras":
+            from lstmkit.keras.models import load_model
 
-        model = load_model(model_path)
-    else:
-        from safetensors.torch import load
+            model = load_model(model_path)
+        else:
+            from safetensors.torch import load
 
-        model = load(model_path.read_bytes())
+            model = load(model_path.read_bytes())
+    except (ValueError, OSError, KeyError) as exc:  # safetensors raises its own error types as well
+        raise AppError(f"{model_path} could not be read: {exc}") from None
+    except Exception as exc:  # noqa: BLE001  (SafetensorError is not a ValueError)
+        if type(exc).__name__ != "SafetensorError":
+            raise
+        raise AppError(f"{model_path} is not a valid safetensors file: {exc}") from None
     arrays: dict[str, np.ndarray] = {}
-    if (folder / "arrays.safetensors").is_file():
+    has_arrays = ARRAYS_FILE in sums if sums is not None else (folder / ARRAYS_FILE).is_file()
+    if has_arrays:
         from safetensors.numpy import load as load_np
 
-        arrays = load_np((folder / "arrays.safetensors").read_bytes())
+        arrays = load_np((folder / ARRAYS_FILE).read_bytes())
     return meta["state"], model, arrays
