@@ -85,3 +85,23 @@ def test_custom_objects_take_precedence_and_registry_holds_only_plain_functions(
     assert ("lstmkit.keras.losses.functions", "mean_squared_error") in table
     assert all(module.startswith("lstmkit.keras.") for module, _ in table)
     assert not any(name in ("get", "serialize", "deserialize") or name.startswith("_") for _, name in table)
+
+
+def test_a_highly_compressed_member_is_refused_before_inflating(tmp_path) -> None:
+    ok = _saved(tmp_path)
+    with zipfile.ZipFile(ok) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w") as zf:
+        zf.writestr("config.json", files["config.json"], compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("model.safetensors", b"\0" * (64 << 20), compress_type=zipfile.ZIP_DEFLATED)  # 64 MiB of zeros
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(ValueError, match="would inflate .* zip bomb"):
+        load_model(bomb)
+
+
+def test_unknown_members_are_never_read(tmp_path) -> None:
+    ok = _saved(tmp_path)
+    with zipfile.ZipFile(ok, "a") as zf:
+        zf.writestr("junk.bin", b"\0" * (64 << 20), compress_type=zipfile.ZIP_DEFLATED)
+    assert load_model(ok).compiled

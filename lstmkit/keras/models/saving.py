@@ -33,6 +33,9 @@ from lstmkit.io import atomic_write_bytes
 FORMAT = "lstmkit.keras"
 WEIGHTS_FORMAT = "lstmkit.keras.weights"
 FORMAT_VERSION = 1
+#: the only zip members a model file is read for; weights are stored uncompressed, JSON deflated
+MEMBERS = ("config.json", "model.safetensors", "optimizer.json", "optimizer.safetensors")
+MAX_COMPRESSION_RATIO = 200
 
 
 def atomic_write(path: Any, data: bytes) -> None:
@@ -246,7 +249,13 @@ def _read_zip(filepath: Any) -> dict[str, bytes]:
         raise ValueError(f"{path!r} is not a lstmkit.keras model file (not a zip archive)")
     try:
         with zipfile.ZipFile(path) as zf:
-            return {name: zf.read(name) for name in zf.namelist()}
+            members = [info for info in zf.infolist() if info.filename in MEMBERS]  # others are never inflated
+            for info in members:
+                if (info.compress_type != zipfile.ZIP_STORED and info.file_size > 1 << 20
+                        and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)):
+                    raise ValueError(f"{path!r} is not a model file lstmkit wrote: {info.filename} would inflate "
+                                     f"{info.compress_size:,} bytes to {info.file_size:,} (a zip bomb?)")
+            return {info.filename: zf.read(info) for info in members}
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise ValueError(f"{path!r} is a corrupt model file: {e}") from None
 
