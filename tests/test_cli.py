@@ -58,3 +58,33 @@ def test_help(args: list[str]) -> None:
     if "demo" in args:
         for option in ("--seed", "--out", "--only", "--budget-scale"):
             assert option in result.stdout
+
+
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, monkeypatch) -> None:
+    import lstmkit.apps.forecast.cli as forecast_cli
+    from lstmkit.cli import main
+
+    ran = []
+    monkeypatch.setattr(forecast_cli, "_train", lambda args: ran.append(args) or 0)
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    assert main(["forecast", "train", "--out", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is an existing file: expected a folder" in err[0] and not ran
+
+
+@pytest.mark.parametrize("exc", [OSError("disk full"), ValueError("bad value"), KeyError("missing"),
+                                 TypeError("wrong type")])
+def test_library_errors_are_one_line_and_debug_shows_the_traceback(exc, capsys, monkeypatch) -> None:
+    import lstmkit.apps.forecast.cli as forecast_cli
+    from lstmkit.cli import main
+
+    def boom(args):
+        raise exc
+
+    monkeypatch.setattr(forecast_cli, "_train", boom)
+    assert main(["forecast", "train"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and type(exc).__name__ in err[0] and "--debug" in err[0]
+    with pytest.raises(type(exc)):
+        main(["--debug", "forecast", "train"])
