@@ -3,8 +3,11 @@ metrics, plots' data): atomically, so an interrupted save never leaves a half-wr
 
 from __future__ import annotations
 
+import glob
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -20,8 +23,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, create_dirs: boo
         folder.mkdir(parents=True, exist_ok=True)
     elif not folder.is_dir():
         raise FileNotFoundError(f"cannot save to {str(path)!r}: the folder {str(folder)!r} does not exist")
+    _remove_stale_parts(folder, path.name)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
     try:
+        os.fchmod(fd, _mode_for(path))  # mkstemp's 0600 would silently tighten a replaced file's permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -30,4 +35,45 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, create_dirs: boo
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(folder)
     return path
+
+
+#: a temporary file older than this was left by a save that was killed (SIGKILL, power loss)
+STALE_PART_S = 60.0
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions the written file gets: the replaced file's, else the umask's default."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _remove_stale_parts(folder: Path, name: str) -> None:
+    """Delete ``.<name>.*.part`` files that earlier, killed saves of the same file left behind
+    (recent ones may belong to a save running right now, and are kept)."""
+    now = time.time()
+    for part in folder.glob(f".{glob.escape(name)}.*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            pass  # another process removed or holds it: not ours to fight over
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
