@@ -214,6 +214,19 @@ template <typename T> static inline T* opt_ptr(const c10::optional<at::Tensor>& 
 static inline const uint8_t* opt_mask(const c10::optional<at::Tensor>& t) {
   return (t.has_value() && t->defined() && t->numel() > 0) ? t->data_ptr<uint8_t>() : nullptr;
 }
+// An optional argument the kernel will index as `expected` contiguous elements: refuse any other
+// size (or a non-contiguous one) before a pointer is taken, instead of reading out of bounds.
+static inline void check_numel(const c10::optional<at::Tensor>& t, int64_t expected, const char* what,
+                               const char* kernel) {
+  if (!(t.has_value() && t->defined() && t->numel() > 0)) return;
+  TORCH_CHECK(t->numel() == expected, "lstmkit fused ", kernel, ": ", what, " has ", t->numel(),
+              " elements, expected ", expected);
+  TORCH_CHECK(t->is_contiguous(), "lstmkit fused ", kernel, ": ", what, " must be contiguous");
+}
+static inline void check_numel(const at::Tensor& t, int64_t expected, const char* what, const char* kernel) {
+  check_numel(c10::optional<at::Tensor>(t), expected, what, kernel);
+}
+
 // Whether batch row b is masked out at step t (a step the sequence does not have).
 static inline bool row_masked(const uint8_t* mask, int64_t t, int64_t B, int64_t b) {
   return mask && !mask[t * B + b];

@@ -55,6 +55,20 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   const uint8_t* mask = opt_mask(step_mask);
   const uint8_t* kh = opt_mask(keep_h);
   const Layout L = make_layout(gx, h0, cfg);
+  {  // every shape the loops below index by, checked before the first pointer is used
+    const char* k = "GRU";
+    TORCH_CHECK(h0.dim() == 2, "lstmkit fused GRU: h0 must be (batch, H), got ", h0.sizes());
+    check_numel(w_hh, 3 * L.H * L.H, "weight_hh", k);
+    TORCH_CHECK(w_hh.numel() > 0, "lstmkit fused GRU: weight_hh is empty");
+    check_numel(b_hh, 3 * L.H, "bias_hh", k);
+    check_numel(ln_w, 3 * L.H, "ln weight", k);
+    check_numel(ln_b, 3 * L.H, "ln bias", k);
+    check_numel(ln_ih_w, 3 * L.H, "ln_ih weight", k);
+    check_numel(ln_ih_b, 3 * L.H, "ln_ih bias", k);
+    check_numel(rmask, L.B * L.H, "the recurrent-dropout mask", k);
+    check_numel(step_mask, L.T * L.B, "the step mask", k);
+    check_numel(keep_h, L.T * L.B * L.H, "the zoneout mask", k);
+  }
   const bool ln = lnw != nullptr, save = cfg[3];
   const double zh = fcfg[0], eps = fcfg[1];
   const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H, ts = save ? 1 : 0, Ts = save ? T_ : 1;
@@ -269,6 +283,7 @@ std::vector<at::Tensor> gru_forward(const at::Tensor& gx, const at::Tensor& h0, 
   TORCH_CHECK(gx.is_contiguous() && h0.is_contiguous() && w_hh.is_contiguous(),
               "lstmkit fused GRU: inputs must be contiguous");
   TORCH_CHECK(gx.device().is_cpu(), "lstmkit fused GRU runs on CPU tensors");
+  TORCH_CHECK(gx.dim() == 3, "lstmkit fused GRU: gx must be (T, batch, 3H), got ", gx.sizes());
   if (gx.scalar_type() == at::kDouble)
     return forward_impl<double>(gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, cfg,
                                 fcfg);

@@ -47,6 +47,30 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
   const uint8_t* kc = opt_mask(keep_c);
   Layout L = make_layout(gx, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
   L.ln_ih = lniw != nullptr;
+  {  // every shape the loops below index by, checked before the first pointer is used
+    const char* k = "LSTM";
+    const int64_t GH = L.G * L.H, SH = L.S * L.H;
+    TORCH_CHECK(h0.dim() == 2 && h0.size(0) == L.B && c0.dim() == 2 && c0.size(0) == L.B, "lstmkit fused LSTM: h0 ",
+                h0.sizes(), " and c0 ", c0.sizes(), " must be (batch=", L.B, ", size)");
+    check_numel(w_hh, GH * L.R, "weight_hh", k);
+    TORCH_CHECK(w_hh.numel() > 0, "lstmkit fused LSTM: weight_hh is empty");
+    check_numel(peep, SH, "the peephole weights", k);
+    check_numel(w_hr, L.R * L.H, "weight_hr", k);
+    TORCH_CHECK(!L.proj || L.R < L.H, "lstmkit fused LSTM: a projection needs proj_size < hidden_size");
+    TORCH_CHECK(L.proj || L.R == L.H, "lstmkit fused LSTM: h0 has ", L.R, " columns but c0 ", L.H,
+                " (no projection)");
+    check_numel(w_fgr, SH * SH, "weight_fgr", k);
+    check_numel(ln_hh_w, GH, "ln_hh weight", k);
+    check_numel(ln_hh_b, GH, "ln_hh bias", k);
+    check_numel(ln_c_w, L.H, "ln_c weight", k);
+    check_numel(ln_c_b, L.H, "ln_c bias", k);
+    check_numel(ln_ih_w, GH, "ln_ih weight", k);
+    check_numel(ln_ih_b, GH, "ln_ih bias", k);
+    check_numel(rmask, L.B * L.R, "the recurrent-dropout mask", k);
+    check_numel(step_mask, L.T * L.B, "the step mask", k);
+    check_numel(keep_h, L.T * L.B * L.R, "the hidden zoneout mask", k);
+    check_numel(keep_c, L.T * L.B * L.H, "the cell zoneout mask", k);
+  }
   const bool save = cfg[7], inplace = cfg.size() > 8 && cfg[8];
   const bool bf16 = cfg.size() > 9 && cfg[9];  // matmul_precision="bf16"
   const double zh = fcfg[0], zc = fcfg[1], eps = fcfg[2];
@@ -189,6 +213,7 @@ std::vector<at::Tensor> lstm_forward(const at::Tensor& gx, const at::Tensor& h0,
   TORCH_CHECK(gx.is_contiguous() && h0.is_contiguous() && c0.is_contiguous() && w_hh.is_contiguous(),
               "lstmkit fused LSTM: inputs must be contiguous");
   TORCH_CHECK(gx.device().is_cpu(), "lstmkit fused LSTM runs on CPU tensors");
+  TORCH_CHECK(gx.dim() == 3, "lstmkit fused LSTM: gx must be (T, batch, gates*H), got ", gx.sizes());
   if (gx.scalar_type() == at::kDouble)
     return forward_impl<double>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, ln_ih_w,
                                 ln_ih_b, rmask, step_mask, keep_h, keep_c, cfg, fcfg);
