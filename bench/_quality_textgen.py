@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 DEFAULT_SEEDS = [0]
 NAMES = {"ngram3": "3-gram", "ngram5": "5-gram", "ngram6": "6-gram", "ngram7": "7-gram"}
 SAFETY_CAP_S = 3600.0  # the steps decide; a cap only so that a stuck run ends
+LONG_RUN_THREADS = 2  # as `lstmkit textgen train` (its --threads default)
 
 
 def _row(metric: str, floor: str, results: dict[int, dict[str, Any]], *, ceiling: float | None = None
@@ -86,7 +87,7 @@ def run_long(seeds: list[int], log: Callable[..., Any] = print) -> dict[str, Any
         tic = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="lstmkit-textgen-") as out:
             results[seed] = run(corpus, TextGenConfig(), out, seed=seed, steps=LONG_RUN_STEPS, verbose=0,
-                                seconds=SAFETY_CAP_S, plot=False)
+                                seconds=SAFETY_CAP_S, plot=False, threads=LONG_RUN_THREADS)
         results[seed]["wall_seconds"] = round(time.perf_counter() - tic, 1)
         _log_run(log, "long run", seed, results[seed])
     return _row(f"held-out bpc, long run (`lstmkit textgen train --steps {LONG_RUN_STEPS} --eval-chars 0`, "
