@@ -86,7 +86,7 @@ def run(seeds: list[int] | None = None, log: Callable[..., Any] = print,
                 + f"; {r['horizon']}-step MAE " + ", ".join(
                 f"{NAMES.get(k, 'LSTM')} {v:.3f}" for k, v in r["multi_step"].items()) + f" ({r['seconds']:.0f} s)")
         if data == "sunspots":
-            rows.append(_row(data, "sunspots one-step MAE, last 30 years (1989-2018)",
+            rows.append(_row(data, "sunspots one-step MAE, last 30 years (1979-2008)",
                              "< 12.0 and below every baseline", "one_step", results, tuple(NAMES), ceiling=12.0))
             h = next(iter(results.values()))["horizon"]
             rows.append(_row(data, f"sunspots {h}-step MAE from every test origin", "below ARIMA and SARIMA",

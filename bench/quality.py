@@ -92,6 +92,8 @@ def _row_cells(row: dict[str, Any]) -> list[str]:
         return ["demo", R.cell(row["metric"]), row["floor"], f"{row['seconds']:.0f} s", detail, "",
                 "met" if row["met"] else "NOT met"]
     per_seed = ", ".join(f"{k}: {_num(v)}" for k, v in (row.get("per_seed") or {}).items())
+    if row.get("train_seconds"):  # text generation: the time floor is part of the row
+        per_seed += " (training: " + ", ".join(f"{v:.0f} s" for v in row["train_seconds"].values()) + ")"
     lstm = _num(row.get("lstm_mean"))
     if row.get("lstm_std") is not None and len(row.get("per_seed") or {}) > 1:
         lstm += f" ± {_num(row['lstm_std'], 2)}"
