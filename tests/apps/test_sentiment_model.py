@@ -103,7 +103,7 @@ def test_same_seed_same_model(split) -> None:
 def test_time_budget_stops_training(split) -> None:
     config = SentimentConfig(num_words=200, embed_dim=4, units=4, epochs=50, members=3, patience=50)
     clf = SentimentClassifier(config, split.train.classes)
-    clf.fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels, verbose=0, time_budget_s=0.01)
+    clf.fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels, verbose=0, time_budget_s=1e-9)
     assert clf.info["stopped_by_time_budget"] and clf.info["epochs_run"] == [1] and clf.info["members_trained"] == 1
 
 
