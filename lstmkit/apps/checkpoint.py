@@ -125,6 +125,8 @@ def load_checkpoint(path: str | Path, app: str) -> tuple[dict[str, Any], Any, di
             if not (folder / name).is_file() or _sha256(folder / name) != expected:
                 raise AppError(f"checkpoint {folder} is torn: {name} does not match {APP_FILE} (a save was "
                                "interrupted, or the files come from different runs); retrain or restore the folder")
+    from safetensors import SafetensorError
+
     try:
         if model_path.suffix == ".keras":
             from lstmkit.keras.models import load_model
@@ -134,12 +136,8 @@ def load_checkpoint(path: str | Path, app: str) -> tuple[dict[str, Any], Any, di
             from safetensors.torch import load
 
             model = load(model_path.read_bytes())
-    except (ValueError, OSError, KeyError) as exc:  # safetensors raises its own error types as well
+    except (ValueError, OSError, KeyError, SafetensorError) as exc:  # SafetensorError is not a ValueError
         raise AppError(f"{model_path} could not be read: {exc}") from None
-    except Exception as exc:  # noqa: BLE001  (SafetensorError is not a ValueError)
-        if type(exc).__name__ != "SafetensorError":
-            raise
-        raise AppError(f"{model_path} is not a valid safetensors file: {exc}") from None
     arrays: dict[str, np.ndarray] = {}
     has_arrays = ARRAYS_FILE in sums if sums is not None else (folder / ARRAYS_FILE).is_file()
     if has_arrays:

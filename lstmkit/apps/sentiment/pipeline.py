@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lstmkit.apps.errors import AppError
 from lstmkit.apps.sentiment.data import LabelledTexts, Split, load_csv, load_rotten, split_data, subsample
 
@@ -77,7 +79,8 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
             verbose=verbose, time_budget_s=time_budget_s)
     train_seconds = time.perf_counter() - start
     test_y = split.test.labels
-    lstm_proba = clf.predict_proba(split.test.texts)
+    lstm_logits = clf.predict_logits(split.test.texts)  # scored once: the metrics and the blend share it
+    lstm_proba = 1.0 / (1.0 + np.exp(-lstm_logits))  # what clf.predict_proba returns
     from lstmkit.apps.sentiment.metrics import binary_metrics
 
     metrics = {"lstm": binary_metrics(test_y, lstm_proba)}
@@ -97,7 +100,8 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
 
         start_b = time.perf_counter()
         nblr = NBLogReg(seed=spec.seed).fit(split.train.texts, split.train.labels, split.val.texts, split.val.labels)
-        scores["NB-LR"] = nblr.predict_proba(split.test.texts)
+        nblr_test = nblr.decision_function(split.test.texts)
+        scores["NB-LR"] = 1.0 / (1.0 + np.exp(-nblr_test))  # what nblr.predict_proba returns
         metrics["nblr"] = binary_metrics(test_y, scores["NB-LR"])
         report["nblr"] = {**nblr.chosen, "seconds": round(time.perf_counter() - start_b, 2)}
         from lstmkit.apps.sentiment.hybrid import fit_blend
@@ -105,8 +109,7 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
         # the LSTM + NB-LR blend: its weight from validation only; reported beside the pure LSTM
         blend = fit_blend(clf.predict_logits(split.val.texts), nblr.decision_function(split.val.texts),
                           split.val.labels)
-        scores["LSTM + NB-LR"] = blend.proba(clf.predict_logits(split.test.texts),
-                                             nblr.decision_function(split.test.texts))
+        scores["LSTM + NB-LR"] = blend.proba(lstm_logits, nblr_test)
         metrics["lstm_nblr"] = binary_metrics(test_y, scores["LSTM + NB-LR"])
         report["lstm_nblr"] = {"lstm_weight": blend.weight}
     report.update({
