@@ -108,13 +108,17 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--units", type=int_in(1, 4096), default=16, help="LSTM units per layer (default: 16)")
     group.add_argument("--members", type=int_in(1, 64), default=5,
                        help="LSTMs trained side by side and averaged, a seed ensemble in one model (default: 5)")
-    group.add_argument("--no-refit", action="store_true",
-                       help="keep the early-stopped model instead of retraining on training + validation")
+    group.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                       help="retrain on training + validation for the early-stopped epoch count (default: on for "
+                            "sunspots and CSV files; off for co2, where it was worse on validation)")
     group.add_argument("--interval", choices=("residual", "heads"), default="residual",
                        help="residual: MSE point model, intervals from its validation errors; heads: pinball-loss "
                             "quantile heads (default: residual)")
     group.add_argument("--transform", choices=("none", "sqrt"), default=None,
                        help="variance-stabilising transform before scaling (default: sqrt for sunspots, else none)")
+    group.add_argument("--highway", action=argparse.BooleanOptionalAction, default=None,
+                       help="add a linear autoregression of the input window to the LSTM's output (LSTNet's "
+                            "highway; default: on for co2, off otherwise)")
     group.add_argument("--layers", type=int_in(1, 8), default=1, help="stacked LSTM layers (default: 1)")
     group.add_argument("--dropout", type=float_in(0, 1, high_open=True), default=0.0,
                        help="dropout before the output layer (default: 0)")
@@ -170,8 +174,8 @@ def _options(args: argparse.Namespace) -> dict:
             "scaling": args.scaling, "strategy": args.strategy, "units": args.units, "layers": args.layers,
             "dropout": args.dropout, "epochs": args.epochs, "seed": args.seed, "batch_size": args.batch_size,
             "learning_rate": args.learning_rate, "patience": args.patience, "quantiles": _quantiles(args.quantiles),
-            "members": args.members, "refit": not args.no_refit, "interval": args.interval,
-            "transform": args.transform}
+            "members": args.members, "refit": args.refit, "interval": args.interval,
+            "transform": args.transform, "highway": args.highway}
 
 
 def _train(args: argparse.Namespace) -> int:

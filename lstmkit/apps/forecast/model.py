@@ -98,6 +98,7 @@ class ForecastConfig:
     refit: bool = True
     transform: str = "none"
     period: int = 1
+    highway: bool = False
 
     def check(self) -> None:
         for name in ("lookback", "horizon", "units", "layers", "epochs", "batch_size", "paths", "members", "period"):
@@ -152,6 +153,10 @@ class Forecaster:
         refit: retrain on training + validation for the selected epoch count (needs a validation part).
         transform: "none" or "sqrt" (before scaling; for non-negative series with level-dependent noise).
         period: season length for ``scaling="seasonal"``.
+        highway: add a linear map of the whole input window to each member's output (LSTNet's
+            "autoregressive highway", Lai et al. 2018): the LSTM then models what a linear
+            autoregression misses, and the linear part extrapolates to input levels the tanh
+            units never saw in training (CO2's faster growth in the test years).
         verbose: 1 shows a progress bar over the epochs.
 
     Forecasts of a series that never went below zero in training are clipped at zero (counts,
@@ -163,11 +168,11 @@ class Forecaster:
                  quantiles: Sequence[float] | None = DEFAULT_QUANTILES, scaling: str = "global", batch_size: int = 16,
                  learning_rate: float = 1e-2, patience: int = 20, paths: int = 500, calibrate: bool = True,
                  members: int = 5, interval: str = "residual", refit: bool = True, transform: str = "none",
-                 period: int = 1, verbose: int = 0):
+                 period: int = 1, highway: bool = False, verbose: int = 0):
         self.config = ForecastConfig(lookback, horizon, units, layers, dropout, epochs, seed, strategy,
                                      None if quantiles is None else tuple(quantiles), scaling, batch_size,
                                      learning_rate, patience, paths, calibrate, members, interval, refit, transform,
-                                     period)
+                                     period, bool(highway))
         self.config.check()
         self.verbose = verbose
         self.model_: Any = None
@@ -263,7 +268,7 @@ class Forecaster:
             set_random_seed(cfg.seed)
             features = self.scaler_.channels + self.n_covariates_
             self.model_ = build_network(cfg.lookback, features, self.network_outputs, cfg.units, cfg.layers,
-                                        cfg.dropout, cfg.members)
+                                        cfg.dropout, cfg.members, highway=cfg.highway)
             compile_network(self.model_, cfg.quantiles if cfg.interval == "heads" else None, cfg.learning_rate)
             self.training_ = train_network(self.model_, x, tile(y), None if val is None else (val[0], tile(val[1])),
                                            epochs=epochs, batch_size=cfg.batch_size, patience=cfg.patience,

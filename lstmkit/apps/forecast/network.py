@@ -19,7 +19,7 @@ from lstmkit.keras.models.progbar import Progbar
 
 
 def build_network(lookback: int, features: int, outputs: int, units: int, layers: int, dropout: float,
-                  members: int = 1) -> Any:
+                  members: int = 1, highway: bool = False) -> Any:
     """``layers`` LSTMs of ``units``, Dropout(``dropout``), Dense(``outputs``); with ``members`` > 1,
     that many such stacks side by side on the same input, their outputs concatenated
     ``(B, members * outputs)``, so a seed ensemble is one model (one checkpoint, one predict call).
@@ -27,11 +27,15 @@ def build_network(lookback: int, features: int, outputs: int, units: int, layers
     Trained against the target tiled ``members`` times, the mean loss is the average of the
     members' own losses: each member gets only its own gradient, as if trained alone, and the
     forecaster averages their outputs.
+
+    ``highway`` adds, per member, a Dense(``outputs``) of the flattened input window to the head
+    (LSTNet's autoregressive component): a linear autoregression the LSTM corrects, which keeps
+    extrapolating where the tanh units saturate.
     """
-    from lstmkit.keras.layers import LSTM, Concatenate, Dense, Dropout, Input
+    from lstmkit.keras.layers import LSTM, Add, Concatenate, Dense, Dropout, Flatten, Input
     from lstmkit.keras.models import Model, Sequential
 
-    if members == 1:
+    if members == 1 and not highway:
         stack: list[Any] = [Input(shape=(lookback, features))]
         for k in range(layers):
             stack.append(LSTM(units, return_sequences=k < layers - 1))
@@ -40,6 +44,7 @@ def build_network(lookback: int, features: int, outputs: int, units: int, layers
         stack.append(Dense(outputs))
         return Sequential(stack)
     inp = Input(shape=(lookback, features))  # (B, T, F)
+    flat = Flatten()(inp) if highway else None  # (B, T * F)
     heads = []
     for _ in range(members):
         h = inp
@@ -47,8 +52,9 @@ def build_network(lookback: int, features: int, outputs: int, units: int, layers
             h = LSTM(units, return_sequences=k < layers - 1)(h)
         if dropout > 0:
             h = Dropout(dropout)(h)
-        heads.append(Dense(outputs)(h))  # (B, outputs)
-    return Model(inp, Concatenate()(heads))  # (B, members * outputs)
+        head = Dense(outputs)(h)  # (B, outputs)
+        heads.append(Add()([head, Dense(outputs)(flat)]) if highway else head)
+    return Model(inp, Concatenate()(heads) if members > 1 else heads[0])  # (B, members * outputs)
 
 
 def compile_network(model: Any, quantiles: tuple[float, ...] | None, learning_rate: float) -> None:
