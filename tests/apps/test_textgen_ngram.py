@@ -115,3 +115,16 @@ def test_the_app_reports_orders_3_5_6_7(monkeypatch: pytest.MonkeyPatch) -> None
     assert list(bpc) == ["ngram3", "ngram5", "ngram6", "ngram7"]
     for n in (3, 5, 6, 7):
         assert bpc[f"ngram{n}"] == NGramModel(n, vocab).fit(TEXT).bits_per_char(TEXT[:300])
+
+
+@pytest.mark.parametrize("order", [1, 3, 5])
+def test_distributions_of_a_text_are_each_positions_distribution(order: int) -> None:
+    text = "to be, or not to be: that is the question. " * 4
+    model = NGramModel(order, Vocab.from_text(text)).fit(text)
+    probe = text[:40]
+    rows = model.distributions(probe, chunk=7)  # a chunk that does not divide the length
+    assert rows.shape == (len(probe), len(model.vocab))
+    for t in (0, 1, order, 39):
+        np.testing.assert_allclose(rows[t], model.distribution(probe[:t]), rtol=1e-12, atol=0)
+    ids = model.vocab.encode(probe)
+    np.testing.assert_allclose(np.log2(rows[np.arange(1, len(probe)), ids[1:]]), model.log2_probs(probe), atol=1e-12)

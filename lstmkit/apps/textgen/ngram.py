@@ -141,6 +141,26 @@ class NGramModel:
             out[start:stop] = np.log2(self._probs(windows[start:stop], valid[start:stop]))
         return out
 
+    def distributions(self, text: str, *, chunk: int = 1 << 14) -> np.ndarray:
+        """(len(text), V): row t is P(text[t] = c | text[:t]) for each c of ``vocab.chars`` (row 0: no history).
+
+        Why: top-1 accuracy and error analyses need the whole distribution at every position,
+        not only the probability of the character that came (``log2_probs``).
+        """
+        ids = self.vocab.encode(text, what="evaluation text")
+        V, n = self.size, len(ids)
+        padded = np.concatenate([np.zeros(self.order - 1, dtype=np.int64), ids])
+        mask = np.concatenate([np.zeros(self.order - 1, dtype=bool), np.ones(n, dtype=bool)])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, self.order)  # row t ends at text[t]
+        valid = np.lib.stride_tricks.sliding_window_view(mask, self.order)
+        out = np.empty((n, V))
+        for start in range(0, n, chunk):
+            rows = np.repeat(windows[start:start + chunk], V, axis=0)  # each history once per candidate
+            rows[:, -1] = np.tile(np.arange(V), len(rows) // V)
+            known = np.repeat(valid[start:start + chunk], V, axis=0)
+            out[start:start + chunk] = self._probs(rows, known).reshape(-1, V)
+        return out
+
     def bits_per_char(self, text: str) -> float:
         """Mean -log2 P over the characters of ``text`` after the first (as ``TextGenerator.bits_per_char``)."""
         return float(-self.log2_probs(text).mean())
