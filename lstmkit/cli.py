@@ -23,6 +23,7 @@ COMMANDS = {
     "sentiment": "lstmkit.apps.sentiment.cli",
     "textgen": "lstmkit.apps.textgen.cli",
     "tune": "lstmkit.tune.cli",
+    "viz": "lstmkit.apps.views.cli",
 }
 
 
@@ -40,9 +41,10 @@ def build_parser() -> Parser:
 
 
 def _check_out(args: object) -> None:
-    """An ``--out`` folder that is an existing file is refused before any work starts."""
+    """An ``--out`` folder that is an existing file is refused before any work starts (commands
+    whose ``--out`` names a file set ``out_is_file`` and check it themselves)."""
     out = getattr(args, "out", None)
-    if out and Path(out).exists() and not Path(out).is_dir():
+    if out and not getattr(args, "out_is_file", False) and Path(out).exists() and not Path(out).is_dir():
         raise AppError(f"--out {out} is an existing file: expected a folder (existing or new) for the outputs")
 
 

@@ -39,6 +39,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, create_dirs: boo
     return path
 
 
+def atomic_write_text(path: str | os.PathLike, text: str, *, encoding: str = "utf-8",
+                      create_dirs: bool = False) -> Path:
+    """``atomic_write_bytes`` of ``text`` encoded with ``encoding`` (newlines kept as given)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return atomic_write_bytes(path, text.encode(encoding), create_dirs=create_dirs)
+
+
 #: a temporary file older than this was left by a save that was killed (SIGKILL, power loss)
 STALE_PART_S = 60.0
 

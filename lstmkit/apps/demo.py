@@ -161,4 +161,7 @@ def _summary(app: str, r: dict[str, Any], verdicts: list[dict[str, Any]]) -> lis
     plots = r.get("plots") or ([r["plot"]] if r.get("plot") else [])
     if plots:
         lines.append(f"plot{'s' if len(plots) > 1 else ''}: {', '.join(map(str, plots))}")
+    views = r.get("views") or {}
+    if views:  # inside the model: `lstmkit viz cells|gates|errors` makes more of these
+        lines.append(f"inside the model: cell page {views['cells_page']}, gate saturation {views['gates_plot']}")
     return [f"{app:<10} {lines[0]}", *[f"{'':<10} {line}" for line in lines[1:]]]

@@ -18,6 +18,7 @@ from .trace import LayerTrace, record
 
 _LAZY = {
     "write_cell_page": "cells_page", "rank_cells": "features", "FEATURES": "features",
+    "compute_features": "features", "best_cell_per_feature": "features", "CellMatch": "features",
     "gate_saturation": "saturation", "plot_saturation": "saturation",
     "compare_models": "errors", "error_breakdown": "errors", "plot_error_breakdown": "errors",
     "closing_accuracy_by_distance": "errors", "plot_closing_accuracy": "errors",

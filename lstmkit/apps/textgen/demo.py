@@ -23,16 +23,27 @@ DEMO_STEPS = 4000
 DEMO_THREADS = 2
 DEMO_EVAL_CHARS: int | None = None  # score all 4 held-out plays (465,312 characters), as the long run does
 DEMO_PRIME = "ROMEO:\n"
+#: Held-out characters the demo's cell page and gate plot read (``lstmkit viz cells`` reads more).
+DEMO_VIEW_CHARS = 2000  # about 8 MB of page for 256 cells x 6 quantities
 
 
 def demo(out_dir: Path, seed: int = 0, budget_s: float = 60, verbose: int = 1) -> dict[str, Any]:
     """Train the demo model and compare it with the 3-gram and 5-gram baselines on the same held-out text.
 
     Returns ``{"bpc": {"lstm": x, "ngram3": y, "ngram5": z}, "sample": "...", "plot": "<png>",
-    "checkpoint": "<dir>", "steps": n, "train_seconds": s, "stopped_by": "steps" | "time", ...}``.
+    "checkpoint": "<dir>", "steps": n, "train_seconds": s, "stopped_by": "steps" | "time",
+    "views": {"cells_page": "<html>", "gates_plot": "<png>"}, ...}``: the views are the cell page
+    and gate-saturation plot of the trained model reading the first held-out characters.
     """
     from lstmkit.apps.textgen.experiment import load_corpus, run
+    from lstmkit.apps.views.textmodel import load_text_model, write_cell_views
 
     corpus = load_corpus("shakespeare", eval_chars=DEMO_EVAL_CHARS)
-    return run(corpus, DEMO_CONFIG, Path(out_dir), seed=seed, steps=DEMO_STEPS, seconds=budget_s, verbose=verbose,
-               prime=DEMO_PRIME, sample_length=300, threads=DEMO_THREADS)
+    result = run(corpus, DEMO_CONFIG, Path(out_dir), seed=seed, steps=DEMO_STEPS, seconds=budget_s, verbose=verbose,
+                 prime=DEMO_PRIME, sample_length=300, threads=DEMO_THREADS)
+    # look inside the model just trained (Karpathy et al. 2015): its cells over held-out text, its gates
+    generator, _ = load_text_model(result["checkpoint"])
+    result["views"] = write_cell_views(generator, corpus.heldout[:DEMO_VIEW_CHARS], Path(out_dir),
+                                       title=f"the demo's {DEMO_CONFIG.layers}x{DEMO_CONFIG.units} LSTM reading "
+                                             "held-out Shakespeare")
+    return result
