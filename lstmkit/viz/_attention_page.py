@@ -205,6 +205,7 @@ _SCRIPT = r"""
   exSel.onchange = render;
   fillExamples();
   render();
+  document.body.dataset.ready = "1";  // drawn: tests and screenshots wait for this
 })();
 """
 
