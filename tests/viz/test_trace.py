@@ -229,3 +229,18 @@ def test_keras_stateful_states_are_left_alone():
 def test_bad_input_is_named(model, x, message):
     with pytest.raises((ValueError, TypeError), match=message):
         record(model, x)
+
+
+def test_keras_masks_reach_the_trace():
+    from lstmkit import keras
+    from lstmkit.keras import layers
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(T,), dtype="int64"), layers.Embedding(9, I, mask_zero=True),
+                              layers.LSTM(H, return_sequences=True)])
+    ids = np.array([[3, 4, 5, 0, 0, 0], [1, 2, 3, 4, 5, 6], [7, 0, 0, 0, 0, 0]])
+    want = np.asarray(model.predict(ids, verbose=0))
+    (trace,) = record(model, torch.from_numpy(ids))
+    np.testing.assert_array_equal(trace.mask, ids != 0)
+    np.testing.assert_allclose(trace["h"][ids != 0], want[ids != 0], rtol=1e-5, atol=1e-5)
+    assert np.isnan(trace["f"][ids == 0]).all()
