@@ -17,7 +17,6 @@ would have; the wrapper, training flags, stateful RNN states and torch's RNG are
 from __future__ import annotations
 
 import functools
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.io import atomic_write_bytes
 from lstmkit.viz._attention_page import write_attention_page
+from lstmkit.viz._common import ModelSnapshot, pyplot, save_png
 
 __all__ = ["attention_scores", "plot_attention", "write_attention_page"]
 
@@ -112,7 +111,7 @@ def _capture(model: Any, layers: list[Any], x: Any, batch_size: int | None) -> l
 
         return call
 
-    snapshot = _Snapshot(model)
+    snapshot = ModelSnapshot(model)
     patched: list[tuple[Any, Any]] = []  # (layer, the instance-level call it had before, if any)
     try:
         for target in layers:
@@ -146,30 +145,6 @@ def _group(batches: list[list[tuple[Any, np.ndarray]]]) -> list[dict[str, Any]]:
             parts[key].append(weights)
     return [{"name": target.name, "call": k, "scores": np.concatenate(parts[(id(target), k)], axis=0)}
             for target, k in order]
-
-
-class _Snapshot:
-    """Training flags, stateful RNN states and torch's RNG (CPU and CUDA), restored after the capture."""
-
-    def __init__(self, model: Any):
-        import torch
-
-        self.modes = [(m, m.training) for m in model.modules()]
-        self.states = [(m, m._states) for m in model.modules()
-                       if getattr(m, "stateful", False) and hasattr(m, "_states")]
-        self.rng = torch.get_rng_state()
-        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-
-    def restore(self) -> None:
-        import torch
-
-        for module, mode in self.modes:
-            module.training = mode
-        for module, states in self.states:
-            module._states = states
-        torch.set_rng_state(self.rng)
-        if self.cuda_rng is not None:
-            torch.cuda.set_rng_state_all(self.cuda_rng)
 
 
 # --------------------------------------------------------------------------- static heat map
@@ -224,10 +199,7 @@ def plot_attention(path: str | os.PathLike, scores: Any, *, query_labels: Sequen
     The colour scale runs from 0 to the largest weight, not to 1: over long sequences the weights
     are small and a fixed 0..1 scale would show a uniform dark square.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     arr = _check_matrix(scores)
     tq, tv = arr.shape
@@ -253,8 +225,6 @@ def plot_attention(path: str | os.PathLike, scores: Any, *, query_labels: Sequen
         if title:
             ax.set_title(title)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
+        return save_png(fig, path, dpi=110)
     finally:
         plt.close(fig)
-    return Path(atomic_write_bytes(path, buffer.getvalue()))

@@ -23,7 +23,6 @@ context) is never scored: its value is ignored, NaN by convention. Outputs that 
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections import Counter
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.io import atomic_write_bytes
+from lstmkit.viz._common import pyplot, save_png
 
 #: the error categories of :func:`error_breakdown`, in the order they are tried
 CATEGORIES: tuple[str, ...] = ("n-gram", "dynamic memory", "rare words", "word start",
@@ -231,10 +230,7 @@ def plot_error_breakdown(path: str | os.PathLike, breakdown: Mapping[str, int], 
     errors = int(breakdown["errors"])
     fractions = [count / errors if errors else 0.0 for count in counts]
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7.6, 4.2), dpi=100)
     positions = np.arange(len(CATEGORIES))
@@ -251,7 +247,7 @@ def plot_error_breakdown(path: str | os.PathLike, breakdown: Mapping[str, int], 
     ax.set_title(title or default)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return _save(fig, plt, path)
+    return save_png(fig, path)
 
 
 def plot_closing_accuracy(path: str | os.PathLike, curves: Mapping[str, Mapping[str, Any]], *,
@@ -277,10 +273,7 @@ def plot_closing_accuracy(path: str | os.PathLike, curves: Mapping[str, Mapping[
             raise ValueError(f"curves must share their bins: curves[{name!r}] has {these}, expected {labels}")
     counts = {tuple(b["count"] for b in curve["bins"]) for curve in curves.values()}
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(8.0, 4.2), dpi=100)
     x = np.arange(len(labels))
@@ -296,15 +289,7 @@ def plot_closing_accuracy(path: str | os.PathLike, curves: Mapping[str, Mapping[
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # off the data
     fig.tight_layout()
-    return _save(fig, plt, path)
-
-
-def _save(fig: Any, plt: Any, path: str | os.PathLike) -> Path:
-    """Render ``fig`` as PNG bytes, close it, and write them atomically."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return save_png(fig, path)
 
 
 def _is_punct(ch: str) -> bool:

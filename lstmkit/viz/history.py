@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.io import atomic_write_bytes
+from lstmkit.viz._common import pyplot, save_png
 
 __all__ = ["load_history", "plot_history"]
 
@@ -171,10 +171,7 @@ def plot_history(path: str | os.PathLike, history: Any, *, title: str | None = N
     A panel whose positive values span more than two decades gets a log scale: a loss falling
     from 10 to 0.01 is otherwise a flat line after the first epochs.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     data = load_history(history)
@@ -209,8 +206,6 @@ def plot_history(path: str | os.PathLike, history: Any, *, title: str | None = N
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
+        return save_png(fig, path, dpi=110)
     finally:
         plt.close(fig)
-    return Path(atomic_write_bytes(path, buffer.getvalue()))

@@ -14,7 +14,6 @@ trace's ``mask`` is False there) are excluded from every fraction.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstmkit.io import atomic_write_bytes
+from lstmkit.viz._common import pyplot, save_png
 
 if TYPE_CHECKING:
     from lstmkit.viz.trace import LayerTrace
@@ -117,10 +116,7 @@ def plot_saturation(path: str | os.PathLike, saturation: Sequence[Mapping[str, A
     if not panels:
         raise ValueError("saturation has no sigmoid gate (i, f, o, r or z) to plot")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     layers = sorted({int(entry["layer"]) for entry in entries})
     cmap = plt.get_cmap("viridis" if len(layers) > 10 else "tab10")
@@ -161,10 +157,7 @@ def plot_saturation(path: str | os.PathLike, saturation: Sequence[Mapping[str, A
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return save_png(fig, path)
 
 
 def _model(entry: Mapping[str, Any]) -> str:

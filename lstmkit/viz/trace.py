@@ -31,6 +31,7 @@ from lstmkit.cells.lstm import lstm_step, sigmoid_gate_state
 from lstmkit.cells.sequence import unroll
 from lstmkit.nn import _checks
 from lstmkit.nn.rnn import RecurrentStack
+from lstmkit.viz._common import ModelSnapshot
 
 __all__ = ["LayerTrace", "record"]
 
@@ -98,7 +99,7 @@ def _trace_container(model: torch.nn.Module, inputs: tuple, call_kwargs: dict) -
         calls.append((module, _detached(args), _detached(kwargs)))
 
     hooks = [m.register_forward_pre_hook(capture, with_kwargs=True) for m in stacks]
-    saved = _Snapshot(model)
+    saved = ModelSnapshot(model)
     try:
         with torch.no_grad():
             model.eval()
@@ -147,23 +148,6 @@ def _owner_name(stack: RecurrentStack, parents: dict, root: torch.nn.Module) -> 
         return "/".join(reversed(names))
     path = {m: n for n, m in root.named_modules()}.get(stack, "")
     return path or stack.mode.lower()
-
-
-class _Snapshot:
-    """Training flags, Keras stateful states and torch's RNG, put back after the tracing call."""
-
-    def __init__(self, model: torch.nn.Module):
-        self.modes = [(m, m.training) for m in model.modules()]
-        self.states = [(m, m._states) for m in model.modules() if getattr(m, "stateful", False)
-                       and hasattr(m, "_states")]
-        self.rng = torch.get_rng_state()
-
-    def restore(self) -> None:
-        for module, mode in self.modes:
-            module.training = mode
-        for module, states in self.states:
-            module._states = states
-        torch.set_rng_state(self.rng)
 
 
 # --------------------------------------------------------------------------- one stack

@@ -140,4 +140,4 @@ def test_bad_orders_and_empty_text(run, tmp_path, capsys) -> None:
     (tmp_path / "one.txt").write_text("l", encoding="utf-8")
     err = _error(capsys, ["viz", "gates", "--checkpoint", str(run / "ckpt"), "--text", str(tmp_path / "one.txt"),
                           "--out", str(tmp_path / "g.png")])
-    assert "needs at least 2 characters" in err
+    assert "expected at least 2" in err

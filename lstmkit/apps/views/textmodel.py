@@ -52,13 +52,9 @@ def read_text(path: str | Path | None, generator: Any, *, max_chars: int | None 
         corpus = load_corpus("shakespeare", eval_chars=None)
         text = corpus.heldout if heldout else corpus.train
     else:
-        file = Path(path)
-        if not file.is_file():
-            raise AppError(f"--text {path}: no such file")
-        try:
-            text = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise AppError(f"--text {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        from lstmkit.data.shakespeare import load_text_file
+
+        text = load_text_file(path)  # one-line AppErrors: missing, not UTF-8, empty, too short
     if max_chars is not None:
         text = text[:max_chars]
     if len(text) < 2:
