@@ -14,6 +14,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from lstmkit.keras.engine.registry import Resolver
+from lstmkit.keras.engine.registry import serialize as _serialize_object
+
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -147,23 +150,23 @@ _NAME_OF.update({torch.tanh: "tanh", torch.sigmoid: "sigmoid", torch.relu: "relu
                  F.hardswish: "hard_silu", F.mish: "mish", F.logsigmoid: "log_sigmoid"})
 
 
+_ACTIVATIONS = Resolver("activation", "a name, a callable or None", names=_BY_NAME, make=lambda fn, name: fn,
+                        none=linear, type_error=TypeError)
+
+
 def get(identifier: str | Callable[..., Any] | dict[str, Any] | None) -> Activation:
     """The activation function for ``identifier``: a Keras name ("relu", "tanh", ...), a
     callable (returned as is), a serialized form, or None (linear)."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, dict):
+    if isinstance(identifier, dict):  # {"class_name": "function", "config": "relu"} or {"config": {"name": ...}}
         identifier = identifier.get("config", identifier.get("class_name"))
         if isinstance(identifier, dict):
             identifier = identifier.get("name")
-    if isinstance(identifier, str):
-        fn = _BY_NAME.get(identifier)
-        if fn is None:
-            raise ValueError(f"unknown activation {identifier!r}; known: {sorted(_BY_NAME)}")
-        return fn
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"activation must be a name, a callable or None, got {type(identifier).__name__}: {identifier!r}")
+    return _ACTIVATIONS.get(identifier)
+
+
+def deserialize(config: Any) -> Activation:
+    """Inverse of ``serialize``."""
+    return get(config)
 
 
 def serialize(activation: Callable[..., Any] | None) -> Any:
@@ -175,16 +178,9 @@ def serialize(activation: Callable[..., Any] | None) -> Any:
     if name is not None:
         return name
     if hasattr(activation, "get_config"):
-        from lstmkit.keras.engine.registry import serialize as serialize_object
-
-        return serialize_object(activation)
+        return _serialize_object(activation)
     raise ValueError(f"cannot serialize the custom activation {activation!r}: only the built-in activations "
                      f"{sorted(_BY_NAME)} can be saved by name")
-
-
-def deserialize(config: Any) -> Activation:
-    """Inverse of ``serialize``."""
-    return get(config)
 
 
 __all__ = ["get", "serialize", "deserialize", *sorted(_BY_NAME)]

@@ -7,14 +7,12 @@ copies the projection back after every optimizer step.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from lstmkit.keras.engine.registry import lookup, register
-from lstmkit.keras.engine.registry import serialize as _serialize_object
+from lstmkit.keras.engine.registry import Resolver, register
 
 #: Keras' backend.epsilon(): keeps the norm division finite for all-zero weight vectors.
 EPSILON = 1e-7
@@ -125,34 +123,22 @@ class MinMaxNorm(Constraint):
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
 
 
+_CONSTRAINTS = Resolver("constraint", "a name, a dict, a Constraint or a callable fn(w) -> w")
+
+
 def get(identifier: Any) -> Any:
     """A constraint from a name ("max_norm", "MaxNorm", "non_neg", ...), a serialized dict, a
     Constraint (instance or class) or any callable ``fn(w) -> w``. None -> None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return lookup("constraint", identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if inspect.isclass(identifier):
-        identifier = identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"could not interpret constraint {identifier!r}: expected a name, a dict, a Constraint or a "
-                     "callable fn(w) -> w")
+    return _CONSTRAINTS.get(identifier)
 
 
 def serialize(constraint: Any) -> Any:
     """``{"class_name": ..., "config": ...}`` (None stays None)."""
-    return _serialize_object(constraint)
+    return _CONSTRAINTS.serialize(constraint)
 
 
 def deserialize(config: Any) -> Any:
-    if isinstance(config, str):
-        return get(config)
-    from lstmkit.keras.engine.registry import deserialize as deserialize_object
-
-    return deserialize_object("constraint", config)
+    return _CONSTRAINTS.deserialize(config)
 
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "non_neg", "unit_norm",

@@ -16,7 +16,6 @@ run reproducible.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -37,8 +36,7 @@ from lstmkit.keras._random_initializers import (
     TruncatedNormal,
     VarianceScaling,
 )
-from lstmkit.keras.engine.registry import lookup, register
-from lstmkit.keras.engine.registry import serialize as _serialize_object
+from lstmkit.keras.engine.registry import Resolver, register
 
 
 @register("initializer", "zeros", "zero")
@@ -125,26 +123,21 @@ class _CallableInitializer:
         return tensor
 
 
+_INITIALIZERS = Resolver("initializer", "a name, a dict, an Initializer or a callable fn(shape, dtype=None)",
+                         base=Initializer)
+
+
 def get(identifier: Any) -> Any:
     """A callable that fills a torch tensor in place, from: a name ("glorot_uniform",
     "orthogonal", "zeros", "uniform", "GlorotUniform", ...), a serialized dict, an Initializer
     instance or class, a Keras-style ``fn(shape, dtype=None)``, or a fixed array. None -> None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        identifier = lookup("initializer", identifier)()
-    elif isinstance(identifier, dict):
-        identifier = deserialize(identifier)
-    elif inspect.isclass(identifier) and issubclass(identifier, Initializer):
-        identifier = identifier()
-    if isinstance(identifier, Initializer):
-        if type(identifier).__call__ is Initializer.__call__:
-            return identifier
-        return _CallableInitializer(identifier)  # a user subclass with a Keras-style __call__(shape, dtype)
-    if isinstance(identifier, (np.ndarray, np.generic, torch.Tensor)) or callable(identifier):
+    if isinstance(identifier, (np.ndarray, np.generic, torch.Tensor)):
         return _CallableInitializer(identifier)
-    raise ValueError(f"could not interpret initializer {identifier!r}: expected a name, a dict, an Initializer "
-                     "or a callable fn(shape, dtype=None)")
+    initializer = _INITIALIZERS.get(identifier)
+    plain = isinstance(initializer, Initializer) and type(initializer).__call__ is Initializer.__call__
+    if initializer is None or plain:
+        return initializer
+    return _CallableInitializer(initializer)  # a user subclass with a Keras-style __call__, or a plain function
 
 
 def serialize(initializer: Any) -> Any:
@@ -152,16 +145,12 @@ def serialize(initializer: Any) -> Any:
     if isinstance(initializer, _CallableInitializer):
         raise ValueError(f"cannot serialize the custom initializer {initializer.fn!r}; use an Initializer subclass "
                          "with get_config() registered with lstmkit.keras.engine.register('initializer')")
-    return _serialize_object(initializer)
+    return _INITIALIZERS.serialize(initializer)
 
 
 def deserialize(config: Any) -> Initializer:
     """Inverse of ``serialize``; also accepts a bare name."""
-    if isinstance(config, str):
-        return lookup("initializer", config)()
-    from lstmkit.keras.engine.registry import deserialize as deserialize_object
-
-    return deserialize_object("initializer", config)
+    return _INITIALIZERS.deserialize(config)
 
 
 # Keras' lower-case function-style aliases.

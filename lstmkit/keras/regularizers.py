@@ -6,14 +6,12 @@ loop adds to the loss: ``L1(l1)(w) = l1 * sum(|w|)``, ``L2(l2)(w) = l2 * sum(w**
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
 import torch
 
-from lstmkit.keras.engine.registry import lookup, register
-from lstmkit.keras.engine.registry import serialize as _serialize_object
+from lstmkit.keras.engine.registry import Resolver, register
 
 
 def _factor(value: Any, name: str) -> float:
@@ -156,36 +154,23 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
 orthogonal_regularizer = OrthogonalRegularizer
 
 
+_REGULARIZERS = Resolver("regularizer", "a name, a dict, a Regularizer or a callable fn(weight) -> scalar",
+                         names={"l1_l2": l1_l2})
+
+
 def get(identifier: Any) -> Any:
     """A regularizer from a name ("l1", "l2", "l1_l2", "L1L2", ...), a serialized dict, a
     Regularizer (instance or class) or any callable ``fn(weight) -> scalar``. None -> None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier == "l1_l2":
-            return l1_l2()
-        return lookup("regularizer", identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if inspect.isclass(identifier):
-        identifier = identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"could not interpret regularizer {identifier!r}: expected a name, a dict, a Regularizer or a "
-                     "callable fn(weight) -> scalar")
+    return _REGULARIZERS.get(identifier)
 
 
 def serialize(regularizer: Any) -> Any:
     """``{"class_name": ..., "config": ...}`` (None stays None)."""
-    return _serialize_object(regularizer)
+    return _REGULARIZERS.serialize(regularizer)
 
 
 def deserialize(config: Any) -> Any:
-    if isinstance(config, str):
-        return get(config)
-    from lstmkit.keras.engine.registry import deserialize as deserialize_object
-
-    return deserialize_object("regularizer", config)
+    return _REGULARIZERS.deserialize(config)
 
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2", "orthogonal_regularizer",

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lstmkit.keras.engine.keras_tensor import KerasTensor, Node, flatten, is_symbolic
+from lstmkit.keras.engine.registry import snake_case
 
 _NAME_COUNTS: dict[str, int] = {}
 #: True while a layer is run on dummy tensors to infer output shapes: stateful layers must not
@@ -36,12 +37,6 @@ def unique_name(base: str) -> str:
 def clear_session() -> None:
     """Reset automatic layer names (as ``keras.backend.clear_session``)."""
     _NAME_COUNTS.clear()
-
-
-def snake_case(name: str) -> str:
-    """Keras' automatic-name rule: ``GlobalAveragePooling1D`` -> ``global_average_pooling1d``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def as_tensor(x: Any) -> torch.Tensor:

@@ -5,6 +5,10 @@ losses, metrics, optimizers. ``serialize`` turns an object into JSON (``{"class_
 
 from __future__ import annotations
 
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 _REGISTRY: dict[str, dict[str, type]] = {}
@@ -60,3 +64,82 @@ def deserialize(kind: str, data: Any) -> Any:
     if hasattr(cls, "from_config"):
         return cls.from_config(config)
     return cls(**config)
+
+
+def snake_case(name: str) -> str:
+    """Keras' automatic-name rule: ``GlobalAveragePooling1D`` -> ``global_average_pooling1d``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """``get`` / ``serialize`` / ``deserialize`` of one kind of object, written once.
+
+    Every family (activations, initializers, regularizers, constraints, losses, metrics,
+    optimizers) accepts the same identifiers, as Keras does: None, a name, a serialized dict, an
+    instance or class of ``base``, or a plain callable. What differs per family is data:
+
+    * ``names``: extra name -> factory entries, looked up as given, lower-cased and snake_cased
+      (e.g. "mse"); then the ``kind`` table of the registry.
+    * ``make(factory, name)``: builds an object from a name's factory (default ``factory()``;
+      activations return the function itself, metrics pass ``name=``).
+    * ``callables``: how a plain callable is taken: as is (True), wrapped (a function), or
+      refused (False).
+    * ``none``: what None gives (None; ``linear`` for activations).
+    * ``type_error``: the exception for an identifier of no accepted type (ValueError, as Keras
+      3; TypeError for activations, as lstmkit always raised there).
+    """
+
+    kind: str
+    accepts: str
+    base: type | None = None
+    names: Mapping[str, Any] = field(default_factory=dict)
+    make: Callable[[Any, str], Any] = lambda factory, name: factory()
+    callables: bool | Callable[[Any], Any] = True
+    none: Any = None
+    type_error: type[Exception] = ValueError
+
+    def get(self, identifier: Any) -> Any:
+        if identifier is None:
+            return self.none
+        if self.base is not None and isinstance(identifier, self.base):
+            return identifier
+        if isinstance(identifier, str):
+            return self.make(self.factory(identifier), identifier)
+        if isinstance(identifier, dict):
+            return self.deserialize(identifier)
+        if inspect.isclass(identifier) and (self.base is None or issubclass(identifier, self.base)):
+            return identifier()
+        if callable(identifier) and not inspect.isclass(identifier) and self.callables:
+            return identifier if self.callables is True else self.callables(identifier)
+        raise self.type_error(f"Could not interpret {self.kind} identifier: {identifier!r} (expected {self.accepts})")
+
+    def factory(self, name: str) -> Any:
+        """What ``name`` stands for: an entry of ``names`` or a registered class."""
+        for key in (name, name.lower(), snake_case(name)):
+            if key in self.names:
+                return self.names[key]
+        try:
+            return lookup(self.kind, name)
+        except ValueError:
+            known = sorted({*self.names, *_REGISTRY.get(self.kind, {})})
+            raise ValueError(f"Could not interpret {self.kind} identifier: unknown {self.kind} {name!r}. "
+                             f"Valid names: {known}") from None
+
+    def serialize(self, obj: Any) -> Any:
+        """``{"class_name": ..., "config": ...}`` (None and plain values stay as they are)."""
+        return serialize(obj)
+
+    def deserialize(self, config: Any) -> Any:
+        """Inverse of ``serialize``; a bare name is resolved as ``get`` resolves it."""
+        if isinstance(config, str):
+            return self.get(config)
+        if isinstance(config, dict) and isinstance(config.get("class_name"), str):
+            name = config["class_name"]
+            table = _REGISTRY.get(self.kind, {})
+            if name not in table and name not in self.names:  # class names are matched case-insensitively
+                match = next((k for k in table if k.lower() == name.lower()), None)
+                if match is not None:
+                    config = {**config, "class_name": match}
+        return deserialize(self.kind, config)

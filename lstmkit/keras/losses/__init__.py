@@ -7,12 +7,10 @@ y_pred)`` ...), and ``get`` for the strings ``model.compile(loss=...)`` accepts 
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from lstmkit.keras.engine.layer import snake_case
-from lstmkit.keras.engine.registry import deserialize as _deserialize
-from lstmkit.keras.engine.registry import serialize as _serialize
+from lstmkit.keras.engine.registry import Resolver
 from lstmkit.keras.losses.base import Loss, LossFunctionWrapper, reduce_weighted_values, squeeze_or_expand_to_same_rank
 from lstmkit.keras.losses.classes import (
     BinaryCrossentropy,
@@ -80,14 +78,18 @@ NAMES.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbs
               "logcosh": LogCosh, "bce": BinaryCrossentropy, "huber_loss": Huber})
 
 
+_LOSSES = Resolver("loss", "a loss name such as 'mse', a serialized dict, a Loss instance or a "
+                   "callable(y_true, y_pred)", base=Loss, names=NAMES, callables=LossFunctionWrapper)
+
+
 def serialize(loss: Loss) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` for a loss."""
-    return _serialize(loss)
+    return _LOSSES.serialize(loss)
 
 
 def deserialize(config: dict[str, Any]) -> Loss:
     """Inverse of ``serialize``."""
-    return _deserialize("loss", config)
+    return _LOSSES.deserialize(config)
 
 
 def get(identifier: Any) -> Loss | None:
@@ -96,20 +98,6 @@ def get(identifier: Any) -> Loss | None:
     "sparse_categorical_crossentropy", ...; case-insensitive), a serialized dict, a ``Loss``
     instance or class, or a plain ``callable(y_true, y_pred)`` returning per-sample losses (wrapped
     in a ``LossFunctionWrapper`` named after the function). None gives None (as Keras)."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = NAMES.get(identifier) or NAMES.get(identifier.lower()) or NAMES.get(snake_case(identifier))
-        if cls is None:
-            raise ValueError(f"Could not interpret loss identifier: {identifier!r}. Valid names: {sorted(NAMES)}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Loss):
-        return identifier()
-    if callable(identifier) and not inspect.isclass(identifier):
-        return LossFunctionWrapper(identifier)
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r} (expected a loss name such as 'mse', a "
-                     "serialized dict, a Loss instance or a callable(y_true, y_pred))")
+    return _LOSSES.get(identifier)
+
+

@@ -13,9 +13,7 @@ from typing import Any
 import torch
 
 from lstmkit.keras.engine.layer import snake_case
-from lstmkit.keras.engine.registry import deserialize as _deserialize
-from lstmkit.keras.engine.registry import register
-from lstmkit.keras.engine.registry import serialize as _serialize
+from lstmkit.keras.engine.registry import Resolver, register
 from lstmkit.keras.losses import functions as _loss_functions
 from lstmkit.keras.metrics.accuracy import (
     Accuracy,
@@ -111,12 +109,12 @@ NAMES.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbs
 
 def serialize(metric: Metric) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` for a metric."""
-    return _serialize(metric)
+    return _METRICS.serialize(metric)
 
 
 def deserialize(config: dict[str, Any]) -> Metric:
     """Inverse of ``serialize``."""
-    return _deserialize("metric", config)
+    return _METRICS.deserialize(config)
 
 
 def _loss_kind(loss: Any) -> str | None:
@@ -185,6 +183,18 @@ def _accuracy(name: str, loss: Any, output_shape: Any) -> Metric:
     return _AutoAccuracy(name=name)
 
 
+def _wrap(fn: Any) -> Metric:
+    """A plain ``callable(y_true, y_pred)``, averaged over batches, named after itself."""
+    name = getattr(fn, "name", None)
+    return MeanMetricWrapper(fn, name=name if isinstance(name, str) and name else None)
+
+
+_METRICS = Resolver("metric", "a metric name such as 'mae', a serialized dict, a Metric instance or a "
+                    "callable(y_true, y_pred)", base=Metric,
+                    names={**NAMES, "accuracy": _AutoAccuracy, "acc": _AutoAccuracy},
+                    make=lambda cls, name: cls(name=name), callables=_wrap)
+
+
 def get(identifier: Any, loss: Any = None, output_shape: Any = None) -> Metric | None:
     """A ``Metric`` from a Keras name ("mae", "mse", "accuracy"/"acc", "binary_accuracy",
     "precision", "auc", ...), a ``Metric`` instance or class, a serialized dict, or a
@@ -195,24 +205,8 @@ def get(identifier: Any, loss: Any = None, output_shape: Any = None) -> Metric |
     output's last dimension (``output_shape[-1]``) is 1, sparse categorical accuracy if ``loss``
     is sparse categorical crossentropy, categorical accuracy otherwise; with neither ``loss`` nor
     ``output_shape`` known, the first batch's shapes decide (Keras 3's rule). None gives None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() in ("accuracy", "acc"):
-            return _accuracy(identifier, loss, output_shape)
-        cls = NAMES.get(identifier) or NAMES.get(identifier.lower()) or NAMES.get(snake_case(identifier))
-        if cls is None:
-            raise ValueError(f"Could not interpret metric identifier: {identifier!r}. Valid names: "
-                             f"{sorted(['accuracy', 'acc', *NAMES])}")
-        return cls(name=identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Metric):
-        return identifier()
-    if callable(identifier) and not inspect.isclass(identifier):
-        name = getattr(identifier, "name", None)
-        return MeanMetricWrapper(identifier, name=name if isinstance(name, str) and name else None)
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r} (expected a metric name such as 'mae', "
-                     "a serialized dict, a Metric instance or a callable(y_true, y_pred))")
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        return _accuracy(identifier, loss, output_shape)
+    return _METRICS.get(identifier)
+
+

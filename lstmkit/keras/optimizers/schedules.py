@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from lstmkit.keras.engine.registry import lookup, register
+from lstmkit.keras.engine.registry import Resolver, register
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
            "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts", "serialize", "deserialize"]
@@ -251,13 +251,17 @@ class CosineDecayRestarts(LearningRateSchedule):
                 "t_mul": self._t_mul, "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
 
 
+_SCHEDULES = Resolver("schedule", "a serialized schedule {'class_name': ..., 'config': ...}",
+                      base=LearningRateSchedule, callables=False)
+
+
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` for a schedule."""
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return _SCHEDULES.serialize(schedule)
 
 
 def deserialize(data: dict[str, Any]) -> LearningRateSchedule:
     """Inverse of ``serialize``."""
-    if not isinstance(data, dict) or "class_name" not in data:
-        raise ValueError(f"expected a serialized schedule {{'class_name': ..., 'config': ...}}, got {data!r}")
-    return lookup("schedule", data["class_name"]).from_config(dict(data.get("config") or {}))
+    return _SCHEDULES.deserialize(data)
+
+
