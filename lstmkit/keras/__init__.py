@@ -9,32 +9,12 @@ imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lstmkit._lazy import lazy_exports
 
-_SUBMODULES = ("layers", "models", "optimizers", "losses", "metrics", "callbacks", "regularizers", "initializers",
-               "constraints", "activations", "utils", "preprocessing", "backend")
-_NAMES = {
-    "Sequential": "lstmkit.keras.models",
-    "Model": "lstmkit.keras.models",
-    "Input": "lstmkit.keras.engine.input_layer",
-    "Layer": "lstmkit.keras.engine.layer",
-    "clear_session": "lstmkit.keras.engine.layer",
-}
-__all__ = sorted([*_SUBMODULES, *_NAMES])
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"lstmkit.keras.{name}")
-        globals()[name] = module
-        return module
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lstmkit.keras' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {"Sequential": "models", "Model": "models", "Input": "engine.input_layer", "Layer": "engine.layer",
+     "clear_session": "engine.layer"},
+    submodules=("layers", "models", "optimizers", "losses", "metrics", "callbacks", "regularizers", "initializers",
+                "constraints", "activations", "utils", "preprocessing", "backend"),
+)

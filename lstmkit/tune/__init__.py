@@ -17,29 +17,15 @@ use, so ``import lstmkit.tune`` loads neither torch nor optuna.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lstmkit._lazy import lazy_exports
 
-_NAMES = {
-    "HyperParameters": "lstmkit.tune.hyperparameters",
-    "HyperModel": "lstmkit.tune.hypermodel",
-    "Objective": "lstmkit.tune.objective",
-    "Tuner": "lstmkit.tune.tuner",
-    "RandomSearch": "lstmkit.tune.tuners",
-    "GridSearch": "lstmkit.tune.tuners",
-    "BayesianOptimization": "lstmkit.tune.tuners",
-    "Hyperband": "lstmkit.tune.tuners",
-}
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lstmkit.tune' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "HyperParameters": "hyperparameters",
+    "HyperModel": "hypermodel",
+    "Objective": "objective",
+    "Tuner": "tuner",
+    "RandomSearch": "tuners",
+    "GridSearch": "tuners",
+    "BayesianOptimization": "tuners",
+    "Hyperband": "tuners",
+})

@@ -11,12 +11,11 @@ nothing here imports it, or any analysis module, until used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lstmkit._lazy import lazy_exports
 
 from .trace import LayerTrace, record
 
-_LAZY = {
+__getattr__, __dir__, _lazy_names = lazy_exports(__name__, {
     "write_cell_page": "cells_page", "rank_cells": "features", "FEATURES": "features",
     "compute_features": "features", "best_cell_per_feature": "features", "CellMatch": "features",
     "gate_saturation": "saturation", "plot_saturation": "saturation",
@@ -24,12 +23,5 @@ _LAZY = {
     "closing_accuracy_by_distance": "errors", "plot_closing_accuracy": "errors",
     "attention_scores": "attention", "plot_attention": "attention", "write_attention_page": "attention",
     "load_history": "history", "plot_history": "history",
-}
-
-__all__ = ["LayerTrace", "record", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})
+__all__ = ["LayerTrace", "record", *_lazy_names]

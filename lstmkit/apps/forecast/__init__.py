@@ -11,16 +11,8 @@ Names resolve lazily so that ``lstmkit --help`` does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lstmkit._lazy import lazy_exports
 
-_NAMES = {"Forecaster": "model", "Forecast": "model", "load_series": "data", "Series": "data", "demo": "demo"}
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _NAMES:
-        raise AttributeError(f"module 'lstmkit.apps.forecast' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"lstmkit.apps.forecast.{_NAMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "Forecaster": "model", "Forecast": "model", "load_series": "data", "Series": "data", "demo": "demo",
+})

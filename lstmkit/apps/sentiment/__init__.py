@@ -7,24 +7,10 @@ torch, sklearn or matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lstmkit._lazy import lazy_exports
 
-_WHERE = {
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "SentimentClassifier": "model", "SentimentConfig": "model", "TfidfLogReg": "baseline", "TextEncoder": "tokenizer",
     "LabelledTexts": "data", "Split": "data", "load_csv": "data", "load_rotten": "data", "split_data": "data",
     "binary_metrics": "metrics", "DataSpec": "pipeline", "train_run": "pipeline", "demo": "demo",
-}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'lstmkit.apps.sentiment' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"lstmkit.apps.sentiment.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+})

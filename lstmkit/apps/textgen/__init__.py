@@ -16,17 +16,9 @@ Python API (imported lazily, so ``lstmkit.apps.textgen.cli`` stays light)::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lstmkit._lazy import lazy_exports
 
-_EXPORTS = {
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "CharLSTM": "model", "TextGenConfig": "config", "TextGenerator": "model", "Vocab": "vocab",
     "NGramModel": "ngram", "load_corpus": "experiment", "run": "experiment",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})

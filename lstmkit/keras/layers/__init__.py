@@ -7,8 +7,8 @@ them all.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
+from lstmkit._lazy import lazy_exports
 from lstmkit.keras.engine import registry
 
 _WHERE = {
@@ -25,8 +25,8 @@ _WHERE = {
     "lstmkit.keras.layers.bidirectional": ["Bidirectional"],
     "lstmkit.keras.layers.text_vectorization": ["TextVectorization"],
 }
-_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
-__all__ = sorted(_MODULE_OF)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {name: module for module, names in _WHERE.items()
+                                                      for name in names})
 
 
 def _import_all() -> None:
@@ -36,15 +36,3 @@ def _import_all() -> None:
 
 
 registry.add_loader("layer", _import_all)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'lstmkit.keras.layers' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
