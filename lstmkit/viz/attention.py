@@ -53,7 +53,7 @@ def attention_scores(model: Any, x: Any, *, layer: str | None = None,
         (1, 2 ... when a shared layer is called again), "scores": float ndarray (batch, Tq, Tv)}``.
         Each row ``scores[b, i]`` sums to 1; masked (padded) keys get ~0 weight, as in the layer.
     """
-    from lstmkit.keras.layers.attention import Attention
+    from lstmkit.keras.layers.attention.attention import Attention
     from lstmkit.keras.models.model import Model
 
     if not isinstance(model, Model):

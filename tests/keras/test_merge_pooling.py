@@ -98,7 +98,7 @@ def test_functional_forms():
     a, b = _tensor((2, 3), 0), _tensor((2, 3), 1)
     torch.testing.assert_close(layers.add([a, b]), a + b)
     torch.testing.assert_close(layers.concatenate([a, b], axis=0), torch.cat([a, b], 0))
-    from lstmkit.keras.layers.merge import average, multiply
+    from lstmkit.keras.layers.merging.merge import average, multiply
 
     torch.testing.assert_close(multiply([a, b]), a * b)
     torch.testing.assert_close(average([a, b]), (a + b) / 2)

@@ -1,7 +1,9 @@
 """Keras layers on torch (``lstmkit.keras.layers``, as ``tensorflow.keras.layers``).
 
-Names resolve lazily to the module that defines them, so importing one layer does not import
-them all.
+Laid out by Keras's own families (``core``, ``activations``, ``regularization``, ``reshaping``,
+``normalization``, ``merging``, ``pooling``, ``attention``, ``preprocessing``, ``rnn``), one layer
+per module; ``common`` holds the checks and option helpers they share. Names resolve lazily to
+the module that defines them, so importing one layer does not import them all.
 """
 
 from __future__ import annotations
@@ -14,16 +16,24 @@ from lstmkit.keras.engine import registry
 _WHERE = {
     "lstmkit.keras.engine.input_layer": ["Input", "InputLayer"],
     "lstmkit.keras.engine.layer": ["Layer"],
-    "lstmkit.keras.layers.core": ["Dense", "Dropout", "Activation", "Flatten", "Reshape", "RepeatVector", "Masking",
-                                  "Embedding", "LayerNormalization", "TimeDistributed"],
-    "lstmkit.keras.layers.merge": ["Concatenate", "Add", "Multiply", "Average", "concatenate", "add",
-                                   "multiply", "average"],
-    "lstmkit.keras.layers.pooling": ["GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D",
-                                     "GlobalMaxPool1D"],
-    "lstmkit.keras.layers.attention": ["Attention", "AdditiveAttention"],
+    "lstmkit.keras.layers.core.dense": ["Dense"],
+    "lstmkit.keras.layers.core.embedding": ["Embedding"],
+    "lstmkit.keras.layers.core.masking": ["Masking"],
+    "lstmkit.keras.layers.activations.activation": ["Activation"],
+    "lstmkit.keras.layers.regularization.dropout": ["Dropout"],
+    "lstmkit.keras.layers.reshaping.flatten": ["Flatten"],
+    "lstmkit.keras.layers.reshaping.reshape": ["Reshape"],
+    "lstmkit.keras.layers.reshaping.repeat_vector": ["RepeatVector"],
+    "lstmkit.keras.layers.normalization.layer_normalization": ["LayerNormalization"],
+    "lstmkit.keras.layers.merging.merge": ["Concatenate", "Add", "Multiply", "Average", "concatenate", "add",
+                                           "multiply", "average"],
+    "lstmkit.keras.layers.pooling.global_pooling": ["GlobalAveragePooling1D", "GlobalMaxPooling1D",
+                                                    "GlobalAvgPool1D", "GlobalMaxPool1D"],
+    "lstmkit.keras.layers.attention.attention": ["Attention", "AdditiveAttention"],
+    "lstmkit.keras.layers.preprocessing.text_vectorization": ["TextVectorization"],
+    "lstmkit.keras.layers._time_distributed": ["TimeDistributed"],
     "lstmkit.keras.layers.recurrent": ["LSTM", "GRU", "SimpleRNN"],
     "lstmkit.keras.layers.bidirectional": ["Bidirectional"],
-    "lstmkit.keras.layers.text_vectorization": ["TextVectorization"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {name: module for module, names in _WHERE.items()
                                                       for name in names})

@@ -15,7 +15,7 @@ import torch
 from lstmkit.keras.engine.keras_tensor import flatten
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import deserialize, register, serialize
-from lstmkit.keras.layers._common import as_mask, check_tensor
+from lstmkit.keras.layers.common import as_mask, check_tensor
 
 
 def deserialize_layer(data: Any) -> Layer:

@@ -7,7 +7,6 @@ IndexError, or a device-side assert on a GPU).
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -19,13 +18,7 @@ from lstmkit.keras.engine import layer as layer_module
 from lstmkit.keras.engine.keras_tensor import KerasTensor
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers._common import check_tensor, serialize_options, weight_options
-
-
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{what} must be a positive integer, got {value!r} (of type {type(value).__name__})")
-    return int(value)
+from lstmkit.keras.layers.common import check_tensor, positive_int, serialize_options, weight_options
 
 
 @register("layer")
@@ -50,10 +43,10 @@ class Embedding(Layer):
                  embeddings_regularizer: Any = None, embeddings_constraint: Any = None, mask_zero: bool = False,
                  weights: Any = None, input_length: int | None = None, activity_regularizer: Any = None,
                  **kwargs: Any):
-        input_dim = _positive_int(input_dim, "Embedding input_dim")
-        output_dim = _positive_int(output_dim, "Embedding output_dim")
+        input_dim = positive_int(input_dim, "Embedding input_dim")
+        output_dim = positive_int(output_dim, "Embedding output_dim")
         if input_length is not None:
-            input_length = _positive_int(input_length, "Embedding input_length")
+            input_length = positive_int(input_length, "Embedding input_length")
             if all(kwargs.get(k) is None for k in ("input_shape", "batch_input_shape")):
                 kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)

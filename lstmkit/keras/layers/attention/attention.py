@@ -19,7 +19,7 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers._common import as_mask
+from lstmkit.keras.layers.common import as_mask
 
 __all__ = ["Attention", "AdditiveAttention"]
 

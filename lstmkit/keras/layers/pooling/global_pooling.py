@@ -10,7 +10,7 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers._common import as_mask, check_tensor
+from lstmkit.keras.layers.common import as_mask, check_tensor
 
 __all__ = ["GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D"]
 

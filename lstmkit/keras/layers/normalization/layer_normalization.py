@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers._common import check_single_shape, check_tensor, serialize_options, to_float, weight_options
+from lstmkit.keras.layers.common import check_single_shape, check_tensor, serialize_options, to_float, weight_options
 
 
 @register("layer")

@@ -4,6 +4,7 @@ inside layer configs."""
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -76,3 +77,9 @@ def serialize_options(layer: Any, *keys: str) -> dict[str, Any]:
         else:
             out[key] = constraints.serialize(value)
     return out
+
+
+def positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)

@@ -1,0 +1,1 @@
+"""Activation layers (Keras: keras/src/layers/activations)."""

@@ -1,0 +1,1 @@
+"""Attention layers: Attention, AdditiveAttention (Keras: keras/src/layers/attention)."""

@@ -1,0 +1,1 @@
+"""Core layers: Dense, Embedding, Masking (Keras: keras/src/layers/core)."""

@@ -1,0 +1,1 @@
+"""Merging layers: Add, Average, Multiply, Concatenate (Keras: keras/src/layers/merging)."""

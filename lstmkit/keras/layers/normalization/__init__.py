@@ -1,0 +1,1 @@
+"""Normalization layers: LayerNormalization (Keras: keras/src/layers/normalization)."""

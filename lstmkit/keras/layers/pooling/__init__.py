@@ -1,0 +1,1 @@
+"""Pooling layers: global average and max pooling (Keras: keras/src/layers/pooling)."""

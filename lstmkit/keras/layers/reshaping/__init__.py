@@ -1,0 +1,1 @@
+"""Reshaping layers: Flatten, Reshape, RepeatVector (Keras: keras/src/layers/reshaping)."""
