@@ -32,7 +32,7 @@ FLOOR_ACCURACY = 0.79
 
 def train_seed(seed: int) -> dict[str, Any]:
     from lstmkit.apps.sentiment.pipeline import DataSpec, train_run
-    from lstmkit.apps.sentiment.threads import limited_threads
+    from lstmkit.apps.threads import limited_threads
 
     tic = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lstmkit-sentiment-") as out, limited_threads(1):

@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from lstmkit.apps.errors import AppError
-from lstmkit.apps.textgen.model import TextGenConfig, TextGenerator, _streams, torch_threads
+from lstmkit.apps.textgen.model import TextGenConfig, TextGenerator, _streams
 from lstmkit.apps.textgen.sample import next_distribution, sample, shape_distribution
 from lstmkit.apps.textgen.vocab import Vocab
+from lstmkit.apps.threads import limited_threads
 
 TEXT = "to be, or not to be: that is the question.\n" * 40
 TINY = TextGenConfig(layers=1, units=16, embed_dim=8, seq_len=10, batch_size=4, learning_rate=1e-2,
@@ -89,7 +90,7 @@ def test_top_k_one_is_greedy_argmax(trained: TextGenerator) -> None:
     text = "that is"
     for _ in range(30):  # greedy decoding written out: run the whole text, take the argmax
         ids = torch.from_numpy(trained.vocab.encode(text)[None, :])
-        with torch.no_grad(), torch_threads(1):
+        with torch.no_grad(), limited_threads(1):
             logits, _ = trained.model(ids)
         text += trained.vocab.chars[int(torch.argmax(logits[0, -1]))]
     for seed in (0, 1):

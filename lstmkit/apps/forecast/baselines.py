@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from lstmkit.apps.errors import AppError
-from lstmkit.apps.forecast._threads import single_threaded
+from lstmkit.apps.threads import limited_threads
 
 
 def naive_forecast(history: np.ndarray, horizon: int) -> np.ndarray:
@@ -97,7 +97,7 @@ class Arima:
 
     def fit(self, train: np.ndarray) -> Arima:
         """Fit on ``train`` (the values before the test part), searching the order if none was given."""
-        with single_threaded():
+        with limited_threads(1):
             return self._fit_all(np.asarray(train, dtype=np.float64))
 
     def _fit_all(self, train: np.ndarray) -> Arima:
@@ -142,7 +142,7 @@ class Arima:
         stop = len(values) if stop is None else stop
         if start < self._n_train:
             raise ValueError(f"one-step forecasts start after the training part ({self._n_train}), got {start}")
-        with warnings.catch_warnings(), single_threaded():
+        with warnings.catch_warnings(), limited_threads(1):
             warnings.simplefilter("ignore")
             extended = self._result.append(values[self._n_train:stop], refit=False)
             return np.asarray(extended.predict(start=start, end=stop - 1), dtype=np.float64)
@@ -151,7 +151,7 @@ class Arima:
         """Forecasts ``(len(origins), horizon)`` from each origin, conditioning on ``values[:o]``."""
         values = np.asarray(values, dtype=np.float64)
         rows = []
-        with warnings.catch_warnings(), single_threaded():
+        with warnings.catch_warnings(), limited_threads(1):
             warnings.simplefilter("ignore")
             for o in origins:
                 result = self._result if o == self._n_train else self._result.apply(values[:o], refit=False)

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from lstmkit.apps.errors import AppError
-from lstmkit.apps.forecast._threads import single_threaded
 from lstmkit.apps.forecast.windows import Scaler, create_sequences
+from lstmkit.apps.threads import limited_threads
 
 LAGS: tuple[int, ...] = (6, 9, 12, 15, 20)
 HIDDEN: tuple[int, ...] = (4, 8, 16)
@@ -78,7 +78,7 @@ class LagMLP:
         if validation < 1 or n_fit < max(self.grid)[0] + 10:
             raise AppError(f"the lag MLP needs a validation part (got {validation}) and at least "
                            f"{max(self.grid)[0] + 10} values before it (got {n_fit})")
-        with single_threaded(), warnings.catch_warnings():
+        with limited_threads(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lbfgs's iteration-limit notices: validation judges the fits
             for lags, hidden, alpha in self.grid:
                 self._fit_setting(train[:n_fit], lags, hidden, alpha)
@@ -122,7 +122,7 @@ class LagMLP:
         stop = len(values) if stop is None else stop
         if start < self.lags:
             raise AppError(f"the lag MLP needs {self.lags} values before its first forecast, got {start}")
-        with single_threaded():
+        with limited_threads(1):
             return self._predict_windows(values, range(start, stop))
 
     def multi_step(self, values: np.ndarray, origins: Iterable[int], horizon: int) -> np.ndarray:
@@ -134,7 +134,7 @@ class LagMLP:
             return np.zeros((0, horizon))
         hist = np.stack([values[o - self.lags:o] for o in origins])  # (m, lags)
         out = np.empty((len(origins), horizon))
-        with single_threaded():
+        with limited_threads(1):
             for h in range(horizon):
                 out[:, h] = self._predict_raw(hist)
                 hist = np.concatenate([hist[:, 1:], out[:, h:h + 1]], axis=1)

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from lstmkit.apps.errors import AppError
-from lstmkit.apps.forecast._threads import single_threaded
 from lstmkit.apps.forecast.intervals import (
     DEFAULT_QUANTILES,
     calibration_shifts,
@@ -38,6 +37,7 @@ from lstmkit.apps.forecast.windows import (
     create_sequences,
     validation_count,
 )
+from lstmkit.apps.threads import limited_threads
 
 STRATEGIES = ("recursive", "direct")
 INTERVALS = ("residual", "heads")
@@ -226,7 +226,7 @@ class Forecaster:
         self.floor_ = 0.0 if values[:n_train].min() >= 0 else None
         if cfg.calibrate and cfg.quantiles and len(cfg.quantiles) > 1 and n_val and len(val_targets):
             raw_x, raw_y, raw_c = create_sequences(values, cfg.lookback, h, val_targets, cov)
-            with single_threaded():
+            with limited_threads(1):
                 if cfg.interval == "residual":  # transformed units: the errors of the model selected here
                     point = self.scaler_.forward(self._quantiles(raw_x, raw_c, point_only=True))  # (m, h, 1)
                     self.shifts_ = calibration_shifts(cfg.quantiles, np.repeat(point, len(cfg.quantiles), -1),
@@ -264,7 +264,7 @@ class Forecaster:
         x, y = self._samples(values, cov, targets)
         val = self._samples(values, cov, val_targets) if len(val_targets) else None
         tile = (lambda t: np.tile(t, (1, cfg.members))) if cfg.members > 1 else (lambda t: t)  # (B, k * h)
-        with single_threaded():
+        with limited_threads(1):
             set_random_seed(cfg.seed)
             features = self.scaler_.channels + self.n_covariates_
             self.model_ = build_network(cfg.lookback, features, self.network_outputs, cfg.units, cfg.layers,
@@ -332,7 +332,7 @@ class Forecaster:
         windows = np.zeros((len(origins), cfg.lookback))
         for k, o in enumerate(origins):
             windows[k] = values[o - cfg.lookback:o]
-        with single_threaded():
+        with limited_threads(1):
             if cfg.strategy == "direct":
                 out = self._quantiles(windows, covariate_windows(cov, origins, cfg.lookback, 0))[:, :horizon]
             else:

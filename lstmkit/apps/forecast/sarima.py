@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from lstmkit.apps.errors import AppError
-from lstmkit.apps.forecast._threads import single_threaded
 from lstmkit.apps.forecast.baselines import Arima
+from lstmkit.apps.threads import limited_threads
 
 SEASONAL_GRID: tuple[tuple[int, int, int], ...] = ((1, 0, 0), (0, 0, 1), (1, 0, 1), (0, 1, 1), (1, 1, 1))
 MAX_P, MAX_Q = 4, 3
@@ -57,7 +57,7 @@ class Sarima(Arima):
         if train.size < 2 * self.seasonal_period + 10:
             raise AppError(f"SARIMA with period {self.seasonal_period} needs at least "
                            f"{2 * self.seasonal_period + 10} training values, got {train.size}")
-        with single_threaded():
+        with limited_threads(1):
             self._search(train)
         self._n_train = train.size
         return self

@@ -136,7 +136,7 @@ def _config(args: argparse.Namespace) -> SentimentConfig:
 
 def _train(args: argparse.Namespace) -> int:
     from lstmkit.apps.sentiment.pipeline import DataSpec, train_run
-    from lstmkit.apps.sentiment.threads import limited_threads
+    from lstmkit.apps.threads import limited_threads
 
     spec = DataSpec(csv=args.csv, text_col=args.text_col, label_col=args.label_col, positive=args.positive,
                     delimiter=args.delimiter, limit=args.limit, seed=args.seed, val_frac=args.val_frac,
@@ -171,7 +171,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from lstmkit.apps.sentiment.metrics import binary_metrics
     from lstmkit.apps.sentiment.model import SentimentClassifier
     from lstmkit.apps.sentiment.pipeline import rebuild_test_split
-    from lstmkit.apps.sentiment.threads import limited_threads
+    from lstmkit.apps.threads import limited_threads
 
     clf = SentimentClassifier.load(args.model)
     if args.csv is None:
@@ -233,7 +233,7 @@ def _read_texts(args: argparse.Namespace) -> list[str]:
 
 def _predict(args: argparse.Namespace) -> int:
     from lstmkit.apps.sentiment.model import SentimentClassifier
-    from lstmkit.apps.sentiment.threads import limited_threads
+    from lstmkit.apps.threads import limited_threads
 
     texts = _read_texts(args)
     clf = SentimentClassifier.load(args.model)

@@ -29,7 +29,7 @@ def demo(out_dir: Path, seed: int = 0, budget_s: float = 75, verbose: int = 1, t
     """
     from lstmkit.apps.sentiment.model import SentimentConfig
     from lstmkit.apps.sentiment.pipeline import DataSpec, train_run
-    from lstmkit.apps.sentiment.threads import limited_threads
+    from lstmkit.apps.threads import limited_threads
 
     start = time.perf_counter()
     out = Path(out_dir)

@@ -30,8 +30,9 @@ from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.config import TextGenConfig
 from lstmkit.apps.textgen.schedule import learning_rate
 from lstmkit.apps.textgen.vocab import Vocab
+from lstmkit.apps.threads import limited_threads
 
-__all__ = ["APP", "CharLSTM", "TextGenConfig", "TextGenerator", "torch_threads"]
+__all__ = ["APP", "CharLSTM", "TextGenConfig", "TextGenerator"]
 
 APP = "textgen"
 LN2 = math.log(2.0)
@@ -77,18 +78,6 @@ class CharLSTM(nn.Module):
             yield
         finally:
             self.lstm.backend, self.lstm.matmul_precision = saved
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` torch intra-op threads (None: unchanged), then restore them."""
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _streams(ids: np.ndarray, batch_size: int, context: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,7 +141,7 @@ class TextGenerator:
         streams used here; on a machine busy with other work, 1 can be faster (a second thread
         then waits at barriers), so the CLI exposes ``--threads``.
         """
-        with torch_threads(threads):
+        with limited_threads(threads):
             return self._fit(text, steps, epochs, seconds, verbose, log_every)
 
     def _fit(self, text: str, steps: int | None, epochs: int | None, seconds: float | None, verbose: int,
@@ -246,7 +235,7 @@ class TextGenerator:
         before its own, so its first predictions are not made blind; that makes the score a
         close stand-in for one pass over the whole text. ``threads`` as in ``fit``.
         """
-        with torch_threads(threads), self.model.score_kernels():
+        with limited_threads(threads), self.model.score_kernels():
             return self._log2_probs(text, batch_size, chunk, context)
 
     def _log2_probs(self, text: str, batch_size: int, chunk: int, context: int) -> np.ndarray:

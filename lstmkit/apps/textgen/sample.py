@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from lstmkit.apps.errors import AppError
-from lstmkit.apps.textgen.model import TextGenerator, torch_threads
+from lstmkit.apps.textgen.model import TextGenerator
+from lstmkit.apps.threads import limited_threads
 
 
 def start_text(generator: TextGenerator, prime: str) -> str:
@@ -52,7 +53,7 @@ def sample(generator: TextGenerator, prime: str = "", length: int = 200, *, temp
     A priming text with characters the model does not know raises an AppError listing them.
     ``threads``: torch threads meanwhile (one step of one sequence gains nothing from more).
     """
-    with torch_threads(threads), generator.model.score_kernels():
+    with limited_threads(threads), generator.model.score_kernels():
         return _sample(generator, prime, length, temperature, top_k, seed)
 
 
