@@ -14,3 +14,26 @@ import torch  # noqa: E402
 # avoids oversubscribing the cores (results do not depend on the thread count).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny tensors (the thread pool only adds overhead there and
+    oversubscribes shared cores); the previous count comes back afterwards. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def fresh_names():
+    """Keras' automatic layer names from 1 again, and torch seeded, before each test (as a fresh
+    Keras session); use with ``pytestmark = pytest.mark.usefixtures("fresh_names")``."""
+    from lstmkit import keras
+
+    keras.backend.clear_session()
+    torch.manual_seed(0)

@@ -12,16 +12,9 @@ import lstmkit.nn as lnn
 from lstmkit.keras import layout
 
 keras = pytest.importorskip("keras")
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # Keras internals
+pytestmark = [pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),  # Keras internals
+              pytest.mark.usefixtures("one_thread")]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: torch's thread pool only adds overhead here (and oversubscribes shared cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 TOL = dict(atol=1e-5, rtol=1e-5)
 UNITS, FEATURES, BATCH, STEPS = 5, 3, 4, 6

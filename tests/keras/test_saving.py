@@ -16,12 +16,7 @@ from lstmkit.keras import layers
 from lstmkit.keras.engine.layer import clear_session
 from lstmkit.keras.models import Model, Sequential, load_model
 
-
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    clear_session()
-    torch.manual_seed(0)
-
+pytestmark = pytest.mark.usefixtures("fresh_names")
 
 def _data(n=48):
     rng = np.random.default_rng(0)

@@ -6,21 +6,13 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-import torch
 
 from lstmkit.keras import layers
-from lstmkit.keras.engine.layer import clear_session
 from lstmkit.keras.models import Sequential
 
 # Keras 3 itself converts its variables with np.array(copy=False) under NumPy 2: not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    clear_session()
-    keras.backend.clear_session()
-    torch.manual_seed(0)
+pytestmark = [pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),  # Keras internals
+              pytest.mark.usefixtures("fresh_names")]
 
 
 def _slide_models(lib):

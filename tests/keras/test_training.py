@@ -13,18 +13,11 @@ import torch
 
 import lstmkit.keras as lk
 from lstmkit.keras import callbacks, layers
-from lstmkit.keras.engine.layer import clear_session
 from lstmkit.keras.models import Model, Sequential
 
 # Keras 3 itself converts its variables with np.array(copy=False) under NumPy 2: not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    clear_session()
-    keras.backend.clear_session()
-    torch.manual_seed(0)
+pytestmark = [pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),  # Keras internals
+              pytest.mark.usefixtures("fresh_names")]
 
 
 def _regression(n=64, seed=0):

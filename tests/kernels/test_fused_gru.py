@@ -80,15 +80,7 @@ def _h0(m, batched=True, seed=5):
                        dtype=m.weight_ih_l0.dtype)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny shapes: one torch thread (as under xdist) keeps the file fast on a busy 2-core machine;
-    the threaded path has its own test below."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture
 def fused_calls(monkeypatch) -> list[int]:
