@@ -19,6 +19,7 @@ from lstmkit.keras import activations, constraints, initializers, regularizers
 from lstmkit.keras.engine import layer as engine_layer
 from lstmkit.keras.engine.keras_tensor import KerasTensor, flatten
 from lstmkit.keras.engine.layer import Layer, as_tensor
+from lstmkit.keras.layers.common import as_bool_mask
 
 
 def check_rate(layer: str, name: str, value: Any) -> float:
@@ -28,17 +29,7 @@ def check_rate(layer: str, name: str, value: Any) -> float:
     return float(value)
 
 
-def as_bool_mask(mask: Any, like: Any = None) -> torch.Tensor | None:
-    """A (batch, time) mask given as anything array-like (or a list whose first item is the
-    mask, as Keras passes them) as a bool tensor on ``like``'s device."""
-    if isinstance(mask, (list, tuple)):
-        mask = mask[0] if mask else None
-    if mask is None:
-        return None
-    mask = as_tensor(mask)
-    if isinstance(like, torch.Tensor) and mask.device != like.device:
-        mask = mask.to(like.device)
-    return mask if mask.dtype == torch.bool else mask.to(torch.bool)
+
 
 
 class RecurrentBase(Layer):

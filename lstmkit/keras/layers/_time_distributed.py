@@ -15,7 +15,7 @@ import torch
 from lstmkit.keras.engine.keras_tensor import flatten
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import deserialize, register, serialize
-from lstmkit.keras.layers.common import as_mask, check_tensor
+from lstmkit.keras.layers.common import as_bool_mask, check_tensor
 
 
 def deserialize_layer(data: Any) -> Layer:
@@ -58,7 +58,7 @@ class TimeDistributed(Layer):
         folded = x.reshape(batch * steps, *x.shape[2:])
         kwargs: dict[str, Any] = {"training": training}
         if mask is not None and "mask" in self.layer._call_params():
-            mask = as_mask(mask, x)
+            mask = as_bool_mask(mask, x)
             if tuple(mask.shape[:2]) != (batch, steps):
                 raise ValueError(f"TimeDistributed {self.name!r}: mask of shape {tuple(mask.shape)} does not match "
                                  f"the inputs' (batch, time) = {(batch, steps)}")

@@ -17,7 +17,7 @@ import torch
 from lstmkit.keras.engine.keras_tensor import KerasTensor, flatten
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import deserialize, register, serialize
-from lstmkit.keras.layers._rnn_base import as_bool_mask
+from lstmkit.keras.layers.common import as_bool_mask
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 _SHARED = ("stateful", "return_sequences", "return_state")

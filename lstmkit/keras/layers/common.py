@@ -18,13 +18,23 @@ def to_float(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return x if x.dtype == dtype else x.to(dtype)
 
 
-def as_mask(mask: Any, like: torch.Tensor) -> torch.Tensor:
-    """A user-given mask (tensor, NumPy array or nested list) as a bool tensor on ``like``'s device."""
+def as_bool_mask(mask: Any, like: Any = None) -> torch.Tensor | None:
+    """A mask given as anything array-like (a tensor, NumPy array, nested list of bools or 0/1)
+    as a bool tensor on ``like``'s device. A list of masks (tensors or None, as Keras passes them
+    to a layer with several inputs) gives its first; None stays None."""
+    several = isinstance(mask, (list, tuple)) and (
+        not mask or mask[0] is None or isinstance(mask[0], (torch.Tensor, np.ndarray)))
+    if several:
+        mask = mask[0] if mask else None
+    if mask is None:
+        return None
     if not isinstance(mask, torch.Tensor):
         mask = torch.as_tensor(np.asarray(mask))
     if mask.dtype != torch.bool:
         mask = mask != 0
-    return mask if mask.device == like.device else mask.to(like.device)
+    if isinstance(like, torch.Tensor) and mask.device != like.device:
+        mask = mask.to(like.device)
+    return mask
 
 
 def check_tensor(layer: Any, x: Any, *, ndim: int | None = None, min_ndim: int | None = None) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import as_mask
+from lstmkit.keras.layers.common import as_bool_mask
 
 __all__ = ["Attention", "AdditiveAttention"]
 
@@ -151,7 +151,7 @@ class Attention(Layer):
     def _as_mask(self, m: Any, x: torch.Tensor, what: str) -> torch.Tensor | None:
         if m is None:
             return None
-        m = as_mask(m, x)
+        m = as_bool_mask(m, x)
         if tuple(m.shape) != tuple(x.shape[:-1]):
             raise ValueError(f"{type(self).__name__} {self.name!r}: the {what} mask has shape {tuple(m.shape)}, "
                              f"expected {tuple(x.shape[:-1])} for a {what} of shape {tuple(x.shape)}")
@@ -159,7 +159,7 @@ class Attention(Layer):
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         self._check_inputs(inputs, mask)
-        q_mask = None if not mask or mask[0] is None else as_mask(mask[0], inputs[0])
+        q_mask = None if not mask or mask[0] is None else as_bool_mask(mask[0], inputs[0])
         return [q_mask, None] if self._returned_scores else q_mask
 
     def get_config(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import as_mask, check_tensor
+from lstmkit.keras.layers.common import as_bool_mask, check_tensor
 
 __all__ = ["GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D"]
 
@@ -59,7 +59,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
         axis = self._steps_axis
         if mask is None:
             return x.mean(dim=axis, keepdim=self.keepdims)
-        mask = as_mask(mask, x)
+        mask = as_bool_mask(mask, x)
         if tuple(mask.shape) != (x.shape[0], x.shape[axis]):
             raise ValueError(f"{type(self).__name__} {self.name!r}: mask of shape {tuple(mask.shape)} does not match "
                              f"inputs of shape {tuple(x.shape)} (expected (batch, steps))")
