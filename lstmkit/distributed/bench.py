@@ -27,8 +27,8 @@ def worker(out: Path, epochs: int, samples: int, batch: int, hidden: int) -> Non
     """One process of a run: train, time each epoch; rank 0 writes ``result.json`` and the weights."""
     from safetensors.numpy import save
 
-    from lstmkit.apps.checkpoint import atomic_write_bytes, atomic_write_json
     from lstmkit.distributed import is_main_process, world_size
+    from lstmkit.io import atomic_write_bytes, atomic_write_json
     from lstmkit.keras import callbacks, layers, models, utils
 
     rng = np.random.default_rng(0)
@@ -48,10 +48,10 @@ def worker(out: Path, epochs: int, samples: int, batch: int, hidden: int) -> Non
 
     hist = model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[Clock()], distributed=True)
     if is_main_process():
-        atomic_write_bytes(out / "weights.safetensors",
-                           save({f"w{k}": np.ascontiguousarray(w) for k, w in enumerate(model.get_weights())}))
+        weights = {f"w{k}": np.ascontiguousarray(w) for k, w in enumerate(model.get_weights())}
+        atomic_write_bytes(out / "weights.safetensors", save(weights), create_dirs=True)
         atomic_write_json(out / "result.json", {"processes": world_size(), "epoch_seconds": times,
-                                                "loss": hist.history["loss"]})
+                                                "loss": hist.history["loss"]}, create_dirs=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,8 +50,8 @@ def train(out: Path, epochs: int, seed: int, hidden: int, batch: int, verbose: i
     alone). Rank 0 writes ``result.json`` and ``weights.safetensors`` into ``out``."""
     from safetensors.numpy import save
 
-    from lstmkit.apps.checkpoint import atomic_write_bytes, atomic_write_json
     from lstmkit.distributed import is_main_process, world_size
+    from lstmkit.io import atomic_write_bytes, atomic_write_json
     from lstmkit.keras import layers, models, optimizers, utils
 
     d = _data()
@@ -68,8 +68,8 @@ def train(out: Path, epochs: int, seed: int, hidden: int, batch: int, verbose: i
               "naive_mae": float(np.abs(d["actual"][1:] - d["actual"][:-1]).mean())}
     if is_main_process():
         weights = {f"w{k}": np.ascontiguousarray(w) for k, w in enumerate(model.get_weights())}
-        atomic_write_bytes(out / "weights.safetensors", save(weights))
-        atomic_write_json(out / "result.json", result)
+        atomic_write_bytes(out / "weights.safetensors", save(weights), create_dirs=True)
+        atomic_write_json(out / "result.json", result, create_dirs=True)
     return result
 
 
@@ -104,8 +104,8 @@ def demo(nproc: int = 2, epochs: int = 15, seed: int = 0, out: str | Path = "run
 
     Returns a dict with both results (``one``, ``many``), ``max_weight_diff`` and ``plot`` (PNG path).
     """
-    from lstmkit.apps.errors import AppError
     from lstmkit.distributed.launch import run_torchrun
+    from lstmkit.errors import AppError
 
     if nproc < 2:
         raise AppError(f"the demo compares 1 process with several: --nproc must be at least 2, got {nproc}")
@@ -140,8 +140,8 @@ def demo(nproc: int = 2, epochs: int = 15, seed: int = 0, out: str | Path = "run
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lstmkit.apps.cliutil import Parser, int_in
-    from lstmkit.apps.errors import AppError
+    from lstmkit.cliutil import Parser, int_in
+    from lstmkit.errors import AppError
 
     parser = Parser(prog="python -m lstmkit.distributed.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--nproc", type=int_in(2), default=2, help="processes of the parallel run (default: 2)")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.model import TextGenerator, torch_threads
+from lstmkit.errors import AppError
 
 
 def start_text(generator: TextGenerator, prime: str) -> str:

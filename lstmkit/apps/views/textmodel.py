@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
+from lstmkit.errors import AppError
 
 #: Characters of held-out Shakespeare the views read when no --text is given (a scene or two).
 DEFAULT_CHARS = 3000
