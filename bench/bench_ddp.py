@@ -1,13 +1,14 @@
 """How does data-parallel training scale with the number of CPU processes?
 
-``python -m lstmkit.distributed.bench --nproc 1 2 4`` trains the same model for the same number
+``python bench/bench_ddp.py --nproc 1 2 4`` trains the same model for the same number
 of steps with 1, 2, 4 processes (torchrun, DDP over gloo, one thread per process as torchrun sets
 it) and prints a table: seconds per epoch (the first epoch is a warm-up and not counted),
 samples per second, the speed-up over one process, and the largest weight difference from the
 one-process run (the runs must agree: same seed, same global batch).
 
 The model is an LSTM(128) over sequences of 50 steps with 8 features and a Dense(1) head; the
-data are random (the speed does not depend on them), 8192 samples, global batch 256.
+data are random (the speed does not depend on them), 8192 samples, global batch 256. Each run
+re-launches this script under torchrun with ``--worker DIR``.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.nproc:
             out = Path(tmp) / f"n{n}"
-            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}", "--module",
-                   "--", "lstmkit.distributed.bench", "--worker", str(out), "--epochs", str(args.epochs),
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}",
+                   str(Path(__file__).resolve()), "--worker", str(out), "--epochs", str(args.epochs),
                    "--samples", str(args.samples), "--batch", str(args.batch), "--hidden", str(args.hidden)]
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
             subprocess.run(cmd, check=True, env=env)
