@@ -3,6 +3,8 @@ its per-character predictions beside the n-gram baselines', ready for ``lstmkit.
 
 Why a module in the apps layer: loading a checkpoint, its vocabulary and its training corpus is
 the apps' business; ``lstmkit.viz`` only ever sees arrays and traces, so it works for any model.
+Why inside ``textgen``: both ``lstmkit viz`` (``lstmkit.apps.views``) and the text demo
+(``textgen.demo``) use it; in ``views`` it made ``textgen`` and ``views`` import each other.
 """
 
 from __future__ import annotations

@@ -102,14 +102,14 @@ def _file_out(path: str, suffix: str) -> Path:
 
 
 def _model_and_text(args: argparse.Namespace):
-    from lstmkit.apps.views.textmodel import load_text_model, read_text
+    from lstmkit.apps.textgen.views import load_text_model, read_text
 
     generator, _ = load_text_model(args.checkpoint)
     return generator, read_text(args.text, generator, max_chars=args.max_chars)
 
 
 def run_cells(args: argparse.Namespace) -> int:
-    from lstmkit.apps.views.textmodel import check_selection, trace_text
+    from lstmkit.apps.textgen.views import check_selection, trace_text
     from lstmkit.errors import AppError
     from lstmkit.viz.cells_page import write_cell_page
     from lstmkit.viz.saturation import gate_saturation
@@ -130,7 +130,7 @@ def run_cells(args: argparse.Namespace) -> int:
 
 
 def run_gates(args: argparse.Namespace) -> int:
-    from lstmkit.apps.views.textmodel import trace_text
+    from lstmkit.apps.textgen.views import trace_text
     from lstmkit.viz.saturation import gate_saturation, plot_saturation
 
     out = _file_out(args.out, ".png")
@@ -160,7 +160,7 @@ def _orders(text: str) -> tuple[int, ...]:
 def run_errors(args: argparse.Namespace) -> int:
     import json
 
-    from lstmkit.apps.views.textmodel import lstm_predictions, ngram_predictions, read_text
+    from lstmkit.apps.textgen.views import lstm_predictions, ngram_predictions, read_text
     from lstmkit.io import atomic_write_json
     from lstmkit.viz import errors as err
 
