@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lstmkit.apps.cliutil import Parser
-from lstmkit.apps.errors import AppError
+from lstmkit.cliutil import Parser
+from lstmkit.errors import AppError
 
 #: command -> module with ``add_parser(subparsers)``; the parser's default ``handler(args)`` runs it.
 COMMANDS = {

@@ -4,11 +4,13 @@ metrics, plots' data): atomically, so an interrupted save never leaves a half-wr
 from __future__ import annotations
 
 import glob
+import json
 import os
 import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, create_dirs: bool = False) -> Path:
@@ -45,6 +47,12 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, encoding: str = "ut
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     return atomic_write_bytes(path, text.encode(encoding), create_dirs=create_dirs)
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, *, create_dirs: bool = False) -> Path:
+    """``obj`` as indented JSON with sorted keys (stable diffs between runs) and a final newline,
+    written with ``atomic_write_text``: metrics and checkpoint manifests are read by other tools."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n", create_dirs=create_dirs)
 
 
 #: a temporary file older than this was left by a save that was killed (SIGKILL, power loss)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lstmkit.apps.cliutil import float_in, int_in
+from lstmkit.cliutil import float_in, int_in
 
 #: app -> (what it does, its time budget in seconds: a safety cap, the runs themselves are step counts).
 APPS = {
@@ -72,7 +72,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _apps(only: str) -> list[str]:
-    from lstmkit.apps.errors import AppError
+    from lstmkit.errors import AppError
 
     chosen = [a.strip() for a in only.split(",") if a.strip()]
     unknown = [a for a in chosen if a not in APPS]

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmkit.apps.errors import AppError
+from lstmkit.errors import AppError
 
 __all__ = ["GENRES", "Play", "ShakespeareSplit", "clean_markdown", "load_plays", "load_text_file", "plays_dir",
            "split_plays", "split_text", "split_text_blocks"]

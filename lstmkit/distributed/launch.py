@@ -31,9 +31,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lstmkit.apps.cliutil import int_in
-from lstmkit.apps.errors import AppError
+from lstmkit.cliutil import int_in
 from lstmkit.distributed.env import in_torchrun_worker
+from lstmkit.errors import AppError
 
 #: Worker failures that are consequences of another worker's failure: torchrun's stop signals
 #: (SIGINT, SIGKILL, SIGTERM) and errors of collectives whose peer went away. The launcher names

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lstmkit.apps.cliutil import Parser, float_in, int_in
-from lstmkit.apps.errors import AppError
+from lstmkit.cliutil import Parser, float_in, int_in
+from lstmkit.errors import AppError
 
 SPEC_HELP = """\
 SPEC.py is an ordinary tuning script: it builds a tuner (e.g. kt.RandomSearch(build_model,

@@ -22,7 +22,7 @@ def plot_study(study: Any, path: str | Path, title: str | None = None) -> Path:
     import matplotlib.pyplot as plt
     from optuna.trial import TrialState
 
-    from lstmkit.apps.checkpoint import atomic_write_bytes
+    from lstmkit.io import atomic_write_bytes
 
     objective = study.user_attrs.get("objective", "objective")
     minimise = study.direction.name == "MINIMIZE"
@@ -52,5 +52,5 @@ def plot_study(study: Any, path: str | Path, title: str | None = None) -> Path:
     plt.close(fig)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), create_dirs=True)
     return path

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from lstmkit.apps.checkpoint import APP_FILE, load_checkpoint, save_checkpoint
-from lstmkit.apps.errors import AppError
+from lstmkit.checkpoint import APP_FILE, load_checkpoint, save_checkpoint
+from lstmkit.errors import AppError
 
 
 def _save(folder, scale: float = 1.0, arrays: bool = True):

@@ -118,7 +118,7 @@ def test_train_errors_are_one_line_with_exit_2(args: list[str], mentions: str, t
 def test_missing_and_foreign_checkpoints_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import torch
 
-    from lstmkit.apps.checkpoint import save_checkpoint
+    from lstmkit.checkpoint import save_checkpoint
 
     code, _, err = run(["forecast", "evaluate", "--checkpoint", str(tmp_path / "nothing")], capsys)
     assert code == 2 and "no checkpoint" in err and err.count("\n") == 1

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.forecast.data import load_series, read_csv_series, sunspots
+from lstmkit.errors import AppError
 
 
 def write(tmp_path: Path, text: str, name: str = "series.csv") -> Path:

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.forecast import baselines, metrics
 from lstmkit.apps.forecast.intervals import (
     PinballLoss,
@@ -16,6 +15,7 @@ from lstmkit.apps.forecast.intervals import (
     inverse_cdf,
     sort_quantiles,
 )
+from lstmkit.errors import AppError
 
 ACTUAL = np.array([2.0, 4.0, 0.0, 5.0])
 FORECAST = np.array([3.0, 2.0, 1.0, 5.0])  # errors 1, -2, 1, 0

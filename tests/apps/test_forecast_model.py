@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.forecast.model import Forecaster
+from lstmkit.errors import AppError
 
 TINY = {"lookback": 6, "horizon": 3, "units": 4, "epochs": 3, "patience": 2, "paths": 20}
 

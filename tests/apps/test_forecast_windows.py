@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.forecast.windows import Scaler, chronological_split, create_sequences, rolling_origins
+from lstmkit.errors import AppError
 
 
 def test_create_sequences_generalises_slide_9() -> None:

@@ -95,7 +95,7 @@ def test_predict_errors(model_dir, tmp_path, capsys) -> None:
 def test_checkpoint_of_another_app_exits_2(tmp_path, capsys) -> None:
     import torch
 
-    from lstmkit.apps.checkpoint import save_checkpoint
+    from lstmkit.checkpoint import save_checkpoint
 
     save_checkpoint(tmp_path / "fc", "forecast", {"lookback": 3}, module=torch.nn.Linear(1, 1))
     _one_line_error(capsys, ["sentiment", "predict", "--model", str(tmp_path / "fc"), "good"], "'forecast' checkpoint")

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.sentiment.data import deduplicate, load_csv, load_rotten, split_data, subsample
 from lstmkit.apps.sentiment.metrics import binary_metrics, confusion_matrix, roc_auc, roc_curve
 from lstmkit.apps.sentiment.tokenizer import OOV_ID, TextEncoder, pad
 from lstmkit.data.rotten_tomatoes import load_rotten_tomatoes, rotten_tomatoes_path
+from lstmkit.errors import AppError
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from lstmkit.apps.checkpoint import save_checkpoint
+from lstmkit.checkpoint import save_checkpoint
 from lstmkit.cli import main
 
 TEXT = "".join(f"line {i}: the quick brown fox jumps over the lazy dog.\n" for i in range(120))

@@ -4,9 +4,9 @@ import importlib.util
 
 import pytest
 
-from lstmkit.apps.errors import AppError
 from lstmkit.data import shakespeare
 from lstmkit.data.shakespeare import Play, clean_markdown, load_text_file, split_plays, split_text
+from lstmkit.errors import AppError
 
 SAMPLE = """# A Play
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.model import TextGenConfig, TextGenerator, _streams
 from lstmkit.apps.textgen.sample import next_distribution, sample, shape_distribution
 from lstmkit.apps.textgen.vocab import Vocab
 from lstmkit.apps.threads import limited_threads
+from lstmkit.errors import AppError
 
 TEXT = "to be, or not to be: that is the question.\n" * 40
 TINY = TextGenConfig(layers=1, units=16, embed_dim=8, seq_len=10, batch_size=4, learning_rate=1e-2,

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.ngram import NGramModel
 from lstmkit.apps.textgen.vocab import Vocab
+from lstmkit.errors import AppError
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 30 + "a quick brown fox jumps over the lazy dog. " * 10
 

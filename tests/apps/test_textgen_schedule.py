@@ -8,11 +8,11 @@ import math
 import pytest
 import torch
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.config import TextGenConfig
 from lstmkit.apps.textgen.model import TextGenerator
 from lstmkit.apps.textgen.schedule import learning_rate
 from lstmkit.apps.textgen.vocab import Vocab
+from lstmkit.errors import AppError
 
 TEXT = "to be, or not to be: that is the question.\n" * 40
 TINY = TextGenConfig(layers=1, units=16, embed_dim=8, seq_len=10, batch_size=4, learning_rate=1e-2,

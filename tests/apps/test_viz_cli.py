@@ -113,7 +113,7 @@ def test_text_with_unknown_characters(run, tmp_path, capsys) -> None:
 
 
 def test_a_checkpoint_of_another_app_or_no_checkpoint(run, tmp_path, capsys) -> None:
-    from lstmkit.apps.checkpoint import save_checkpoint
+    from lstmkit.checkpoint import save_checkpoint
 
     save_checkpoint(tmp_path / "fc", "forecast", {"x": 1}, module=torch.nn.Linear(2, 1))
     for view, out in (("cells", "p.html"), ("gates", "g.png"), ("errors", "e")):

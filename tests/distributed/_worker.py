@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
-from lstmkit.apps.cliutil import Parser, int_in  # noqa: E402
+from lstmkit.cliutil import Parser, int_in  # noqa: E402
 from lstmkit.distributed import add_nproc_argument, rank, relaunch_if_requested  # noqa: E402
 
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from lstmkit.apps.errors import AppError
+    from lstmkit.errors import AppError
 
     try:
         raise SystemExit(main())

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from lstmkit.apps.cliutil import Parser
-from lstmkit.apps.errors import AppError
+from lstmkit.cliutil import Parser
 from lstmkit.distributed import env, launch
+from lstmkit.errors import AppError
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.threads import limited_threads
+from lstmkit.errors import AppError
 
 
 def naive_forecast(history: np.ndarray, horizon: int) -> np.ndarray:

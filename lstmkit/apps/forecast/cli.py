@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lstmkit.apps.cliutil import add_common, float_in, int_in
-from lstmkit.apps.errors import AppError
+from lstmkit.cliutil import add_common, float_in, int_in
 from lstmkit.distributed.launch import add_nproc_argument, relaunch_if_requested
+from lstmkit.errors import AppError
 
 DEFAULT_OUT = "runs/forecast"
 DEFAULT_EPOCHS = 150
@@ -203,9 +203,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from lstmkit.apps.checkpoint import atomic_write_json
     from lstmkit.apps.forecast.evaluation import table
     from lstmkit.apps.forecast.pipeline import describe_model, describe_split, evaluate_checkpoint, json_ready
+    from lstmkit.io import atomic_write_json
 
     arima = False if args.no_arima else None
     mlp = False if args.no_mlp else None
@@ -214,15 +214,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(describe_model(forecaster))
     print(table(result))
     if args.json:
-        atomic_write_json(args.json, json_ready(result))
+        atomic_write_json(args.json, json_ready(result), create_dirs=True)
         print(f"wrote {args.json}")
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from lstmkit.apps.checkpoint import atomic_write_text
     from lstmkit.apps.forecast.model import Forecaster
     from lstmkit.apps.forecast.pipeline import load_from_spec
+    from lstmkit.io import atomic_write_text
 
     forecaster = Forecaster.load(args.checkpoint)
     spec = _data_spec(args, None) or forecaster.extra_state.get("data_spec") or {"data": "sunspots"}
@@ -243,7 +243,7 @@ def _predict(args: argparse.Namespace) -> int:
     for row in [header, *rows]:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
     if args.output:
-        atomic_write_text(args.output, "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+        atomic_write_text(args.output, "\n".join(",".join(r) for r in [header, *rows]) + "\n", create_dirs=True)
         print(f"wrote {args.output}")
     if args.plot:
         from lstmkit.apps.forecast.plot import plot_future

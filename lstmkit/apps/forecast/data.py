@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
+from lstmkit.errors import AppError
 
 DATASETS = ("sunspots", "co2")
 MAX_GAP = 3  # longest run of missing values filled by linear interpolation; longer runs are an error

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lstmkit.apps.errors import AppError
+from lstmkit.errors import AppError
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.losses.base import Loss
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.forecast.windows import Scaler, create_sequences
 from lstmkit.apps.threads import limited_threads
+from lstmkit.errors import AppError
 
 LAGS: tuple[int, ...] = (6, 9, 12, 15, 20)
 HIDDEN: tuple[int, ...] = (4, 8, 16)

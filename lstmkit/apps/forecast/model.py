@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.forecast.intervals import (
     DEFAULT_QUANTILES,
     calibration_shifts,
@@ -38,6 +37,7 @@ from lstmkit.apps.forecast.windows import (
     validation_count,
 )
 from lstmkit.apps.threads import limited_threads
+from lstmkit.errors import AppError
 
 STRATEGIES = ("recursive", "direct")
 INTERVALS = ("residual", "heads")
@@ -412,7 +412,7 @@ class Forecaster:
     # ------------------------------------------------------------------ persistence
     def save(self, out_dir: str | Path, extra_state: dict[str, Any] | None = None) -> Path:
         """Write a checkpoint folder (model, scaler, config, training history tail) atomically."""
-        from lstmkit.apps.checkpoint import save_checkpoint
+        from lstmkit.checkpoint import save_checkpoint
 
         self._require_fit()
         config = asdict(self.config)
@@ -430,7 +430,7 @@ class Forecaster:
     @classmethod
     def load(cls, path: str | Path) -> Forecaster:
         """Rebuild a forecaster saved by ``save`` (raises AppError for other apps' checkpoints)."""
-        from lstmkit.apps.checkpoint import load_checkpoint
+        from lstmkit.checkpoint import load_checkpoint
         from lstmkit.keras.layers import LSTM, Dense  # noqa: F401  (the layer registry fills lazily, on import)
 
         state, model, arrays = load_checkpoint(path, APP)

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.checkpoint import atomic_write_json
 from lstmkit.apps.forecast.data import Series, load_series
 from lstmkit.apps.forecast.windows import Split, chronological_split
+from lstmkit.io import atomic_write_json
 
 #: How the presets were found: the sunspot recipe (sqrt transform, 5 x LSTM(16), lr 1e-2, batch 16,
 #: lookback 20, epochs by early stopping then a refit on train + validation) had the lowest mean
@@ -118,7 +118,7 @@ def train_run(data_spec: dict[str, Any], options: dict[str, Any], out_dir: str |
     if not write:
         return Run(forecaster, series, split, result, ev, out, None)
     forecaster.save(out, extra_state={"data_spec": data_spec, "split": split.to_state(), "arima": arima, "mlp": mlp})
-    atomic_write_json(out / METRICS_FILE, json_ready(result))
+    atomic_write_json(out / METRICS_FILE, json_ready(result), create_dirs=True)
     png = None
     if plot:
         from lstmkit.apps.forecast.plot import plot_forecast

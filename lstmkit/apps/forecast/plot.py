@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.checkpoint import atomic_write_bytes
+from lstmkit.io import atomic_write_bytes
 
 STYLE = {"lstm": ("C3", "-", "LSTM"), "naive": ("C7", ":", "naive"),
          "seasonal_naive": ("C2", "--", "seasonal naive"), "arima": ("C0", "-.", "ARIMA"),
@@ -71,7 +71,7 @@ def plot_forecast(path: str | Path, series: Any, test_start: int, evaluation: An
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), create_dirs=True)
 
 
 def plot_future(path: str | Path, series: Any, forecast: Any, labels: list[str], *, context: int = 60) -> Path:
@@ -97,4 +97,4 @@ def plot_future(path: str | Path, series: Any, forecast: Any, labels: list[str],
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), create_dirs=True)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.forecast.baselines import Arima
 from lstmkit.apps.threads import limited_threads
+from lstmkit.errors import AppError
 
 SEASONAL_GRID: tuple[tuple[int, int, int], ...] = ((1, 0, 0), (0, 0, 1), (1, 0, 1), (0, 1, 1), (1, 1, 1))
 MAX_P, MAX_Q = 4, 3

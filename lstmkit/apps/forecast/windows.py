@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
+from lstmkit.errors import AppError
 
 SCALINGS = ("global", "last", "seasonal")
 TRANSFORMS = ("none", "sqrt")

@@ -12,9 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from lstmkit.apps.cliutil import Parser, add_common, float_in, int_in
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.sentiment.config import SentimentConfig
+from lstmkit.cliutil import Parser, add_common, float_in, int_in
+from lstmkit.errors import AppError
 
 DEFAULT_OUT = "runs/sentiment"
 THREADS_HELP = ("CPU threads for torch and BLAS (default: 1, measured fastest for this small model, above all on a "
@@ -195,12 +195,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     c0, c1 = clf.classes
     print(f"confusion (rows true, columns predicted {c0}/{c1}): {c0}: {tn} {fp}   {c1}: {fn} {tp}")
     if args.out:
-        from lstmkit.apps.checkpoint import atomic_write_json
         from lstmkit.apps.sentiment.plot import plot_confusion
+        from lstmkit.io import atomic_write_json
 
         out = Path(args.out)
         atomic_write_json(out / "evaluation.json", {"model": str(args.model), "data": what, "lstm": metrics,
-                                                    "positive_rate_predicted": float(np.mean(proba >= 0.5))})
+                                                    "positive_rate_predicted": float(np.mean(proba >= 0.5))},
+                          create_dirs=True)
         plot_confusion(metrics["confusion"], clf.classes, out / "confusion_matrix.png", title=f"LSTM on {what}")
         print(f"wrote {out / 'evaluation.json'}, {out / 'confusion_matrix.png'}")
     return 0

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
+from lstmkit.errors import AppError
 
 __all__ = ["LabelledTexts", "Split", "deduplicate", "load_csv", "load_rotten", "split_data", "subsample"]
 

@@ -130,7 +130,7 @@ class SentimentClassifier:
     def save(self, out_dir: str | Path) -> Path:
         """Write the checkpoint folder (model.safetensors: every member's weights; app.json: config,
         classes, vocabulary, history and ``info``), atomically; returns the folder."""
-        from lstmkit.apps.checkpoint import save_checkpoint
+        from lstmkit.checkpoint import save_checkpoint
 
         self._require()
         state = {"config": asdict(self.config), "classes": self.classes, "tokenizer": self.encoder.to_state(),
@@ -143,8 +143,8 @@ class SentimentClassifier:
         checkpoint or a damaged one)."""
         import torch
 
-        from lstmkit.apps.checkpoint import load_checkpoint
-        from lstmkit.apps.errors import AppError
+        from lstmkit.checkpoint import load_checkpoint
+        from lstmkit.errors import AppError
 
         state, weights, _ = load_checkpoint(path, APP)
         if not isinstance(weights, dict):

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.sentiment.metrics import binary_metrics
+from lstmkit.errors import AppError
 
 __all__ = ["NBLogReg", "interpolate", "log_count_ratio"]
 

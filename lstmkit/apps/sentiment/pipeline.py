@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.sentiment.data import LabelledTexts, Split, load_csv, load_rotten, split_data, subsample
+from lstmkit.errors import AppError
 
 __all__ = ["DataSpec", "load_data", "rebuild_test_split", "train_run"]
 
@@ -65,8 +65,8 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
     the LSTM + NB-LR blend, ``hybrid.py``), the baselines' chosen settings, the accuracy gap, the
     training time and the files written.
     """
-    from lstmkit.apps.checkpoint import atomic_write_json
     from lstmkit.apps.sentiment.model import SentimentClassifier, SentimentConfig
+    from lstmkit.io import atomic_write_json
 
     out = Path(out_dir)
     data = load_data(spec)
@@ -134,7 +134,7 @@ def train_run(spec: DataSpec, out_dir: str | Path, config: Any = None, *, baseli
                                         title="LSTM on the test split")))
         files.append(str(plot_roc(test_y, scores, out / "roc.png")))
     report["files"] = files + [str(out / METRICS_FILE)]
-    atomic_write_json(out / METRICS_FILE, report)
+    atomic_write_json(out / METRICS_FILE, report, create_dirs=True)
     return report
 
 

@@ -28,11 +28,11 @@ def _pyplot() -> Any:
 def _save(fig: Any, path: Path) -> Path:
     import io
 
-    from lstmkit.apps.checkpoint import atomic_write_bytes
+    from lstmkit.io import atomic_write_bytes
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), create_dirs=True)
 
 
 def plot_confusion(confusion: Any, classes: list[str], path: str | Path, title: str = "confusion matrix") -> Path:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.apps.cliutil import add_common, float_in, int_in
 from lstmkit.apps.textgen.config import TextGenConfig
 from lstmkit.apps.textgen.schedule import SCHEDULES
+from lstmkit.cliutil import add_common, float_in, int_in
 
 DEFAULT_OUT = "runs/textgen"
 

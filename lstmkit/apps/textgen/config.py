@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.schedule import SCHEDULES
+from lstmkit.errors import AppError
 
 #: The documented long run: ``lstmkit textgen train --steps LONG_RUN_STEPS --eval-chars 0`` with every
 #: other setting its default, about 19 minutes of training on 2 idle cores (87 ms per step of

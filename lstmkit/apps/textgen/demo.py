@@ -36,7 +36,7 @@ def demo(out_dir: Path, seed: int = 0, budget_s: float = 60, verbose: int = 1) -
     and gate-saturation plot of the trained model reading the first held-out characters.
     """
     from lstmkit.apps.textgen.experiment import load_corpus, run
-    from lstmkit.apps.views.textmodel import load_text_model, write_cell_views
+    from lstmkit.apps.textgen.views import load_text_model, write_cell_views
 
     corpus = load_corpus("shakespeare", eval_chars=DEMO_EVAL_CHARS)
     result = run(corpus, DEMO_CONFIG, Path(out_dir), seed=seed, steps=DEMO_STEPS, seconds=budget_s, verbose=verbose,

@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lstmkit.apps.checkpoint import atomic_write_json
 from lstmkit.apps.textgen.model import TextGenConfig, TextGenerator
 from lstmkit.apps.textgen.ngram import NGramModel
 from lstmkit.apps.textgen.sample import sample
 from lstmkit.apps.textgen.vocab import Vocab
+from lstmkit.io import atomic_write_json
 
 SPLIT_SEED = 0  # the held-out plays / blocks; fixed so every run is scored on the same text
 NGRAM_ORDERS = (3, 5, 6, 7)  # Kneser-Ney orders reported; 8 scores no better than 7
@@ -65,7 +65,7 @@ def load_corpus(data: str = "shakespeare", text_file: str | Path | None = None, 
                       description=f"{text_file}: {len(train):,} training characters, held-out: 10% of each of 20 "
                                   "blocks")
     if data != "shakespeare":
-        from lstmkit.apps.errors import AppError
+        from lstmkit.errors import AppError
 
         raise AppError(f"unknown data set {data!r}: expected 'shakespeare' or a text file with --text FILE")
     plays = shakespeare.load_plays()
@@ -117,7 +117,7 @@ def run(corpus: Corpus, config: TextGenConfig, out_dir: str | Path, *, seed: int
         "config": asdict(config), "seed": seed, "sample": text, "prime": prime,
     }
     generator.save(out, extra={"metrics": {k: v for k, v in metrics.items() if k != "sample"}})
-    atomic_write_json(out / "metrics.json", metrics)
+    atomic_write_json(out / "metrics.json", metrics, create_dirs=True)
     if plot:
         from lstmkit.apps.textgen.plot import plot_loss_curve
 

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.config import TextGenConfig
 from lstmkit.apps.textgen.schedule import learning_rate
 from lstmkit.apps.textgen.vocab import Vocab
 from lstmkit.apps.threads import limited_threads
+from lstmkit.errors import AppError
 
 __all__ = ["APP", "CharLSTM", "TextGenConfig", "TextGenerator"]
 
@@ -259,7 +259,7 @@ class TextGenerator:
 
     def save(self, out_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write a checkpoint folder (``app.json`` with vocabulary and config, ``model.safetensors``)."""
-        from lstmkit.apps.checkpoint import save_checkpoint
+        from lstmkit.checkpoint import save_checkpoint
 
         state = {"vocab": self.vocab.to_state(), "config": asdict(self.config), "seed": self.seed,
                  "history": self.history, **(extra or {})}
@@ -268,7 +268,7 @@ class TextGenerator:
     @classmethod
     def load(cls, path: str | Path) -> tuple[TextGenerator, dict[str, Any]]:
         """Read a checkpoint written by ``save``; returns the generator and the stored state."""
-        from lstmkit.apps.checkpoint import load_checkpoint
+        from lstmkit.checkpoint import load_checkpoint
 
         state, tensors, _ = load_checkpoint(path, APP)
         config = TextGenConfig.from_dict(state.get("config", {}))

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.vocab import Vocab
+from lstmkit.errors import AppError
 
 
 @dataclass

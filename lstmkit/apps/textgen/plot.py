@@ -12,7 +12,7 @@ import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from lstmkit.apps.checkpoint import atomic_write_bytes
+from lstmkit.io import atomic_write_bytes
 
 
 def plot_loss_curve(path: str | Path, history: Mapping[str, Sequence[float]], heldout: Mapping[str, float],
@@ -44,4 +44,4 @@ def plot_loss_curve(path: str | Path, history: Mapping[str, Sequence[float]], he
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), create_dirs=True)

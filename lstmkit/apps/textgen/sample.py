@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lstmkit.apps.errors import AppError
 from lstmkit.apps.textgen.model import TextGenerator
 from lstmkit.apps.threads import limited_threads
+from lstmkit.errors import AppError
 
 
 def start_text(generator: TextGenerator, prime: str) -> str:

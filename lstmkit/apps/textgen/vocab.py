@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
+from lstmkit.errors import AppError
 
 
 class Vocab:

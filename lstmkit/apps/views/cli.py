@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lstmkit.apps.cliutil import int_in
+from lstmkit.cliutil import int_in
 
 QUANTITIES = ("c", "h", "i", "f", "g", "o", "r", "z", "n")
 
@@ -90,7 +90,7 @@ def _text_model_args(parser: argparse.ArgumentParser, *, default_chars: int, out
 
 def _file_out(path: str, suffix: str) -> Path:
     """An output file path: not an existing folder, with the expected suffix, its folder created."""
-    from lstmkit.apps.errors import AppError
+    from lstmkit.errors import AppError
 
     out = Path(path)
     if out.is_dir():
@@ -102,15 +102,15 @@ def _file_out(path: str, suffix: str) -> Path:
 
 
 def _model_and_text(args: argparse.Namespace):
-    from lstmkit.apps.views.textmodel import load_text_model, read_text
+    from lstmkit.apps.textgen.views import load_text_model, read_text
 
     generator, _ = load_text_model(args.checkpoint)
     return generator, read_text(args.text, generator, max_chars=args.max_chars)
 
 
 def run_cells(args: argparse.Namespace) -> int:
-    from lstmkit.apps.errors import AppError
-    from lstmkit.apps.views.textmodel import check_selection, trace_text
+    from lstmkit.apps.textgen.views import check_selection, trace_text
+    from lstmkit.errors import AppError
     from lstmkit.viz.cells_page import write_cell_page
     from lstmkit.viz.saturation import gate_saturation
 
@@ -130,7 +130,7 @@ def run_cells(args: argparse.Namespace) -> int:
 
 
 def run_gates(args: argparse.Namespace) -> int:
-    from lstmkit.apps.views.textmodel import trace_text
+    from lstmkit.apps.textgen.views import trace_text
     from lstmkit.viz.saturation import gate_saturation, plot_saturation
 
     out = _file_out(args.out, ".png")
@@ -146,7 +146,7 @@ def run_gates(args: argparse.Namespace) -> int:
 
 
 def _orders(text: str) -> tuple[int, ...]:
-    from lstmkit.apps.errors import AppError
+    from lstmkit.errors import AppError
 
     try:
         orders = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
@@ -160,8 +160,8 @@ def _orders(text: str) -> tuple[int, ...]:
 def run_errors(args: argparse.Namespace) -> int:
     import json
 
-    from lstmkit.apps.checkpoint import atomic_write_json
-    from lstmkit.apps.views.textmodel import lstm_predictions, ngram_predictions, read_text
+    from lstmkit.apps.textgen.views import lstm_predictions, ngram_predictions, read_text
+    from lstmkit.io import atomic_write_json
     from lstmkit.viz import errors as err
 
     orders = _orders(args.orders)
@@ -186,7 +186,7 @@ def run_errors(args: argparse.Namespace) -> int:
                                       title="closing brackets and quotes: accuracy by distance to the opening")),
     ]
     saved = {**summary, "closing": {k: _scalars(v) for k, v in summary["closing"].items()}}
-    atomic_write_json(out / "errors.json", json.loads(json.dumps(saved, default=_jsonable)))
+    atomic_write_json(out / "errors.json", json.loads(json.dumps(saved, default=_jsonable)), create_dirs=True)
     better = summary["compare"][f"{best}-gram"]
     print(f"{len(text):,} characters: the LSTM gives the right character more probability than the {best}-gram "
           f"on {better['lstm_better_fraction']:.1%} of them, less on {better['other_better_fraction']:.1%}")
@@ -225,7 +225,7 @@ def run_attention(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from lstmkit.apps.errors import AppError
+    from lstmkit.errors import AppError
     from lstmkit.keras.models.saving import load_model
     from lstmkit.viz.attention import attention_scores, plot_attention, write_attention_page
 

@@ -4,6 +4,7 @@ masking and reduction, so ``loss(y_true, y_pred, sample_weight)`` equals Keras 3
 The shape rules are Keras': ranks that differ by one are reconciled by squeezing or expanding a
 trailing size-1 axis (``y_true`` (B,) with ``y_pred`` (B, 1) works); a mask on ``y_pred``
 (``_keras_mask``, set by masking layers) or on the per-sample losses excludes padded steps.
+Those shape helpers live in ``shapes.py`` (re-exported here), shared with ``functions.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from lstmkit.keras.engine.layer import as_tensor
 from lstmkit.keras.engine.registry import register
+from lstmkit.keras.losses.shapes import check_broadcast, convert_inputs, squeeze_or_expand_to_same_rank
 
 __all__ = ["Loss", "LossFunctionWrapper", "squeeze_or_expand_to_same_rank", "reduce_weighted_values", "apply_mask",
            "convert_inputs", "REDUCTIONS"]
@@ -28,50 +30,6 @@ def standardize_reduction(reduction: Any) -> Any:
         raise ValueError(f"Invalid value for argument `reduction`. Expected one of {list(REDUCTIONS)}. "
                          f"Received: reduction={reduction!r}")
     return reduction
-
-
-def squeeze_or_expand_to_same_rank(x1: torch.Tensor, x2: torch.Tensor,
-                                   expand_rank_1: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """Keras' rank reconciliation: when ranks differ by one and the longer one ends in a size-1
-    axis, squeeze it (or, if the shorter is rank 1 and ``expand_rank_1``, expand the shorter)."""
-    r1, r2 = x1.dim(), x2.dim()
-    if r1 == r2:
-        return x1, x2
-    if r1 == r2 + 1 and x1.shape[-1] == 1:
-        if r2 == 1 and expand_rank_1:
-            x2 = x2.unsqueeze(-1)
-        else:
-            x1 = x1.squeeze(-1)
-    if r2 == r1 + 1 and x2.shape[-1] == 1:
-        if r1 == 1 and expand_rank_1:
-            x1 = x1.unsqueeze(-1)
-        else:
-            x2 = x2.squeeze(-1)
-    return x1, x2
-
-
-def check_broadcast(a: torch.Tensor, b: torch.Tensor, what: str, a_name: str = "y_true",
-                    b_name: str = "y_pred") -> None:
-    if a.shape != b.shape:
-        try:
-            torch.broadcast_shapes(a.shape, b.shape)
-        except RuntimeError:
-            raise ValueError(f"{what}: {a_name} of shape {tuple(a.shape)} and {b_name} of shape {tuple(b.shape)} "
-                             "are incompatible (expected the same shape, or shapes that broadcast)") from None
-
-
-def convert_inputs(y_true: Any, y_pred: Any, dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Tensors for a loss or metric: ``y_pred`` floating (float32 unless it is float64 or ``dtype``
-    says otherwise), ``y_true`` in the same dtype on the same device."""
-    y_pred = as_tensor(y_pred)
-    if dtype is None:
-        dtype = y_pred.dtype if y_pred.dtype == torch.float64 else torch.float32
-    if y_pred.dtype != dtype:
-        y_pred = y_pred.to(dtype)
-    y_true = as_tensor(y_true)
-    if y_true.dtype != dtype or y_true.device != y_pred.device:
-        y_true = y_true.to(device=y_pred.device, dtype=dtype)
-    return y_true, y_pred
 
 
 def _divide_no_nan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lstmkit.keras.losses.base import check_broadcast, convert_inputs, squeeze_or_expand_to_same_rank
+from lstmkit.keras.losses.shapes import check_broadcast, convert_inputs, squeeze_or_expand_to_same_rank
 
 __all__ = ["mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
            "mean_squared_logarithmic_error", "huber", "log_cosh", "binary_crossentropy", "categorical_crossentropy",

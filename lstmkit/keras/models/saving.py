@@ -43,6 +43,13 @@ def atomic_write(path: Any, data: bytes) -> None:
     atomic_write_bytes(path, data)
 
 
+def _is_model(obj: Any) -> bool:
+    """Whether ``obj`` is an lstmkit.keras Model. Asked through ``SavingMixin``, which only ``Model``
+    mixes in, because this module must not import ``model.py``: ``Model`` inherits from this module,
+    and the two importing each other would be a cycle (tests/test_architecture.py forbids it)."""
+    return isinstance(obj, SavingMixin)
+
+
 def _version() -> str:
     import lstmkit
 
@@ -227,9 +234,7 @@ def model_bytes(model: Any, include_optimizer: bool = True) -> bytes:
 def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
                **kwargs: Any) -> None:
     """Save architecture, weights, compile arguments and optimizer state in one zip file."""
-    from lstmkit.keras.models.model import Model
-
-    if not isinstance(model, Model):
+    if not _is_model(model):
         raise TypeError(f"save_model() saves lstmkit.keras models, got {type(model).__name__}")
     fmt = kwargs.pop("save_format", None)
     if kwargs:
@@ -267,7 +272,6 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
     your own layers, losses or metrics to them. ``safe_mode`` is accepted for Keras compatibility
     (loading never runs code from the file anyway)."""
     from lstmkit.keras.engine.registry import deserialize, register
-    from lstmkit.keras.models.model import Model
 
     path = os.fspath(filepath)
     files = _read_zip(path)
@@ -287,7 +291,7 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
             for kind in ("layer", "loss", "metric"):
                 register(kind, name)(obj)
     model = deserialize("layer", config["model"])
-    if not isinstance(model, Model):
+    if not _is_model(model):
         raise ValueError(f"{path!r} does not hold a model but a {type(model).__name__}")
     tensors, meta = _load_tensors(files["model.safetensors"], f"{path!r} (model.safetensors)")
     assign_weights(model, tensors, meta, repr(path))

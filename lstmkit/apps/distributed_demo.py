@@ -7,7 +7,7 @@ processes must end with the weights of the single process (up to float rounding)
 held-out error; the demo prints both, the largest weight difference, the wall time of each (every
 process uses one thread, torchrun's default), and plots the two loss curves (they coincide).
 
-Run it as ``python -m lstmkit.distributed.demo [--nproc N] [--epochs E] [--out DIR]``; the
+Run it as ``python -m lstmkit.apps.distributed_demo [--nproc N] [--epochs E] [--out DIR]``; the
 N-process part re-runs this module under torchrun with ``--worker``.
 """
 
@@ -50,8 +50,8 @@ def train(out: Path, epochs: int, seed: int, hidden: int, batch: int, verbose: i
     alone). Rank 0 writes ``result.json`` and ``weights.safetensors`` into ``out``."""
     from safetensors.numpy import save
 
-    from lstmkit.apps.checkpoint import atomic_write_bytes, atomic_write_json
     from lstmkit.distributed import is_main_process, world_size
+    from lstmkit.io import atomic_write_bytes, atomic_write_json
     from lstmkit.keras import layers, models, optimizers, utils
 
     d = _data()
@@ -68,8 +68,8 @@ def train(out: Path, epochs: int, seed: int, hidden: int, batch: int, verbose: i
               "naive_mae": float(np.abs(d["actual"][1:] - d["actual"][:-1]).mean())}
     if is_main_process():
         weights = {f"w{k}": np.ascontiguousarray(w) for k, w in enumerate(model.get_weights())}
-        atomic_write_bytes(out / "weights.safetensors", save(weights))
-        atomic_write_json(out / "result.json", result)
+        atomic_write_bytes(out / "weights.safetensors", save(weights), create_dirs=True)
+        atomic_write_json(out / "result.json", result, create_dirs=True)
     return result
 
 
@@ -104,8 +104,8 @@ def demo(nproc: int = 2, epochs: int = 15, seed: int = 0, out: str | Path = "run
 
     Returns a dict with both results (``one``, ``many``), ``max_weight_diff`` and ``plot`` (PNG path).
     """
-    from lstmkit.apps.errors import AppError
     from lstmkit.distributed.launch import run_torchrun
+    from lstmkit.errors import AppError
 
     if nproc < 2:
         raise AppError(f"the demo compares 1 process with several: --nproc must be at least 2, got {nproc}")
@@ -124,7 +124,8 @@ def demo(nproc: int = 2, epochs: int = 15, seed: int = 0, out: str | Path = "run
     print(f"{nproc} processes (torchrun, DistributedDataParallel, gloo):", flush=True)
     args = ["--worker", "--out", str(out / f"{nproc}_processes"), "--epochs", str(epochs), "--seed", str(seed),
             "--hidden", str(hidden), "--batch", str(batch)]
-    run_torchrun([f"--nproc-per-node={nproc}", "--standalone", "--module", "--", "lstmkit.distributed.demo", *args])
+    run_torchrun([f"--nproc-per-node={nproc}", "--standalone", "--module", "--", "lstmkit.apps.distributed_demo",
+                  *args])
     one, w_one = _load(out / "one_process")
     many, w_many = _load(out / f"{nproc}_processes")
     diff = max(float(np.abs(a - b).max()) for a, b in zip(w_one, w_many))
@@ -140,10 +141,10 @@ def demo(nproc: int = 2, epochs: int = 15, seed: int = 0, out: str | Path = "run
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lstmkit.apps.cliutil import Parser, int_in
-    from lstmkit.apps.errors import AppError
+    from lstmkit.cliutil import Parser, int_in
+    from lstmkit.errors import AppError
 
-    parser = Parser(prog="python -m lstmkit.distributed.demo", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m lstmkit.apps.distributed_demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--nproc", type=int_in(2), default=2, help="processes of the parallel run (default: 2)")
     parser.add_argument("--epochs", type=int_in(1), default=15, help="epochs (default: 15)")
     parser.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0, help="seed (default: 0)")

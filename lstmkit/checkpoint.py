@@ -7,6 +7,9 @@ model, or ``model.safetensors`` for a torch module's state_dict) and optionally
 ``arrays.safetensors`` (extra arrays of preprocessing state). Each file is written to a temporary
 file in the same folder, fsynced, then renamed, so a crash never leaves a half-written file.
 
+At the package root because it is shared by every app (``lstmkit.apps.*``) and by their tests; it
+sits on the keras floor (it loads ``lstmkit.keras`` models), see docs/architecture.md.
+
 Why a manifest: the folder is several files, and a kill between two renames (while overwriting an
 older checkpoint) would leave the old ``app.json`` beside the new model. ``app.json`` is written
 last and lists the SHA-256 of every file it belongs with; loading verifies them, so a torn folder
@@ -23,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
-from lstmkit.io import atomic_write_bytes as _atomic_write
+from lstmkit.errors import AppError
+from lstmkit.io import atomic_write_bytes, atomic_write_json
 
 FORMAT = 1
 APP_FILE = "app.json"
@@ -38,19 +41,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically, creating its folder if needed."""
-    return _atomic_write(path, data, create_dirs=True)
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def save_checkpoint(out_dir: str | Path, app: str, state: dict[str, Any], *, keras_model: Any = None,
@@ -74,15 +64,16 @@ def save_checkpoint(out_dir: str | Path, app: str, state: dict[str, Any], *, ker
         from safetensors.torch import save
 
         tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-        atomic_write_bytes(out / "model.safetensors", save(tensors))
+        atomic_write_bytes(out / "model.safetensors", save(tensors), create_dirs=True)
     if arrays:
         from safetensors.numpy import save as save_np
 
-        atomic_write_bytes(out / ARRAYS_FILE, save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()}))
+        atomic_write_bytes(out / ARRAYS_FILE, save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()}),
+                           create_dirs=True)
     files = [model_file] + ([ARRAYS_FILE] if arrays else [])
     meta = {"format": FORMAT, "app": app, "lstmkit_version": __version__, "model_file": model_file,
             "sha256": {name: _sha256(out / name) for name in files}, "state": state}
-    atomic_write_json(out / APP_FILE, meta)  # written last: its presence marks a complete checkpoint
+    atomic_write_json(out / APP_FILE, meta, create_dirs=True)  # written last: its presence marks a complete checkpoint
     return out
 
 

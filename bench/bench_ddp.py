@@ -1,13 +1,14 @@
 """How does data-parallel training scale with the number of CPU processes?
 
-``python -m lstmkit.distributed.bench --nproc 1 2 4`` trains the same model for the same number
+``python bench/bench_ddp.py --nproc 1 2 4`` trains the same model for the same number
 of steps with 1, 2, 4 processes (torchrun, DDP over gloo, one thread per process as torchrun sets
 it) and prints a table: seconds per epoch (the first epoch is a warm-up and not counted),
 samples per second, the speed-up over one process, and the largest weight difference from the
 one-process run (the runs must agree: same seed, same global batch).
 
 The model is an LSTM(128) over sequences of 50 steps with 8 features and a Dense(1) head; the
-data are random (the speed does not depend on them), 8192 samples, global batch 256.
+data are random (the speed does not depend on them), 8192 samples, global batch 256. Each run
+re-launches this script under torchrun with ``--worker DIR``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def worker(out: Path, epochs: int, samples: int, batch: int, hidden: int) -> Non
     """One process of a run: train, time each epoch; rank 0 writes ``result.json`` and the weights."""
     from safetensors.numpy import save
 
-    from lstmkit.apps.checkpoint import atomic_write_bytes, atomic_write_json
     from lstmkit.distributed import is_main_process, world_size
+    from lstmkit.io import atomic_write_bytes, atomic_write_json
     from lstmkit.keras import callbacks, layers, models, utils
 
     rng = np.random.default_rng(0)
@@ -48,10 +49,10 @@ def worker(out: Path, epochs: int, samples: int, batch: int, hidden: int) -> Non
 
     hist = model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[Clock()], distributed=True)
     if is_main_process():
-        atomic_write_bytes(out / "weights.safetensors",
-                           save({f"w{k}": np.ascontiguousarray(w) for k, w in enumerate(model.get_weights())}))
+        weights = {f"w{k}": np.ascontiguousarray(w) for k, w in enumerate(model.get_weights())}
+        atomic_write_bytes(out / "weights.safetensors", save(weights), create_dirs=True)
         atomic_write_json(out / "result.json", {"processes": world_size(), "epoch_seconds": times,
-                                                "loss": hist.history["loss"]})
+                                                "loss": hist.history["loss"]}, create_dirs=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.nproc:
             out = Path(tmp) / f"n{n}"
-            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}", "--module",
-                   "--", "lstmkit.distributed.bench", "--worker", str(out), "--epochs", str(args.epochs),
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}",
+                   str(Path(__file__).resolve()), "--worker", str(out), "--epochs", str(args.epochs),
                    "--samples", str(args.samples), "--batch", str(args.batch), "--hidden", str(args.hidden)]
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
             subprocess.run(cmd, check=True, env=env)

@@ -3,6 +3,8 @@ its per-character predictions beside the n-gram baselines', ready for ``lstmkit.
 
 Why a module in the apps layer: loading a checkpoint, its vocabulary and its training corpus is
 the apps' business; ``lstmkit.viz`` only ever sees arrays and traces, so it works for any model.
+Why inside ``textgen``: both ``lstmkit viz`` (``lstmkit.apps.views``) and the text demo
+(``textgen.demo``) use it; in ``views`` it made ``textgen`` and ``views`` import each other.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.apps.errors import AppError
+from lstmkit.errors import AppError
 
 #: Characters of held-out Shakespeare the views read when no --text is given (a scene or two).
 DEFAULT_CHARS = 3000

@@ -1,5 +1,9 @@
 """Argument-parsing helpers shared by every ``lstmkit`` sub-command: one-line errors with exit
-status 2 (never a usage dump or a traceback) and typed, range-checked options."""
+status 2 (never a usage dump or a traceback) and typed, range-checked options.
+
+At the package root (not in ``lstmkit.apps``) because ``lstmkit.tune`` and ``lstmkit.distributed``
+build command lines too, and a library package never imports the apps.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,6 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return convert
-
 
 
 def float_in(low: float, high: float | None = None, *, low_open: bool = False, high_open: bool = False
