@@ -8,15 +8,16 @@ Reading order:
 1. ``slides`` — the LSTM cell of the slide deck (slides 2-5): ``forget_gate``,
    ``input_gate``, ``output_gate``, ``lstm_cell``, one matrix per gate. Start here.
 2. ``activations`` — the element-wise functions the specs name (``sigmoid``, ``tanh``, ...).
-3. ``spec`` — what each variant *is*: ``LSTMSpec`` / ``GRUSpec`` switches, the registries
+3. ``spec`` — what each variant *is*: ``LSTMSpec`` / ``GRUSpec`` switches, ``RNNSpec``, the registries
    ``LSTM_VARIANTS`` / ``GRU_VARIANTS``, and the torch weight-row order (``i|f|g|o``, ``r|z|n``).
 4. ``lstm`` — ``lstm_step``: the slide cell generalised to every LSTM variant of Greff et al.
    (2015), with projection, layer norm, recurrent dropout masks and zoneout; then one named
    function per variant (``vanilla_step``, ``cifg_step``, ...) and ``forget_bias_init``.
 5. ``gru`` — ``gru_step`` for the GRU, Cho's original GRU and the MUT1-3 architectures of
    Jozefowicz et al. (2015).
-6. ``sequence`` — ``unroll`` a step over time with padding (``lengths``) or masks, and
-   ``run_lstm`` / ``run_gru`` for stacked, bidirectional networks.
+6. ``rnn`` — ``simple_rnn_step``: the Elman RNN (torch.nn.RNN, Keras' SimpleRNN), no gates.
+7. ``sequence`` — ``unroll`` a step over time with padding (``lengths``) or masks, and
+   ``run_lstm`` / ``run_gru`` / ``run_rnn`` for stacked, bidirectional networks.
 """
 
 from .activations import get_activation, hard_sigmoid, linear, relu, sigmoid, softsign, tanh
@@ -47,7 +48,8 @@ from .lstm import (
     standard_lstm_step,
     vanilla_step,
 )
-from .sequence import run_gru, run_lstm, unroll
+from .rnn import simple_rnn_step
+from .sequence import run_gru, run_lstm, run_rnn, unroll
 from .slides import forget_gate, input_gate, lstm_cell, output_gate, slide_weights_from_torch
 from .spec import (
     ACTIVATIONS,
@@ -57,9 +59,11 @@ from .spec import (
     LSTM_VARIANTS,
     GRUSpec,
     LSTMSpec,
+    RNNSpec,
     check_activation,
     gru_spec,
     lstm_spec,
+    rnn_spec,
 )
 
 __all__ = [
@@ -68,14 +72,16 @@ __all__ = [
     # activations
     "sigmoid", "tanh", "hard_sigmoid", "relu", "linear", "softsign", "get_activation",
     # spec
-    "ACTIVATIONS", "LSTM_GATES", "GRU_GATES", "LSTMSpec", "GRUSpec", "LSTM_VARIANTS", "GRU_VARIANTS",
-    "check_activation", "lstm_spec", "gru_spec",
+    "ACTIVATIONS", "LSTM_GATES", "GRU_GATES", "LSTMSpec", "GRUSpec", "RNNSpec", "LSTM_VARIANTS",
+    "GRU_VARIANTS", "check_activation", "lstm_spec", "gru_spec", "rnn_spec",
     # LSTM family
     "lstm_step", "layer_norm", "LN_EPS", "sigmoid_gate_state", "forget_bias_init", "LSTM_STEPS",
     "standard_lstm_step", "vanilla_step", "nig_step", "nfg_step", "nog_step", "niaf_step",
     "noaf_step", "np_step", "cifg_step", "fgr_step",
     # GRU family
     "gru_step", "GRU_STEPS", "standard_gru_step", "gru_cho_step", "mut1_step", "mut2_step", "mut3_step",
+    # Elman RNN
+    "simple_rnn_step",
     # sequences
-    "unroll", "run_lstm", "run_gru",
+    "unroll", "run_lstm", "run_gru", "run_rnn",
 ]

@@ -24,7 +24,8 @@ import numpy as np
 
 from .gru import gru_step
 from .lstm import lstm_step, sigmoid_gate_state
-from .spec import GRUSpec, LSTMSpec
+from .rnn import simple_rnn_step
+from .spec import GRUSpec, LSTMSpec, RNNSpec
 
 State = tuple[np.ndarray, ...]
 Step = Callable[[np.ndarray, State], tuple[np.ndarray, State]]
@@ -212,6 +213,32 @@ def run_gru(
 
         def step(x_t, state):
             h, _ = gru_step(spec, params, x_t, state[0])
+            return h, (h,)
+
+        return step, (_initial(h0, k, "h0", (B, H)),)
+
+    output, finals = _run(layers, x, make_step, [("h0", h0)], bidirectional, lengths, mask, masked_output)
+    return output, [f[0] for f in finals]
+
+
+def run_rnn(
+    spec: RNNSpec,
+    layers: list[list[dict[str, np.ndarray]]],
+    x: np.ndarray,
+    h0: Sequence[np.ndarray] | np.ndarray | None = None,
+    *,
+    bidirectional: bool = False,
+    lengths: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    masked_output: str = "zero",
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A stacked (optionally bidirectional) Elman RNN; as :func:`run_gru`, with
+    :func:`~lstmkit.cells.rnn.simple_rnn_step` as the cell. Returns ``(output (T, B, D*H_last), h_n)``."""
+    def make_step(params, k, B):
+        H = np.shape(params["weight_hh"])[1]
+
+        def step(x_t, state):
+            h, _ = simple_rnn_step(spec, params, x_t, state[0])
             return h, (h,)
 
         return step, (_initial(h0, k, "h0", (B, H)),)

@@ -1,5 +1,5 @@
 """What each recurrent variant *is*: which gates it has, how they are wired, and in which
-order their weights are stored.
+order their weights are stored (the Elman RNN too: one state, no gates).
 
 This module is the one place that names the variants. The NumPy reference cells
 (`lstmkit.cells.lstm`, `lstmkit.cells.gru`) implement the equations; the torch layers
@@ -14,6 +14,7 @@ family. A variant that drops a gate drops its rows (an LSTM without an input gat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 #: Gate order of torch.nn.LSTM's weight rows: input, forget, cell candidate ("g"), output.
@@ -183,6 +184,47 @@ GRU_VARIANTS: dict[str, GRUSpec] = {
     ),
     "mut3": GRUSpec("mut3", reset_after=False),
 }
+
+
+@dataclass(frozen=True)
+class RNNSpec:
+    """The Elman RNN (Elman 1990, "Finding Structure in Time"): one state and no gates::
+
+        h' = act(W_ih x + b_ih + W_hh h + b_hh)
+
+    torch.nn.RNN with ``nonlinearity`` "tanh" or "relu", Keras' SimpleRNN with its
+    ``activation``. Weights: ``weight_ih`` (H, I), ``weight_hh`` (H, H), biases (H,).
+
+    ``activation`` is a name of ``ACTIVATIONS``; the torch layers also accept a torch callable
+    there (Keras' SimpleRNN takes any activation), which has no NumPy reference.
+    """
+
+    name: str = "rnn"
+    activation: str | Callable = "tanh"
+
+    @property
+    def num_gates(self) -> int:
+        """Weight rows per hidden unit: one block, as a single LSTM gate would have."""
+        return 1
+
+    def with_options(self, *, activation: str | Callable | None = None) -> RNNSpec:
+        """This spec with another activation (a name of ``ACTIVATIONS``, or a torch callable)."""
+        if activation is None:
+            return self
+        if isinstance(activation, str):
+            return replace(self, activation=check_activation(activation, "activation"))
+        if not callable(activation):
+            raise ValueError(f"activation must be one of {list(ACTIVATIONS)} or a callable, got {activation!r}")
+        return replace(self, activation=activation)
+
+
+#: The Elman RNN with torch.nn.RNN's default nonlinearity.
+RNN_SPEC = RNNSpec()
+
+
+def rnn_spec(activation: str | Callable = "tanh") -> RNNSpec:
+    """The Elman RNN with ``activation`` (a name of ``ACTIVATIONS`` or a torch callable)."""
+    return RNN_SPEC.with_options(activation=activation)
 
 
 def lstm_spec(variant: str) -> LSTMSpec:

@@ -1,22 +1,32 @@
 """Execution paths for the recurrent layers of ``lstmkit.nn``, and the choice between them.
 
-- ``native``: torch's own fused kernels (``_VF.lstm`` / ``_VF.gru``: oneDNN on CPU, cuDNN on
-  CUDA). Bit-identical to torch.nn, but only for the plain LSTM/GRU.
+- ``native``: torch's own fused kernels (``torch.lstm`` / ``gru`` / ``rnn_tanh`` / ``rnn_relu``:
+  oneDNN on CPU, cuDNN on CUDA). Bit-identical to torch.nn, but only for the plain LSTM/GRU
+  and the tanh/relu Elman RNN.
 - ``fused``: lstmkit's own C++ kernels (``csrc/``, bound in ``fused.py``): the whole
   recurrence forward and backward in one call per layer-direction, for every LSTM variant and
   extra and the GRU; CPU, float32/float64. Built by the set-up.
 - ``steps`` + ``loop``: a plain-torch step per variant and a Python loop over time; runs every
   variant and extra on any device, with autograd for the backward pass.
 
-``backend="auto"`` picks the fused kernels on CPU when they are built and can run the
-configuration, else torch's native kernels when they can (cuDNN on CUDA), else the loop.
+``choose_path`` is the one place that decides: ``backend="auto"`` picks the fused kernels on
+CPU when they are built and can run the configuration, else torch's native kernels when they
+can (cuDNN on CUDA), else the loop.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
-from lstmkit.cells.spec import GRUSpec, LSTMSpec
+import torch
+
+from lstmkit.cells.spec import GRUSpec, LSTMSpec, RNNSpec
+from lstmkit.kernels import fused
+from lstmkit.kernels.loop import mask_spans
+
+Spec = LSTMSpec | GRUSpec | RNNSpec
 
 BACKENDS: tuple[str, ...] = ("auto", "fused", "torch", "reference")
 
@@ -58,16 +68,113 @@ def resolve_backend(requested: str, native_blockers: list[str], fused_blockers: 
     return "reference" if native_blockers else "torch"
 
 
-def native_blockers(spec: LSTMSpec | GRUSpec, **extras: bool) -> list[str]:
+#: The configurations torch's own kernels run (a spec equal to one of them up to its name).
+TORCH_NATIVE_SPECS: tuple[Spec, ...] = (LSTMSpec("lstm"), GRUSpec("gru"), RNNSpec(activation="tanh"),
+                                        RNNSpec(activation="relu"))
+
+
+def native_blockers(spec: Spec, **extras: bool) -> list[str]:
     """What torch's own kernels cannot run in this configuration, in words (empty: they can).
 
-    They run exactly torch.nn's LSTM (Greff's NP) and GRU (reset-after); ``extras`` maps the
-    name of each requested extra (``layer_norm=True``, ``zoneout=False``, ...) to whether it
-    is on.
+    They run exactly torch.nn's LSTM (Greff's NP), GRU (reset-after) and tanh/relu RNN;
+    ``extras`` maps the name of each requested extra (``layer_norm=True``, ``zoneout=False``,
+    ...) to whether it is on.
     """
-    plain = LSTMSpec("lstm") if isinstance(spec, LSTMSpec) else GRUSpec("gru")
     reasons = []
-    if replace(spec, name=plain.name) != plain:
-        reasons.append(f"variant={spec.name!r} with these gates, peepholes and activations")
+    if not _torch_runs(spec):
+        if isinstance(spec, RNNSpec):
+            reasons.append(f"activation={spec.activation!r} (torch's RNN kernels have 'tanh' and 'relu')")
+        else:
+            reasons.append(f"variant={spec.name!r} with these gates, peepholes and activations")
     reasons += [name for name, on in extras.items() if on]
     return reasons
+
+
+@lru_cache(maxsize=256)
+def _torch_runs(spec: Spec) -> bool:
+    """Whether the spec is one of ``TORCH_NATIVE_SPECS`` up to its name (cached: specs are
+    frozen, and this runs at every call)."""
+    return any(type(spec) is type(p) and replace(spec, name=p.name) == p for p in TORCH_NATIVE_SPECS)
+
+
+@dataclass(slots=True)
+class PathRequest:
+    """What the choice of execution path depends on, gathered by a module for one call.
+
+    Why a record rather than the module: ``choose_path`` then reads only these facts, so the
+    rules live in one function and a test can state a case without building a layer.
+    """
+
+    backend: str  #: the module's ``backend`` argument
+    spec: Spec
+    x: torch.Tensor  #: the input (T, B, I) (cells: (B, I)); its device, dtype and batch size matter
+    #: lstmkit extras torch's kernels lack, name -> whether on (``layer_norm``, ``zoneout``, ...)
+    extras: dict[str, bool] = field(default_factory=dict)
+    mask: torch.Tensor | None = None  #: a (T, B) Keras step mask, if given
+    #: why lstmkit's fused kernels cannot run this cell family at all; None: they can
+    fused_unsupported: str | None = None
+    single_step: bool = False  #: a cell: no recurrence to fuse, so backend="fused" acts as "auto"
+    bf16: bool = False  #: matmul_precision="bf16", a mode of the fused LSTM kernels
+    #: a configuration where torch's kernels were measured faster (plain LSTM, no projection)
+    native_speedup: bool = False
+    min_hidden: int = 0  #: the smallest hidden size of the stack
+    #: the module's parameters (``module.parameters``), read only where gradients matter
+    parameters: Callable[[], Iterable[torch.Tensor]] = tuple
+
+
+@dataclass(slots=True)
+class PathChoice:
+    """The path for one call: "fused", "torch" or "reference" (the loop)."""
+
+    path: str
+    #: (starts, lengths), each (B,), of a mask whose real steps form one run per sequence, when
+    #: torch's kernels run it after shifting each run to the front (``loop.mask_spans``)
+    spans: tuple[torch.Tensor, torch.Tensor] | None = None
+
+
+def choose_path(req: PathRequest) -> PathChoice:
+    """The execution path for one call (the only place that decides it).
+
+    Order of preference for ``backend="auto"``: torch's kernels where they are measured faster
+    (``_native_is_faster``), lstmkit's fused kernels when they can run the call, torch's
+    kernels when they can (span masks included), else the loop. An explicit backend that
+    cannot run the call raises a ValueError saying why.
+    """
+    if req.single_step:
+        return PathChoice(resolve_backend(req.backend, native_blockers(req.spec, **req.extras)))
+    if req.backend == "auto" and _native_is_faster(req):
+        return PathChoice("torch")
+    if req.backend not in ("auto", "fused"):
+        fused_blockers = ["not requested"]
+    elif req.fused_unsupported is not None:
+        fused_blockers = [req.fused_unsupported]
+    else:
+        fused_blockers = fused.blockers(req.x, req.spec)
+    if req.backend == "fused" or (req.backend == "auto" and not fused_blockers):
+        return PathChoice(resolve_backend("fused", [], fused_blockers))
+    if req.bf16:
+        raise ValueError("matmul_precision='bf16' needs lstmkit's fused CPU kernels, which cannot run here: "
+                         + "; ".join(fused_blockers))
+    if req.backend == "auto" and req.fused_unsupported is None and req.x.device.type == "cpu" \
+            and not fused.available():
+        fused.warn_unavailable()
+    spans = None
+    if req.mask is not None and req.backend != "reference" and not native_blockers(req.spec, **req.extras):
+        spans = mask_spans(req.mask)  # pre/post-padding masks run on torch's kernels
+    blockers = native_blockers(req.spec, **req.extras, **{"mask=": req.mask is not None and spans is None})
+    return PathChoice(resolve_backend(req.backend, blockers), spans)
+
+
+def _native_is_faster(req: PathRequest) -> bool:
+    """``backend="auto"``: plain float32 LSTM inference on CPU with a large per-step GEMM
+    (batch >= 16, hidden >= 128) runs faster on torch's oneDNN kernels than on the fused
+    ones (BENCHMARKS.md: fused 0.74-1.05x there); small and batch-1 shapes, training,
+    variants and extras stay fused. Both compute the same function; this is speed only."""
+    if not req.native_speedup or req.bf16 or req.mask is not None:
+        return False
+    x = req.x
+    if x.device.type != "cpu" or x.dtype != torch.float32 or x.shape[1] < 16 or req.min_hidden < 128:
+        return False
+    if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in req.parameters())):
+        return False
+    return not native_blockers(req.spec, **req.extras)

@@ -1,6 +1,6 @@
 """One time step of each recurrent family, in torch, for every variant in ``lstmkit.cells.spec``.
 
-These are the equations of ``lstmkit.cells.lstm`` / ``lstmkit.cells.gru`` arranged for speed
+These are the equations of ``lstmkit.cells.lstm`` / ``gru`` / ``rnn`` arranged for speed
 rather than reading: the input projection of all time steps is one GEMM done up front
 (``*_input_projection``), and each step does one fused recurrent GEMM for all gates. They are
 tested against the NumPy reference cells, not copied from them.
@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lstmkit.cells.spec import GRUSpec, LSTMSpec
-from lstmkit.kernels.activations import get_activation
+from lstmkit.cells.spec import GRUSpec, LSTMSpec, RNNSpec
+from lstmkit.kernels.activations import Activation, get_activation
 
 Params = dict[str, torch.Tensor]
 LN_EPS = 1e-5
@@ -207,4 +207,33 @@ class GRUStep:
         else:  # pragma: no cover - spec registry and this table are kept in step by tests
             raise ValueError(f"no torch step for GRU variant {name!r}")
         h_new = n * z + h * (1.0 - z)
+        return h_new, (h_new,)
+
+
+# ----------------------------------------------------------------------------- Elman RNN
+
+
+def rnn_input_projection(spec: RNNSpec, p: Params, x: torch.Tensor) -> torch.Tensor:
+    """(T, B, I) -> (T, B, H): W_ih x + bias_ih + bias_hh for all steps in one GEMM (both
+    biases folded in here, so a step adds nothing but its recurrent GEMM)."""
+    return F.linear(x, p["weight_ih"], lstm_projection_bias(p))
+
+
+def rnn_activation(spec: RNNSpec) -> Activation:
+    """The torch function of the spec's activation: a name, or a callable used as it is."""
+    return get_activation(spec.activation) if isinstance(spec.activation, str) else spec.activation
+
+
+class RNNStep:
+    """Closure over one layer-direction's Elman parameters: ``step(gx_t, (h,)) -> (h, (h,))``."""
+
+    def __init__(self, spec: RNNSpec, p: Params, recurrent_mask: torch.Tensor | None = None):
+        self.weight_hh = p["weight_hh"]
+        self.act = rnn_activation(spec)
+        self.recurrent_mask = recurrent_mask
+
+    def __call__(self, gx: torch.Tensor, state: tuple[torch.Tensor, ...]):
+        h = state[0]
+        h_in = h if self.recurrent_mask is None else h * self.recurrent_mask
+        h_new = self.act(gx + F.linear(h_in, self.weight_hh))
         return h_new, (h_new,)

@@ -1,6 +1,7 @@
 """The execution paths of ``RecurrentStack`` (see ``lstmkit.nn.rnn``): torch's native kernels
 (whole stack per call), and layer by layer, direction by direction, lstmkit's fused kernels or
-the plain-torch loop. A mixin so that the layer file keeps parameters, validation and dispatch.
+the plain-torch loop. A mixin so that the layer file keeps parameters, validation and dispatch;
+which path runs is decided by ``lstmkit.kernels.choose_path``, not here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lstmkit.kernels import fused, fused_gru, native
+from lstmkit.kernels import native
 from lstmkit.kernels.loop import (
     carry_fill,
     carry_forward,
@@ -19,15 +20,51 @@ from lstmkit.kernels.loop import (
     shift_time,
 )
 from lstmkit.kernels.masks import zoneout_keep
-from lstmkit.kernels.steps import GRUStep, LSTMStep, gru_input_projection, lstm_input_projection
+from lstmkit.nn.family import Family, Spec
 
 
 class ExecutionPaths:
-    """Methods of ``RecurrentStack`` that run one call on a chosen path."""
+    """Methods of ``RecurrentStack`` that run one call on a chosen path.
 
+    Everything they read from the host is declared below (``RecurrentStack`` sets each in its
+    ``__init__`` or defines it; ``tests/nn/test_family.py`` checks that this file reads nothing
+    else). States travel as lists over layers of lists over directions of state tuples.
+    """
+
+    # ---------------------------------------------------------------- configuration (host attributes)
+    family: Family  #: the cell family: state count, kernels, steps
+    spec: Spec  #: the variant
+    num_layers: int
+    hidden_size: int | list[int]  #: a list when layers have different sizes (one native call per layer)
+    hidden_sizes: list[int]  #: per layer
+    num_directions: int  #: 1, or 2 if bidirectional
+    bidirectional: bool
+    bias: bool
+    dropout: float  #: between layers, in training
+    recurrent_dropout: float  #: variational, on h, in training
+    zoneout: tuple[float, ...]  #: per state (h, c), eval rates / training probabilities
+    go_backwards: bool  #: Keras: process reversed, outputs in processing order
+    masked_output: str  #: "zero" or "carry": what a masked step outputs
+    matmul_precision: str  #: "fp32" or "bf16" (fused LSTM)
+    training: bool  #: torch.nn.Module's mode
+
+    # ---------------------------------------------------------------- layout (host methods)
+    def layer_params(self, layer: int, direction: int = 0) -> dict[str, torch.Tensor]:
+        """One layer-direction's parameters keyed as in the reference cells."""
+        raise NotImplementedError
+
+    def _state_size(self, layer: int) -> int:
+        """The width of h in ``layer`` (the projection size, or the hidden size)."""
+        raise NotImplementedError
+
+    def _flat_weights(self, layers: range) -> list[torch.Tensor]:
+        """The weights of ``layers`` in torch's flat order (all directions)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- torch's kernels
     def _run_native(self, x, states, lens, packed: bool):
         """torch's fused kernels, one call for the stack (one per layer with per-layer sizes)."""
-        mode = self.mode.lower()
+        family = self.family
         batch_sizes = None
         if packed:
             data, batch_sizes, order = x.data, x.batch_sizes, x.sorted_indices
@@ -40,17 +77,17 @@ class ExecutionPaths:
             [range(l, l + 1) for l in range(self.num_layers)]  # noqa: E741
         final = []
         for group in groups:
-            hx = [torch.stack([st[k] for l in group for st in states[l]]) for k in range(len(states[0][0]))]  # noqa: E741
+            hx = [torch.stack([st[k] for l in group for st in states[l]]) for k in range(family.n_states)]  # noqa: E741
             if order is not None:
                 hx = [h.index_select(1, order) for h in hx]
             data, out_state = native.rnn(
-                mode, data, tuple(hx) if mode == "lstm" else hx[0], self._flat_weights(group),
+                family.native_name(self.spec), data, family.torch_state(tuple(hx)), self._flat_weights(group),
                 bias=self.bias, num_layers=len(group), dropout=self.dropout, training=self.training,
                 bidirectional=self.bidirectional, batch_sizes=batch_sizes,
             )
             if group.stop < self.num_layers and self.dropout and self.training:
                 data = F.dropout(data, self.dropout, True)
-            out_state = out_state if mode == "lstm" else (out_state,)
+            out_state = family.split_state(out_state)
             if order is not None:
                 inverse = torch.empty_like(order)
                 inverse[order] = torch.arange(order.numel(), device=order.device)
@@ -76,6 +113,7 @@ class ExecutionPaths:
             out = torch.cat(parts, dim=-1)
         return out, final
 
+    # ---------------------------------------------------------------- layer by layer
     def _run_loop(self, x: torch.Tensor, states, lens, mask, fused_path: bool = False):
         """Layer by layer, direction by direction: the plain-torch loop of
         ``lstmkit.kernels.loop`` or (``fused_path``) lstmkit's fused kernels."""
@@ -100,42 +138,34 @@ class ExecutionPaths:
         return x, final
 
     def _run_direction(self, x, state0, layer, direction, step_mask, lens, fused_path: bool = False):
-        p = self.layer_params(layer, direction)
+        family, p = self.family, self.layer_params(layer, direction)
         B = x.shape[1]
         R, H = self._state_size(layer), self.hidden_sizes[layer]
         rec_mask = None
         if self.training and self.recurrent_dropout > 0:
             keep = 1.0 - self.recurrent_dropout
             rec_mask = torch.bernoulli(x.new_full((B, R), keep)) / keep  # one mask per sequence
-        lstm = self.mode == "LSTM"
-        widths = (R, H) if lstm else (R,)
         keep_masks = None
         if self.training and any(self.zoneout):
             T = x.shape[0]
             # counter-based masks: the same bits from the kernels' op and from torch (kernels/masks.py)
             keep_masks = [zoneout_keep((T, B, w), z, x.device, kernel=fused_path) if z > 0 else None
-                          for z, w in zip(self.zoneout, widths)]
+                          for z, w in zip(self.zoneout, family.state_widths(R, H))]
         if fused_path:
-            # LSTM: projection and recurrence in one fused call (fused.lstm_layer); GRU: the
-            # projection here, its input layer norm (if any) in the kernel
-            gx = x if lstm else fused.input_projection(x, p["weight_ih"],
-                                                       None if "ln_ih_weight" in p else p.get("bias_ih"))
+            gx = family.fused_input(self.spec, p, x)
             return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
-        if lstm:
-            gx, step = lstm_input_projection(self.spec, p, x), LSTMStep(self.spec, p, rec_mask)
-            if self.spec.full_gate_recurrence:
-                state0 = (*state0, x.new_zeros(B, len(self.spec.sigmoid_gates) * H))
-        else:
-            gx, step = gru_input_projection(self.spec, p, x), GRUStep(self.spec, p, rec_mask)
+        gx, step = family.input_projection(self.spec, p, x), family.step(self.spec, p, rec_mask)
+        state0 = (*state0, *(x.new_zeros(B, w) for w in family.extra_state_widths(self.spec, H)))
         out, state = run_sequence(
             step, gx, state0, step_mask=step_mask, lengths=lens, reverse=direction == 1,
             zoneout_rates=self.zoneout, zoneout_keep=keep_masks, masked_output=self.masked_output,
         )
-        return out, state[:2] if lstm else state[:1]
+        return out, state[:family.n_states]
 
     def _run_direction_fused(self, gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks):
         """The same step semantics as ``run_sequence``, on ``lstmkit.kernels.fused``. ``gx`` is
-        the layer's input x for the LSTM (the kernels project it), the input projection for the GRU."""
+        what ``family.fused_input`` gives: the layer's input x for the LSTM (the kernels project
+        it), the input projection for the GRU."""
         reverse = direction == 1
         if reverse:
             gx = reverse_time(gx, lens)  # per-step projection: reversing x or its projection is alike
@@ -144,15 +174,8 @@ class ExecutionPaths:
         keep = list(keep_masks) if keep_masks else []
         keep += [None] * (2 - len(keep))
         zoneout = (0.0, 0.0) if keep_masks else (tuple(self.zoneout) + (0.0,))[:2]
-        if self.mode == "LSTM":
-            out, h, c = fused.lstm_layer(self.spec, p, gx, state0[0], state0[1], rmask=rec_mask, step_mask=step_mask,
-                                         keep_h=keep[0], keep_c=keep[1], zoneout=zoneout,
-                                         bf16=self.matmul_precision == "bf16")
-            final = (h, c)
-        else:
-            out, h = fused_gru.gru_recurrence(self.spec, p, gx, state0[0], rmask=rec_mask, step_mask=step_mask,
-                                              keep_h=keep[0], zoneout=zoneout[0], input_ln="ln_ih_weight" in p)
-            final = (h,)
+        out, final = self.family.run_fused(self.spec, p, gx, state0, rmask=rec_mask, step_mask=step_mask,
+                                           keep=keep, zoneout=zoneout, bf16=self.matmul_precision == "bf16")
         if step_mask is not None and self.masked_output == "carry":
             out = carry_forward(out, step_mask)
         if reverse:

@@ -1,5 +1,6 @@
-"""The single-step module shared by ``LSTMCell`` and ``GRUCell``: one time step per call, for
-users who write their own loop (decoders, custom unrolling)."""
+"""The single-step module shared by ``LSTMCell``, ``GRUCell`` and ``RNNCell``: one time step per
+call, for users who write their own loop (decoders, custom unrolling). What differs between the
+cell types comes from the module's ``family`` (``lstmkit.nn.family``)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,21 @@ import torch
 from torch import nn
 
 from lstmkit import kernels
-from lstmkit.cells.spec import GRUSpec, LSTMSpec
 from lstmkit.kernels import native
 from lstmkit.kernels.loop import run_sequence
-from lstmkit.kernels.steps import GRUStep, LSTMStep, gru_input_projection, lstm_input_projection
 from lstmkit.nn import _checks
-from lstmkit.nn.params import forget_rows, gru_shapes, init_value, lstm_shapes
+from lstmkit.nn.family import Spec, family_of
+from lstmkit.nn.params import forget_rows, init_value
 
 
 class RecurrentCell(nn.Module):
-    """Base of ``lstmkit.nn.LSTMCell`` / ``GRUCell``; see those for the arguments."""
+    """Base of ``lstmkit.nn.LSTMCell`` / ``GRUCell`` / ``RNNCell``; see those for the arguments.
+    ``mode`` names the torch.nn class ("LSTMCell", ...), for messages."""
 
     def __init__(
         self,
         mode: str,
-        spec: LSTMSpec | GRUSpec,
+        spec: Spec,
         input_size: int,
         hidden_size: int,
         bias: bool = True,
@@ -38,27 +39,25 @@ class RecurrentCell(nn.Module):
     ):
         super().__init__()
         self.mode, self.spec = mode, spec
+        self.family = family = family_of(spec)
         self.input_size = _checks.positive_int("input_size", input_size)
         self.hidden_size = _checks.positive_int("hidden_size", hidden_size)
         self.bias = bool(bias)
         self.layer_norm = bool(layer_norm)
         self.recurrent_dropout = _checks.rate("recurrent_dropout", recurrent_dropout)
-        self.zoneout = _checks.zoneout_rates(zoneout, two=mode == "LSTMCell")
+        self.zoneout = _checks.zoneout_rates(zoneout, two=family.n_states == 2)
         self.backend = kernels.check_backend(backend)
-        if mode == "GRUCell" and spec.needs_square_input and input_size != hidden_size:
+        if family.square_input(spec) and input_size != hidden_size:
             raise ValueError(
                 f"variant {spec.name!r} adds the input to a hidden-size vector, so input_size must "
                 f"equal hidden_size, got input_size={input_size} and hidden_size={hidden_size}"
             )
-        if mode == "LSTMCell":
-            shapes = lstm_shapes(spec, input_size, hidden_size, 0, self.bias, self.layer_norm)
-        else:
-            shapes = gru_shapes(spec, input_size, hidden_size, self.bias, self.layer_norm)
+        shapes = family.shapes(spec, input_size, hidden_size, 0, self.bias, self.layer_norm)
         for key, shape in shapes.items():
             self.register_parameter(key, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
         self._param_keys = list(shapes)
         if forget_bias is not None:
-            if mode != "LSTMCell" or not self.bias:
+            if not family.forget_gate or not self.bias:
                 raise ValueError("forget_bias needs an LSTMCell with bias=True (it initialises the forget-gate bias)")
             forget_rows(spec, hidden_size)  # raises if the variant has no forget gate
             forget_bias = float(forget_bias)
@@ -93,12 +92,13 @@ class RecurrentCell(nn.Module):
         s = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             s += ", bias=False"
-        if self.spec.name not in ("lstm", "gru"):
+        if self.spec.name != self.family.name:
             s += f", variant={self.spec.name!r}"
         return s
 
-    def _step(self, input: torch.Tensor, hx, n_state: int):
-        """Validate, then run one step; returns the new state tuple, unbatched if input was."""
+    def _step(self, input: torch.Tensor, hx):
+        """Validate, then run one step; returns the new state tuple (the family's states, plus
+        FGR's gate activations), unbatched if input was."""
         if not isinstance(input, torch.Tensor) or not input.is_floating_point():
             raise TypeError(f"input must be a floating-point torch.Tensor, got {getattr(input, 'dtype', type(input))}")
         if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
@@ -108,10 +108,8 @@ class RecurrentCell(nn.Module):
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
         B, H = x.shape[0], self.hidden_size
-        fgr = self.mode == "LSTMCell" and self.spec.full_gate_recurrence
-        widths = [H] * n_state
-        if fgr:
-            widths.append(len(self.spec.sigmoid_gates) * H)
+        family = self.family
+        widths = [*family.state_widths(H, H), *family.extra_state_widths(self.spec, H)]
         if hx is None:
             state = tuple(x.new_zeros(B, w) for w in widths)
         else:
@@ -125,16 +123,14 @@ class RecurrentCell(nn.Module):
             state = state if batched else tuple(t.unsqueeze(0) for t in state)
 
         p = self.cell_params()
-        blockers = kernels.native_blockers(
-            self.spec, layer_norm=self.layer_norm, recurrent_dropout=self.recurrent_dropout > 0,
-            zoneout=any(self.zoneout),
+        request = kernels.PathRequest(
+            self.backend, self.spec, x, single_step=True,
+            extras={"layer_norm": self.layer_norm, "recurrent_dropout": self.recurrent_dropout > 0,
+                    "zoneout": any(self.zoneout)},
         )
-        if kernels.resolve_backend(self.backend, blockers) == "torch":
-            b_ih, b_hh = p.get("bias_ih"), p.get("bias_hh")
-            if self.mode == "LSTMCell":
-                new = native.lstm_cell(x, state[0], state[1], p["weight_ih"], p["weight_hh"], b_ih, b_hh)
-            else:
-                new = (native.gru_cell(x, state[0], p["weight_ih"], p["weight_hh"], b_ih, b_hh),)
+        if kernels.choose_path(request).path == "torch":
+            new = native.cell(family.native_name(self.spec), x, state, p["weight_ih"], p["weight_hh"],
+                              p.get("bias_ih"), p.get("bias_hh"))
         else:
             rec_mask = None
             if self.training and self.recurrent_dropout > 0:
@@ -142,10 +138,7 @@ class RecurrentCell(nn.Module):
                     keep = 1.0 - self.recurrent_dropout
                     self._recurrent_mask = torch.bernoulli(x.new_full((B, H), keep)) / keep
                 rec_mask = self._recurrent_mask
-            if self.mode == "LSTMCell":
-                gx, step = lstm_input_projection(self.spec, p, x), LSTMStep(self.spec, p, rec_mask)
-            else:
-                gx, step = gru_input_projection(self.spec, p, x), GRUStep(self.spec, p, rec_mask)
+            gx, step = family.input_projection(self.spec, p, x), family.step(self.spec, p, rec_mask)
             keep = None
             if self.training and any(self.zoneout):
                 keep = [torch.bernoulli(x.new_full((1, B, H), z)).bool() if z > 0 else None for z in self.zoneout]

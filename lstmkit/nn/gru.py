@@ -102,4 +102,4 @@ class GRUCell(RecurrentCell):
         )  # fmt: skip
 
     def forward(self, input: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
-        return self._step(input, hx, n_state=1)[0]
+        return self._step(input, hx)[0]

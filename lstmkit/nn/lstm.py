@@ -137,4 +137,4 @@ class LSTMCell(RecurrentCell):
         )  # fmt: skip
 
     def forward(self, input: torch.Tensor, hx=None) -> tuple[torch.Tensor, ...]:
-        return self._step(input, hx, n_state=2)
+        return self._step(input, hx)

@@ -57,6 +57,14 @@ def gru_shapes(
     return shapes
 
 
+def rnn_shapes(input_size: int, hidden: int, bias: bool) -> dict[str, tuple[int, ...]]:
+    """Canonical key -> shape for one Elman RNN layer-direction: torch.nn.RNN's four."""
+    shapes: dict[str, tuple[int, ...]] = {"weight_ih": (hidden, input_size), "weight_hh": (hidden, hidden)}
+    if bias:
+        shapes.update(bias_ih=(hidden,), bias_hh=(hidden,))
+    return shapes
+
+
 def suffix(layer: int | None, direction: int) -> str:
     """torch's parameter-name suffix: ``_l0``, ``_l1_reverse``; cells (layer None) have none."""
     if layer is None:

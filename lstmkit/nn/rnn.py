@@ -1,8 +1,9 @@
-"""The stacked, optionally bidirectional recurrent layer shared by ``LSTM`` and ``GRU``.
+"""The stacked, optionally bidirectional recurrent layer shared by ``LSTM``, ``GRU`` and ``RNN``.
 
-It owns the parameters, validates inputs and states, and dispatches each call to an
-execution path in ``lstmkit.kernels`` (see there); the paths themselves are run by
-``lstmkit.nn._paths``. Data flows time-major (T, B, ·) inside.
+It owns the parameters, validates inputs and states, and asks ``lstmkit.kernels.choose_path``
+which execution path runs each call; the paths themselves are run by ``lstmkit.nn._paths``.
+What differs between the cell types comes from the module's ``family`` (``lstmkit.nn.family``).
+Data flows time-major (T, B, ·) inside.
 """
 
 from __future__ import annotations
@@ -15,23 +16,23 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from lstmkit import kernels
-from lstmkit.cells.spec import GRUSpec, LSTMSpec
-from lstmkit.kernels import fused
-from lstmkit.kernels.loop import (
-    mask_spans,
-)
 from lstmkit.nn import _checks
 from lstmkit.nn._paths import ExecutionPaths
-from lstmkit.nn.params import forget_rows, gru_shapes, init_value, lstm_shapes, suffix
+from lstmkit.nn.family import Spec, family_of
+from lstmkit.nn.params import forget_rows, init_value, suffix
 
 
 class RecurrentStack(ExecutionPaths, nn.Module):
-    """Base of ``lstmkit.nn.LSTM`` and ``lstmkit.nn.GRU``; see those for the arguments."""
+    """Base of ``lstmkit.nn.LSTM``, ``GRU`` and ``RNN``; see those for the arguments.
+
+    ``mode`` is torch.nn's string ("LSTM", "GRU", "RNN_TANH", "RNN_RELU"), kept as the
+    attribute torch code reads; lstmkit itself reads ``family``, found from ``spec``.
+    """
 
     def __init__(
         self,
         mode: str,
-        spec: LSTMSpec | GRUSpec,
+        spec: Spec,
         input_size: int,
         hidden_size: int | Sequence[int],
         num_layers: int = 1,
@@ -53,8 +54,9 @@ class RecurrentStack(ExecutionPaths, nn.Module):
         matmul_precision: str = "fp32",
     ):
         super().__init__()
-        self.mode = mode  # "LSTM" or "GRU", as torch.nn names it
+        self.mode = mode  # as torch.nn names it; for compatibility only
         self.spec = spec
+        self.family = family = family_of(spec)
         self.input_size = _checks.positive_int("input_size", input_size)
         self.hidden_sizes = _checks.hidden_sizes(hidden_size, num_layers)
         uniform = len(set(self.hidden_sizes)) == 1
@@ -71,7 +73,7 @@ class RecurrentStack(ExecutionPaths, nn.Module):
         self.proj_size = proj_size
         self.layer_norm = bool(layer_norm)
         self.recurrent_dropout = _checks.rate("recurrent_dropout", recurrent_dropout)
-        self.zoneout = _checks.zoneout_rates(zoneout, two=mode == "LSTM")
+        self.zoneout = _checks.zoneout_rates(zoneout, two=family.n_states == 2)
         self.go_backwards = bool(go_backwards)
         if masked_output not in ("zero", "carry"):
             raise ValueError(f"masked_output must be 'zero' or 'carry', got {masked_output!r}")
@@ -79,7 +81,7 @@ class RecurrentStack(ExecutionPaths, nn.Module):
         self.backend = kernels.check_backend(backend)
         if matmul_precision not in ("fp32", "bf16"):
             raise ValueError(f"matmul_precision must be 'fp32' or 'bf16', got {matmul_precision!r}")
-        if matmul_precision == "bf16" and (mode != "LSTM" or backend not in ("auto", "fused")):
+        if matmul_precision == "bf16" and (not family.bf16 or backend not in ("auto", "fused")):
             raise ValueError("matmul_precision='bf16' is a mode of the fused LSTM kernels: it needs an LSTM with "
                              f"backend 'auto' or 'fused', got {mode} with backend={backend!r}")
         self.matmul_precision = matmul_precision
@@ -89,7 +91,7 @@ class RecurrentStack(ExecutionPaths, nn.Module):
                 f"expects num_layers greater than 1, but got dropout={dropout} and num_layers=1",
                 stacklevel=3,
             )
-        if mode == "GRU" and spec.needs_square_input:
+        if family.square_input(spec):
             sizes = [self.input_size, *self.hidden_sizes[:-1]]
             for layer, (i, h) in enumerate(zip(sizes, self.hidden_sizes)):
                 if i * (2 if self.bidirectional and layer else 1) != h:
@@ -105,10 +107,7 @@ class RecurrentStack(ExecutionPaths, nn.Module):
             layer_in = self.input_size if layer == 0 else self._out_features(layer - 1)
             per_dir = []
             for direction in range(self.num_directions):
-                if mode == "LSTM":
-                    shapes = lstm_shapes(spec, layer_in, hidden, proj_size, self.bias, self.layer_norm)
-                else:
-                    shapes = gru_shapes(spec, layer_in, hidden, self.bias, self.layer_norm)
+                shapes = family.shapes(spec, layer_in, hidden, proj_size, self.bias, self.layer_norm)
                 names = []
                 for key, shape in shapes.items():
                     name = key + suffix(layer, direction)
@@ -117,7 +116,7 @@ class RecurrentStack(ExecutionPaths, nn.Module):
                 per_dir.append(names)
             self._keys.append(per_dir)
         if forget_bias is not None:
-            if mode != "LSTM" or not self.bias:
+            if not family.forget_gate or not self.bias:
                 raise ValueError("forget_bias needs an LSTM with bias=True (it initialises the forget-gate bias)")
             forget_rows(spec, self.hidden_sizes[0])  # raises if the variant has no forget gate
             forget_bias = float(forget_bias)
@@ -178,56 +177,30 @@ class RecurrentStack(ExecutionPaths, nn.Module):
                               ("matmul_precision", "fp32")):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
-        if self.spec.name not in ("lstm", "gru"):
+        if self.spec.name != self.family.name:
             s += f", variant={self.spec.name!r}"
         if any(self.zoneout):
             s += f", zoneout={self.zoneout}"
         return s
 
     # ------------------------------------------------------------------ dispatch
-    def _native_blockers(self, has_mask: bool) -> list[str]:
-        return kernels.native_blockers(
-            self.spec, layer_norm=self.layer_norm, recurrent_dropout=self.recurrent_dropout > 0,
-            zoneout=any(self.zoneout), go_backwards=self.go_backwards, **{"mask=": has_mask},
+    def _path_request(self, x: torch.Tensor, mask: torch.Tensor | None) -> kernels.PathRequest:
+        """The facts ``kernels.choose_path`` decides this call's path on."""
+        family = self.family
+        return kernels.PathRequest(
+            self.backend, self.spec, x, mask=mask,
+            extras={"layer_norm": self.layer_norm, "recurrent_dropout": self.recurrent_dropout > 0,
+                    "zoneout": any(self.zoneout), "go_backwards": self.go_backwards},
+            fused_unsupported=family.fused_unsupported, bf16=self.matmul_precision == "bf16",
+            native_speedup=family.native_speedup and not self.proj_size, min_hidden=min(self.hidden_sizes),
+            parameters=self.parameters,
         )
-
-    def _choose_path(self, x: torch.Tensor, mask) -> tuple[str, tuple | None]:
-        """The execution path for this call, and the (starts, lengths) of a span mask when
-        torch's kernels will run one. See ``lstmkit.kernels`` for the order of preference."""
-        if self.backend == "auto" and self._native_is_faster(x, mask):
-            return "torch", None
-        fused_blockers = fused.blockers(x, self.spec) if self.backend in ("auto", "fused") else ["not requested"]
-        if self.backend == "fused" or (self.backend == "auto" and not fused_blockers):
-            return kernels.resolve_backend("fused", [], fused_blockers), None
-        if self.matmul_precision == "bf16":
-            raise ValueError("matmul_precision='bf16' needs lstmkit's fused CPU kernels, which cannot run here: "
-                             + "; ".join(fused_blockers))
-        if self.backend == "auto" and x.device.type == "cpu" and not fused.available():
-            fused.warn_unavailable()
-        spans = None
-        if mask is not None and self.backend != "reference" and not self._native_blockers(False):
-            spans = mask_spans(mask)  # pre/post-padding masks run on torch's kernels
-        path = kernels.resolve_backend(self.backend, self._native_blockers(mask is not None and spans is None))
-        return path, spans
-
-    def _native_is_faster(self, x: torch.Tensor, mask) -> bool:
-        """``backend="auto"``: plain float32 LSTM inference on CPU with a large per-step GEMM
-        (batch >= 16, hidden >= 128) runs faster on torch's oneDNN kernels than on the fused
-        ones (BENCHMARKS.md: fused 0.74-1.05x there); small and batch-1 shapes, training,
-        variants and extras stay fused. Both compute the same function; this is speed only."""
-        if self.mode != "LSTM" or self.proj_size or self.matmul_precision != "fp32" or mask is not None:
-            return False
-        if x.device.type != "cpu" or x.dtype != torch.float32 or x.shape[1] < 16 or min(self.hidden_sizes) < 128:
-            return False
-        if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters())):
-            return False
-        return not self._native_blockers(False)
 
     def _flat_weights(self, layers: range) -> list[torch.Tensor]:
         return [w for l in layers for d in range(self.num_directions) for w in self.layer_params(l, d).values()]  # noqa: E741
 
     def forward(self, input, hx=None, *, lengths=None, mask=None):
-        """Run the stack. Same inputs and outputs as torch.nn.LSTM / GRU, plus:
+        """Run the stack. Same inputs and outputs as torch.nn.LSTM / GRU / RNN, plus:
 
         Args:
             lengths: (batch,) real lengths of a padded batch: steps past a sequence's length
@@ -260,13 +233,13 @@ class RecurrentStack(ExecutionPaths, nn.Module):
         if x.shape[1] == 0:  # an empty batch: empty outputs, as torch.nn.LSTM gives (no kernel runs)
             output = x.new_zeros(x.shape[0], 0, self._out_features(self.num_layers - 1))  # (T, 0, D*H)
             return (output.transpose(0, 1) if self.batch_first else output), self._format_states(states, batched)
-        path, spans = self._choose_path(x, mask)
-        if path == "torch" and spans is not None:
-            output, final = self._run_native_spans(x, states, *spans)
-        elif path == "torch":
+        choice = kernels.choose_path(self._path_request(x, mask))  # warns from here if fused kernels are missing
+        if choice.path == "torch" and choice.spans is not None:
+            output, final = self._run_native_spans(x, states, *choice.spans)
+        elif choice.path == "torch":
             output, final = self._run_native(input if packed else x, states, lens, packed)
         else:
-            output, final = self._run_loop(x, states, lens, mask, fused_path=path == "fused")
+            output, final = self._run_loop(x, states, lens, mask, fused_path=choice.path == "fused")
             if packed:
                 output = _pack_like(output, input)
         if not packed:
@@ -278,19 +251,15 @@ class RecurrentStack(ExecutionPaths, nn.Module):
 
     # ------------------------------------------------------------------ states
     def _initial_states(self, hx, x: torch.Tensor, batched: bool) -> list[list[tuple[torch.Tensor, ...]]]:
-        """Per layer, per direction: (h0,) for GRU or (h0, c0) for LSTM, each (B, ·)."""
+        """Per layer, per direction: the state tuple ((h0,) or (h0, c0)), each (B, ·)."""
         B, D, L = x.shape[1], self.num_directions, self.num_layers
-        lstm = self.mode == "LSTM"
-        sizes = [(self._state_size(l), self.hidden_sizes[l]) for l in range(L)]  # noqa: E741
+        family = self.family
+        sizes = [family.state_widths(self._state_size(l), self.hidden_sizes[l]) for l in range(L)]  # noqa: E741
         uniform = not isinstance(self.hidden_size, list)
         if hx is None:
-            zeros = [[tuple(x.new_zeros(B, n) for n in (sizes[l] if lstm else sizes[l][:1])) for _ in range(D)]
-                     for l in range(L)]  # noqa: E741
-            return zeros
-        parts = hx if lstm else (hx,)
-        if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise TypeError("hx for an LSTM must be a tuple (h_0, c_0)")
-        names = ("h_0", "c_0")
+            return [[tuple(x.new_zeros(B, n) for n in sizes[l]) for _ in range(D)] for l in range(L)]  # noqa: E741
+        parts = family.split_state(hx)
+        names = [f"{n}_0" for n in family.state_names]
         per_part = []
         for k, part in enumerate(parts):
             if uniform:
@@ -313,12 +282,12 @@ class RecurrentStack(ExecutionPaths, nn.Module):
 
     def _format_states(self, final: list[list[tuple[torch.Tensor, ...]]], batched: bool):
         parts = []
-        for k in range(2 if self.mode == "LSTM" else 1):
+        for k in range(self.family.n_states):
             layers = [torch.stack([st[k] for st in per_dir]) for per_dir in final]  # each (D, B, ·)
             if not batched:
                 layers = [t.squeeze(1) for t in layers]
             parts.append(torch.cat(layers) if not isinstance(self.hidden_size, list) else layers)
-        return tuple(parts) if self.mode == "LSTM" else parts[0]
+        return self.family.torch_state(tuple(parts))
 
 
 def _pack_like(padded: torch.Tensor, like: PackedSequence) -> PackedSequence:

@@ -26,8 +26,6 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from lstmkit.cells.gru import gru_step
-from lstmkit.cells.lstm import lstm_step, sigmoid_gate_state
 from lstmkit.cells.sequence import unroll
 from lstmkit.nn import _checks
 from lstmkit.nn.rnn import RecurrentStack
@@ -42,7 +40,8 @@ class LayerTrace(dict):
     LSTM family: ``i``, ``f``, ``g`` (the candidate), ``o``, ``c`` (cell state), ``h``
     (hidden state = the layer's output); a variant without a gate has no key for it (NIG has
     no ``i``; CIFG's ``f`` is ``1 - i``, so it is kept). GRU family: ``r``, ``z``, ``n`` (the
-    candidate) and ``h``. ``mask`` (batch, time) is True where a step ran.
+    candidate) and ``h``. Elman RNN: ``a`` (the pre-activation) and ``h``. ``mask`` (batch,
+    time) is True where a step ran.
     """
 
     def __init__(self, values: dict[str, np.ndarray], *, name: str, variant: str, family: str, layer: int,
@@ -60,12 +59,13 @@ def record(model: torch.nn.Module, *inputs: Any, lengths: Any = None, mask: Any 
            **call_kwargs: Any) -> list[LayerTrace]:
     """Trace every recurrent layer of ``model`` while it reads ``inputs``.
 
-    ``model`` is an ``lstmkit.nn`` LSTM/GRU (then ``inputs`` is ``x`` and optionally ``hx``,
+    ``model`` is an ``lstmkit.nn`` LSTM/GRU/RNN (then ``inputs`` is ``x`` and optionally ``hx``,
     with ``lengths=`` / ``mask=`` as its forward takes them), or any module containing them:
     an ``lstmkit.keras`` model (Bidirectional and stacked layers included) or your own
     ``torch.nn.Module``, called once as ``model(*inputs, **call_kwargs)`` in inference mode to
     see what each recurrent layer receives. Returns one ``LayerTrace`` per layer, direction and
-    call, in the order the layers ran.
+    call, in the order the layers ran. Inside a container, an RNN whose activation is a torch
+    callable (no NumPy reference) is skipped.
     """
     if not inputs:
         raise TypeError("record() needs the model's input, e.g. record(model, x)")
@@ -74,7 +74,7 @@ def record(model: torch.nn.Module, *inputs: Any, lengths: Any = None, mask: Any 
             raise TypeError(f"an lstmkit.nn {model.mode} takes (x, hx=None, lengths=, mask=), got "
                             f"{len(inputs)} positional inputs and {sorted(call_kwargs)}")
         return trace_stack(model, inputs[0], inputs[1] if len(inputs) > 1 else None, lengths=lengths, mask=mask,
-                           name=model.mode.lower())
+                           name=model.family.name)
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be an lstmkit.nn LSTM/GRU, an lstmkit.keras model or a torch.nn.Module "
                         f"containing them, got {type(model).__name__}")
@@ -88,10 +88,10 @@ def record(model: torch.nn.Module, *inputs: Any, lengths: Any = None, mask: Any 
 # --------------------------------------------------------------------------- models containing layers
 def _trace_container(model: torch.nn.Module, inputs: tuple, call_kwargs: dict) -> list[LayerTrace]:
     """Run ``model`` once with a hook on each recurrent stack inside it, then trace each call."""
-    stacks = [m for m in model.modules() if isinstance(m, RecurrentStack)]
+    stacks = [m for m in model.modules() if isinstance(m, RecurrentStack) and m.family.traceable(m.spec)]
     if not stacks:
-        raise ValueError(f"{type(model).__name__} contains no lstmkit.nn LSTM or GRU layer to trace "
-                         "(torch.nn.LSTM, SimpleRNN and custom cells are not traced)")
+        raise ValueError(f"{type(model).__name__} contains no lstmkit.nn LSTM or GRU (or RNN) layer to trace "
+                         "(torch.nn.LSTM, custom activations and custom cells are not traced)")
     parents = {child: parent for parent in model.modules() for child in parent.children()}
     calls: list[tuple[RecurrentStack, tuple, dict]] = []
 
@@ -147,13 +147,16 @@ def _owner_name(stack: RecurrentStack, parents: dict, root: torch.nn.Module) -> 
     if names:
         return "/".join(reversed(names))
     path = {m: n for n, m in root.named_modules()}.get(stack, "")
-    return path or stack.mode.lower()
+    return path or stack.family.name
 
 
 # --------------------------------------------------------------------------- one stack
 def trace_stack(module: RecurrentStack, x: Any, hx: Any = None, *, lengths: Any = None, mask: Any = None,
                 name: str | None = None) -> list[LayerTrace]:
-    """Trace an ``lstmkit.nn`` LSTM/GRU on ``x`` with its forward's arguments and checks."""
+    """Trace an ``lstmkit.nn`` LSTM/GRU/RNN on ``x`` with its forward's arguments and checks."""
+    if not module.family.traceable(module.spec):
+        raise ValueError(f"cannot trace {module.mode}: its activation {module.spec.activation!r} is a torch "
+                         "callable, which has no NumPy reference cell")
     if isinstance(x, PackedSequence):
         if lengths is not None or mask is not None:
             raise ValueError("lengths= and mask= are for padded tensors; a PackedSequence carries its own lengths")
@@ -189,11 +192,13 @@ def trace_stack(module: RecurrentStack, x: Any, hx: Any = None, *, lengths: Any 
         for d in range(D):
             params = {k: v.detach().to("cpu", torch.float64).numpy() for k, v in module.layer_params(layer, d).items()}
             state0 = tuple(s.detach().to("cpu", torch.float64).numpy() for s in states[layer][d])
+            extra = module.family.extra_state_widths(module.spec, module.hidden_sizes[layer])
+            state0 += tuple(np.zeros((B, w)) for w in extra)  # FGR: the previous gate activations
             out, values, real = _trace_direction(module, params, layer_input, state0, run_mask, lens_np, d == 1)
             outputs.append(out)
-            label = f"{name or module.mode.lower()}/l{layer}" + ("/reverse" if d == 1 else "")
+            label = f"{name or module.family.name}/l{layer}" + ("/reverse" if d == 1 else "")
             direction = "backward" if (d == 1) != module.go_backwards else "forward"
-            trace = LayerTrace(values, name=label, variant=module.spec.name, family=module.mode.lower(), layer=layer,
+            trace = LayerTrace(values, name=label, variant=module.spec.name, family=module.family.name, layer=layer,
                                direction=direction, mask=real)
             traces.append(_flip(trace, lens_np, direction) if module.go_backwards else trace)
         layer_input = np.concatenate(outputs, axis=-1)  # (T, B, D*R)
@@ -204,36 +209,18 @@ def _trace_direction(module: RecurrentStack, params: dict[str, np.ndarray], x: n
                      run_mask: np.ndarray, lengths: np.ndarray | None, reverse: bool):
     """One layer-direction on the reference cells; returns (outputs (T, B, R) in time order,
     values {name: (B, T, U)}, real (B, T)). ``run_mask`` (T, B) is in the processing order of x."""
-    spec, lstm = module.spec, module.mode == "LSTM"
     T, B = x.shape[:2]
-    z_h, z_c = (tuple(module.zoneout) + (0.0,))[:2] if lstm else (module.zoneout[0], 0.0)
-    zoneout = (z_c, z_h) if (z_h or z_c) else None
-    if lstm:
-        keys = [k for k in ("i", "f", "g", "o") if k in spec.gates or (k == "f" and spec.coupled)]
-        keys += ["c", "h"]
-    else:
-        keys = ["r", "z", "n", "h"]
+    keys = module.family.trace_keys(module.spec)
+    reference_step = module.family.reference_step(module.spec, params, module.zoneout)
     values: dict[str, np.ndarray] = {}
     real_bt = np.zeros((B, T), dtype=bool)
     counter = [0]
     batch = np.arange(B)
-    state = state0
-    if lstm and spec.full_gate_recurrence:
-        H = params["weight_hh"].shape[0] // spec.num_gates
-        state = (*state0, np.zeros((B, len(spec.sigmoid_gates) * H)))
 
     def step(x_t: np.ndarray, st: tuple) -> tuple[np.ndarray, tuple]:
         s = counter[0]
         counter[0] += 1
-        if lstm:
-            prev = st[2] if spec.full_gate_recurrence else None
-            h, c, gates = lstm_step(spec, params, x_t, st[0], st[1], prev_gates=prev, zoneout=zoneout)
-            new = (h, c, sigmoid_gate_state(spec, gates)) if spec.full_gate_recurrence else (h, c)
-            seen = {**{k: gates[k] for k in keys[:-2]}, "c": c, "h": h}
-        else:
-            h, gates = gru_step(spec, params, x_t, st[0], zoneout=z_h or None)
-            new = (h,)
-            seen = {"r": gates["r"], "z": gates["z"], "n": gates["n"], "h": h}
+        h, new, seen = reference_step(x_t, st)
         if lengths is not None:
             t = lengths - 1 - s if reverse else np.full(B, s)
             real = s < lengths
@@ -248,7 +235,7 @@ def _trace_direction(module: RecurrentStack, params: dict[str, np.ndarray], x: n
         real_bt[batch[real], t[real]] = True
         return h, new
 
-    out, _ = unroll(step, x, state, lengths=lengths, mask=None if lengths is not None else run_mask,
+    out, _ = unroll(step, x, state0, lengths=lengths, mask=None if lengths is not None else run_mask,
                     reverse=reverse, masked_output=module.masked_output)
     if reverse and lengths is None:
         out = out[::-1]  # unroll returns processing order: back to time order

@@ -1,14 +1,14 @@
-"""Keras' LSTM and GRU layers on ``lstmkit.nn`` modules: torch's parameters inside, Keras' weights
-outside.
+"""Keras' LSTM, GRU and SimpleRNN layers on ``lstmkit.nn`` modules: torch's parameters inside,
+Keras' weights outside.
 
-The layer owns one ``lstmkit.nn.LSTM`` / ``GRU`` (one layer, batch_first) as ``self.rnn``, so
+The layer owns one ``lstmkit.nn.LSTM`` / ``GRU`` / ``RNN`` (one layer, batch_first) as ``self.rnn``, so
 every call runs on torch's fused kernels whenever the configuration allows (also with the masks
 that pre/post padding make) and the optimizer trains torch's own parameter tensors. Everything
 Keras-facing sees Keras' layout instead, converted by ``lstmkit.keras.layout``: ``weights`` /
 ``get_weights()`` / ``set_weights()`` / ``count_params()``, the ``kernel`` /
 ``recurrent_kernel`` / ``bias`` attributes, initializers, regularizers and constraints.
 
-Keras has one bias where torch has two (LSTM; GRU with reset_after=False). There torch's
+Keras has one bias where torch has two (LSTM, SimpleRNN; GRU with reset_after=False). There torch's
 ``bias_hh`` becomes a zero buffer (not a parameter: nothing trains it, nothing counts it), so
 the Keras bias is exactly ``bias_ih``.
 """
@@ -45,38 +45,20 @@ def spec_activation(layer: str, argument: str, value: Any) -> str:
 
 
 class TorchRecurrent(RecurrentBase):
-    """Base of ``LSTM`` and ``GRU``: see ``RecurrentBase`` for the common arguments. Extra
-    arguments (both layers):
+    """Base of ``LSTM``, ``GRU`` and ``SimpleRNN``: the layer owns one ``lstmkit.nn`` module
+    (``self.rnn``, made in ``build``) and shows its weights in Keras' layout. See
+    ``RecurrentBase`` for the common arguments; one more (keyword-only):
 
     Args:
-        recurrent_activation: the gate activation (default "sigmoid").
-        use_cudnn: accepted for Keras compatibility ("auto", True or False); ``backend``
-            decides how the layer runs.
-        variant: the member of the cell family (see ``lstmkit.cells.spec``).
-        layer_norm: layer-normalise the projections (Ba et al. 2016), with learned gains and
-            shifts that come after Keras' weights in ``weights``.
-        zoneout: zoneout rate(s) (Krueger et al. 2016): in training a unit keeps its previous
-            value with this probability; in inference the expectation.
         backend: "auto" (torch's fused kernels whenever they can run the configuration),
             "torch" (only those; error otherwise) or "reference" (always the plain-torch loop).
     """
 
-    def __init__(self, units: int, recurrent_activation: Any = "sigmoid", use_cudnn: Any = "auto", *,
-                 layer_norm: bool = False, zoneout: float | Sequence[float] = 0.0, backend: str = "auto",
-                 **kwargs: Any):
+    def __init__(self, units: int, *, backend: str = "auto", **kwargs: Any):
         super().__init__(units, **kwargs)
-        kind = type(self).__name__
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"{kind}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
         from lstmkit import kernels
 
         self.backend = kernels.check_backend(backend)
-        self.use_cudnn = use_cudnn
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self._activation_name = spec_activation(kind, "activation", self.activation)
-        self._recurrent_activation_name = spec_activation(kind, "recurrent_activation", recurrent_activation)
-        self.layer_norm = bool(layer_norm)
-        self.zoneout = zoneout
 
     # ------------------------------------------------------------------ subclass hooks
     def _make_module(self, input_dim: int) -> RecurrentStack:
@@ -213,10 +195,46 @@ class TorchRecurrent(RecurrentBase):
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
+        if self.backend != "auto":
+            config["backend"] = self.backend
+        return config
+
+
+class GatedRecurrent(TorchRecurrent):
+    """Base of ``LSTM`` and ``GRU``: see ``TorchRecurrent`` and ``RecurrentBase`` for the common
+    arguments. Extra arguments (both layers):
+
+    Args:
+        recurrent_activation: the gate activation (default "sigmoid").
+        use_cudnn: accepted for Keras compatibility ("auto", True or False); ``backend``
+            decides how the layer runs.
+        variant: the member of the cell family (see ``lstmkit.cells.spec``).
+        layer_norm: layer-normalise the projections (Ba et al. 2016), with learned gains and
+            shifts that come after Keras' weights in ``weights``.
+        zoneout: zoneout rate(s) (Krueger et al. 2016): in training a unit keeps its previous
+            value with this probability; in inference the expectation.
+    """
+
+    def __init__(self, units: int, recurrent_activation: Any = "sigmoid", use_cudnn: Any = "auto", *,
+                 layer_norm: bool = False, zoneout: float | Sequence[float] = 0.0, backend: str = "auto",
+                 **kwargs: Any):
+        super().__init__(units, backend=backend, **kwargs)
+        kind = type(self).__name__
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"{kind}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
+        self.use_cudnn = use_cudnn
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self._activation_name = spec_activation(kind, "activation", self.activation)
+        self._recurrent_activation_name = spec_activation(kind, "recurrent_activation", recurrent_activation)
+        self.layer_norm = bool(layer_norm)
+        self.zoneout = zoneout
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
         config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         if self.use_cudnn != "auto":
             config["use_cudnn"] = self.use_cudnn
-        for key, default in (("layer_norm", False), ("zoneout", 0.0), ("backend", "auto")):
+        for key, default in (("layer_norm", False), ("zoneout", 0.0)):
             value = getattr(self, key)
             if value != default:
                 config[key] = list(value) if isinstance(value, tuple) else value

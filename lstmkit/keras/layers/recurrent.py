@@ -1,11 +1,11 @@
 """Keras' recurrent layers: ``LSTM``, ``GRU`` and ``SimpleRNN`` (``tensorflow.keras.layers``).
 
 Same arguments, defaults, weights (layout and order), outputs, masking and statefulness as
-Keras 3. LSTM and GRU run on ``lstmkit.nn`` (torch's fused kernels whenever the configuration
-allows) and accept lstmkit's extras as keyword-only arguments; SimpleRNN runs on torch's
-``rnn_tanh`` / ``rnn_relu`` kernels, or a plain-torch loop with masks and other activations.
-The common arguments are documented once, on ``RecurrentBase`` (``_rnn_base.py``), the LSTM /
-GRU ones on ``TorchRecurrent`` (``_torch_recurrent.py``).
+Keras 3. Each layer owns one ``lstmkit.nn`` module (``LSTM``, ``GRU``, ``RNN``), which runs on
+torch's fused kernels whenever the configuration allows (SimpleRNN: ``rnn_tanh`` /
+``rnn_relu``), and accepts lstmkit's extras as keyword-only arguments. The common arguments
+are documented once, on ``RecurrentBase`` (``_rnn_base.py``), the module-owning ones on
+``TorchRecurrent`` and the LSTM / GRU ones on ``GatedRecurrent`` (``_torch_recurrent.py``).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import _VF
 
 from lstmkit import nn as lnn
-from lstmkit.cells.spec import gru_spec, lstm_spec
+from lstmkit.cells.spec import ACTIVATIONS, gru_spec, lstm_spec
 from lstmkit.keras import activations, layout
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.layers._rnn_base import RecurrentBase
-from lstmkit.keras.layers._torch_recurrent import TorchRecurrent
+from lstmkit.keras.layers._torch_recurrent import GatedRecurrent, TorchRecurrent
 from lstmkit.nn import _checks
 
 __all__ = ["LSTM", "GRU", "SimpleRNN"]
@@ -36,14 +35,14 @@ def _common(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @register("layer")
-class LSTM(TorchRecurrent):
+class LSTM(GatedRecurrent):
     """Long Short-Term Memory layer (Hochreiter & Schmidhuber 1997), as ``keras.layers.LSTM``.
 
     Inputs (batch, timesteps, features); output (batch, units), or (batch, timesteps, units)
     with return_sequences; with return_state ``[output, h, c]``. Call as
     ``layer(x, mask=None, training=None, initial_state=[h0, c0])``.
 
-    Args (besides the common ones of ``RecurrentBase`` and ``TorchRecurrent``):
+    Args (besides the common ones of ``RecurrentBase``, ``TorchRecurrent``, ``GatedRecurrent``):
         unit_forget_bias: initialise the forget-gate bias to 1 (Jozefowicz et al. 2015;
             default True).
         variant: an LSTM variant of ``lstmkit.cells.spec.LSTM_VARIANTS`` (default "lstm",
@@ -112,13 +111,13 @@ class LSTM(TorchRecurrent):
 
 
 @register("layer")
-class GRU(TorchRecurrent):
+class GRU(GatedRecurrent):
     """Gated Recurrent Unit layer (Cho et al. 2014), as ``keras.layers.GRU``.
 
     Inputs (batch, timesteps, features); output (batch, units), or (batch, timesteps, units)
     with return_sequences; with return_state ``[output, h]``.
 
-    Args (besides the common ones of ``RecurrentBase`` and ``TorchRecurrent``):
+    Args (besides the common ones of ``RecurrentBase``, ``TorchRecurrent``, ``GatedRecurrent``):
         reset_after: apply the reset gate after the recurrent matmul (default True: Keras 3's,
             torch's and cuDNN's form, with separate input and recurrent biases); False is
             Cho et al.'s original form with one bias.
@@ -182,14 +181,16 @@ class GRU(TorchRecurrent):
 
 
 @register("layer")
-class SimpleRNN(RecurrentBase):
+class SimpleRNN(TorchRecurrent):
     """Fully connected RNN, the output fed back as input, as ``keras.layers.SimpleRNN``:
     ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``.
 
     Inputs (batch, timesteps, features); output (batch, units), or (batch, timesteps, units)
     with return_sequences; with return_state ``[output, h]``. Arguments: those of
-    ``RecurrentBase`` (any Keras activation works). Weights, as Keras: ``kernel`` (features,
-    units), ``recurrent_kernel`` (units, units), ``bias`` (units,).
+    ``RecurrentBase`` (any Keras activation works) and ``backend`` (``TorchRecurrent``). It
+    runs on an ``lstmkit.nn.RNN``: torch's kernels for tanh and relu without masks or
+    recurrent dropout, the plain-torch loop otherwise. Weights, as Keras: ``kernel``
+    (features, units), ``recurrent_kernel`` (units, units), ``bias`` (units,).
     """
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
@@ -199,52 +200,28 @@ class SimpleRNN(RecurrentBase):
                  recurrent_constraint: Any = None, bias_constraint: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False, seed: int | None = None,
-                 **kwargs: Any):
-        super().__init__(**_common(locals()), **kwargs)
+                 *, backend: str = "auto", **kwargs: Any):
+        super().__init__(backend=backend, **_common(locals()), **kwargs)
+
+    def _nonlinearity(self) -> str | Any:
+        """The activation for ``lstmkit.nn.RNN``: its name when the reference cells know it (so
+        torch's kernels run tanh/relu, and the layer can be traced), else the Keras function."""
         try:
             name = activations.serialize(self.activation)
         except ValueError:
             name = None
-        self._fused = {"tanh": _VF.rnn_tanh, "relu": _VF.rnn_relu}.get(name)
+        return name if name in ACTIVATIONS else self.activation
 
-    def build(self, input_shape: Any) -> None:
-        input_dim = self._check_build_shape(input_shape)
-        shapes = {"kernel": (input_dim, self.units), "recurrent_kernel": (self.units, self.units)}
-        if self.use_bias:
-            shapes["bias"] = (self.units,)
-        inits = {"kernel": self.kernel_initializer, "recurrent_kernel": self.recurrent_initializer,
-                 "bias": self.bias_initializer}
-        for name, shape in shapes.items():
-            weight = self.add_weight(name, shape, initializer="zeros")  # regularizers/constraints: see RecurrentBase
-            inits[name](weight.data)
-        self.built = True  # as Keras: a direct build() call builds the layer
+    def _make_module(self, input_dim: int) -> lnn.RNN:
+        return lnn.RNN(input_dim, self.units, nonlinearity=self._nonlinearity(), bias=self.use_bias,
+                       batch_first=True, dtype=self.compute_dtype, recurrent_dropout=self.recurrent_dropout,
+                       masked_output="carry", backend=self.backend)
 
-    def _run(self, x, states, mask):
-        B = x.shape[0]
-        h = states[0] if states is not None else x.new_zeros(B, self.units)
-        bias = self.bias if self.use_bias else None
-        rec_mask = None
-        if self.training and self.recurrent_dropout > 0:
-            keep = 1.0 - self.recurrent_dropout
-            rec_mask = torch.bernoulli(x.new_full((B, self.units), keep)) / keep
-        if mask is None and rec_mask is None and self._fused is not None:
-            weights = layout.simple_rnn_from_keras(self.kernel, self.recurrent_kernel, bias)
-            train = self.training or (x.is_cuda and torch.is_grad_enabled())  # cuDNN's backward needs it; no dropout
-            out, h_n = self._fused(x, h.unsqueeze(0), weights, self.use_bias, 1, 0.0, train, False, True)
-            return out, [h_n[0]]
-        xw = x @ self.kernel
-        if bias is not None:
-            xw = xw + bias
-        outs, prev = [], torch.zeros_like(h)
-        for t in range(x.shape[1]):
-            h_in = h if rec_mask is None else h * rec_mask
-            new = self.activation(xw[:, t] + h_in @ self.recurrent_kernel)
-            if mask is not None:
-                m = mask[:, t, None]
-                new_out = torch.where(m, new, torch.zeros_like(new) if self.zero_output_for_mask else prev)
-                h, prev = torch.where(m, new, h), new_out
-                new = new_out
-            else:
-                h = new
-            outs.append(new)
-        return torch.stack(outs, dim=1), [h]
+    def _folded(self) -> bool:
+        return True
+
+    def _to_keras(self, p: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        return layout.simple_rnn_to_keras(p["weight_ih"], p["weight_hh"], p.get("bias_ih"), p.get("bias_hh"))
+
+    def _from_keras(self, arrays: list[torch.Tensor]) -> list[torch.Tensor]:
+        return layout.simple_rnn_from_keras(*arrays)
