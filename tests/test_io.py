@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from lstmkit.io import STALE_PART_S, atomic_write_bytes
+from lstmkit.io import STALE_PART_S, atomic_write_bytes, atomic_write_json
 
 
 def test_replacing_keeps_the_permissions(tmp_path) -> None:
@@ -45,6 +45,13 @@ def test_stale_part_files_are_removed_recent_ones_kept(tmp_path) -> None:
 def test_missing_folder_names_it(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         atomic_write_bytes(tmp_path / "nope" / "x.bin", b"x")
+
+
+def test_json_is_indented_sorted_and_ends_with_a_newline(tmp_path) -> None:
+    path = atomic_write_json(tmp_path / "new" / "metrics.json", {"b": 1, "a": [1, 2]}, create_dirs=True)
+    assert path.read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}\n'
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        atomic_write_json(tmp_path / "nope" / "x.json", {})
 
 
 def test_a_save_killed_midway_leaves_the_old_file_whole(tmp_path) -> None:
