@@ -12,8 +12,8 @@ generator seeded with ``seed + pass`` (``seed`` comes from rank 0, so the run is
 with ``set_random_seed`` on rank 0 and does not depend on N).
 
 A last, partial global batch with fewer than N samples leaves some ranks without data: they get
-``None`` for that step, and the training loop runs a zero-weight step on a dummy batch so that
-DDP's gradient all-reduce still has every rank.
+``None`` for that step, and ``rank_batches`` gives the training loop a dummy batch to run with
+weight zero, so that DDP's gradient all-reduce still has every rank.
 """
 
 from __future__ import annotations
@@ -130,6 +130,39 @@ class ShardedArrays:
         return bounded_epoch(self)
 
 
+_END = object()
+
+
+def rank_batches(data: Any, strategy: Any) -> Iterator[tuple[tuple[Any, Any, Any], bool]]:
+    """One epoch of this rank's training data as ``(batch, has_data)``, one item per step that
+    every rank takes (``DistributedStrategy.train_batches``).
+
+    ``ShardedArrays`` yields exactly ``num_batches`` items, with its dummy batch where this rank
+    has no share. A dataset/generator is this rank's own source: a rank whose source runs out
+    before the others' repeats its last batch with ``has_data`` False (zero weight); the
+    synchronized step ends the epoch once no rank has data. If no rank has a first batch, the
+    epoch is empty (nothing is yielded).
+    """
+    sharded = isinstance(data, ShardedArrays)
+    bound = data.num_batches if sharded else data.steps
+    it = data.epoch()
+    last = None
+    step = 0
+    while bound is None or step < bound:
+        item = next(it, _END)
+        has_data = item is not _END and item is not None
+        if has_data:
+            last = item
+        if step == 0 and not sharded and not strategy.any_rank(has_data):
+            return  # every rank's source is exhausted (fit stops training)
+        batch = item if has_data else last
+        if batch is None:
+            if not sharded:
+                raise ValueError(f"rank {strategy.rank} got no batch from its dataset while other ranks did: give "
+                                 "every process at least one batch per epoch (e.g. a DistributedSampler)")
+            batch = data.dummy_batch()
+        yield batch, has_data
+        step += 1
 
 
 def _rows(s: Any, a: int, b: int) -> Any:

@@ -2,38 +2,58 @@
 one model with N processes through torch's own engine, ``torch.distributed`` +
 ``DistributedDataParallel`` (DDP).
 
-It owns the parts that need the other processes:
+It implements lstmkit.keras' ``Strategy`` protocol (lstmkit/keras/models/strategy.py): the keras
+loop runs the epochs and the steps (synced.py has the synchronized step), this class owns the
+parts that need the other processes:
 
 - the process group (joined from torchrun's environment; gloo on CPU, nccl on CUDA);
 - the DDP wrapper of the model (DDP broadcasts rank 0's weights when it is built and averages
   the gradients in ``backward``; a Keras-layer ``Model`` and the ``lstmkit.nn`` layers are plain
   ``nn.Module``s with ordinary parameters, so nothing special is needed);
-- the all-reduces that make every rank log the same numbers: metric accumulators (sums and
-  counts: every Keras metric here is additive) are summed over the ranks and the metric is
-  read from the sums, so an epoch's ``accuracy`` or ``AUC`` is exactly the one-process value;
+- which samples each rank trains, evaluates and predicts on (sampler.py);
+- the collectives (all-reduce, broadcast, all-gather) from which the keras loop computes the
+  step decisions and the logs every rank shares;
 - which callbacks run where: ``ModelCheckpoint``, ``CSVLogger`` and any callback with
   ``rank0_only = True`` run on rank 0 only (one writer per file); the others (EarlyStopping,
   ReduceLROnPlateau, ...) run on every rank and, seeing identical logs, decide identically.
 
 With one process (not launched by torchrun) the strategy does no communication at all and
 ``fit`` trains as usual, with the same data order a multi-process run would use.
+
+Importing this module registers the strategy under the name ``"ddp"`` (what ``distributed=True``
+means) with lstmkit.keras; ``lstmkit.provide_strategy`` imports it when keras first needs it.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
 from lstmkit.distributed import env
+from lstmkit.distributed.sampler import (
+    ShardedArrays,
+    contiguous_range,
+    contiguous_subset,
+    rank_batches,
+    strided_subset,
+)
+from lstmkit.keras.models import synced
+from lstmkit.keras.models.data import ArrayData
+from lstmkit.keras.models.strategy import Batch, Strategy, register_strategy, resolve_strategy
 
 #: Callback class names that write files: run on rank 0 only.
 RANK0_ONLY_CALLBACKS = ("ModelCheckpoint", "CSVLogger")
 
 
-class DistributedStrategy:
+class DistributedStrategy(Strategy):
     """Data-parallel training across the processes of a torchrun job.
+
+    Its steps are synchronized (every rank takes the same decisions, see
+    lstmkit/keras/models/synced.py) and it needs a built model (DDP registers the weights).
 
     Args:
         backend: "gloo" or "nccl" (default: nccl with CUDA, else gloo).
@@ -44,6 +64,9 @@ class DistributedStrategy:
         broadcast_buffers: passed to DDP (rank 0's buffers, e.g. BatchNorm statistics, are sent
             to the others before each forward).
     """
+
+    synchronized = True
+    needs_built_model = True
 
     def __init__(self, backend: str | None = None, timeout_s: float | None = None,
                  find_unused_parameters: bool = False, broadcast_buffers: bool = True):
@@ -83,6 +106,11 @@ class DistributedStrategy:
         return self.rank == 0
 
     @property
+    def is_chief(self) -> bool:
+        """Rank 0 (``is_main``): the one process that shows progress and writes files."""
+        return self.is_main
+
+    @property
     def active(self) -> bool:
         """Whether there are other processes to talk to."""
         return self.world_size > 1
@@ -94,14 +122,14 @@ class DistributedStrategy:
 
         if self.active and dist.get_backend() == "nccl":
             return env.device_for("nccl")
-        return model._device() if model is not None else torch.device("cpu")
+        return super().device(model)
 
     # ------------------------------------------------------------------ the model
-    def forward_for(self, model: Any) -> Any:
+    def wrap_model(self, model: Any) -> Any:
         """What the training step calls instead of ``model(x)``: the model's DDP wrapper (built
-        once per model and set of trainable weights), or None with one process."""
+        once per model and set of trainable weights), or the model itself with one process."""
         if not self.active:
-            return None
+            return model
         from torch.nn.parallel import DistributedDataParallel
 
         key = tuple(id(p) for p in model.parameters() if p.requires_grad)
@@ -120,6 +148,51 @@ class DistributedStrategy:
                                       find_unused_parameters=self.find_unused_parameters, **extra)
         self._ddp = (model, key, ddp)
         return ddp
+
+    def forward_for(self, model: Any) -> Any:
+        """``wrap_model``, but None with one process (the name this method had before the protocol)."""
+        wrapped = self.wrap_model(model)
+        return None if wrapped is model else wrapped
+
+    # ------------------------------------------------------------------ the data
+    def train_data(self, data: Any) -> Any:
+        """Arrays: this rank's ``ShardedArrays`` view (``batch_size`` is the global batch, the
+        order comes from a seed shared by all ranks); a dataset/generator is this rank's part as it is."""
+        world = self.world_size
+        if isinstance(data, ArrayData) and data.n < world:
+            raise ValueError(f"fit() with {world} processes needs at least {world} training samples, got {data.n}")
+        seed = self.shared_seed()  # drawn for every kind of data, so all ranks' generators advance alike
+        return ShardedArrays(data, self.rank, world, seed) if isinstance(data, ArrayData) else data
+
+    def train_batches(self, data: Any) -> Iterator[tuple[Batch, bool]]:
+        """One step per global batch on every rank, stand-in batches where a rank has no share
+        (see ``sampler.rank_batches``)."""
+        return rank_batches(data, self)
+
+    def eval_data(self, data: Any) -> tuple[Any, bool]:
+        """Arrays are split into strided subsets (``batch_size`` is global) whose results are
+        summed; with fewer samples than ranks every rank evaluates everything; a
+        dataset/generator is taken as this rank's part (summed when there are other ranks)."""
+        world = self.world_size
+        if not isinstance(data, ArrayData):
+            return data, self.active
+        if not self.active or data.n < world:
+            return data, False
+        return strided_subset(data, self.rank, world, max(1, data.batch_size // world)), True
+
+    def predict_data(self, data: Any) -> tuple[Any, bool]:
+        """Arrays: this rank's contiguous block, gathered afterwards; a dataset/generator (or
+        fewer samples than ranks) is predicted by each rank as it is."""
+        world = self.world_size
+        if not self.active or not isinstance(data, ArrayData) or data.n < world:
+            return data, False
+        return contiguous_subset(data, self.rank, world, max(1, data.batch_size // world)), True
+
+    def gather_predictions(self, part: np.ndarray, total: int) -> np.ndarray:
+        """Every rank's block of the ``total`` rows (``predict_data``'s split), in order, on every rank."""
+        world = self.world_size
+        counts = [b - a for a, b in (contiguous_range(total, r, world) for r in range(world))]
+        return self.gather_rows(torch.from_numpy(part), counts).numpy()
 
     # ------------------------------------------------------------------ collectives
     def _comm_device(self) -> torch.device:
@@ -162,48 +235,24 @@ class DistributedStrategy:
             raise RuntimeError(f"the ranks disagree on {what} ({length} values on rank {self.rank}, between "
                                f"{-int(t[1])} and {int(t[0])} over all ranks): did some rank get no data?")
 
-    def reduced_logs(self, model: Any, trackers: bool = True) -> dict[str, Any]:
-        """The model's logs computed from accumulators summed over all ranks.
-
-        Args:
-            model: a compiled lstmkit.keras model.
-            trackers: also sum the loss trackers (evaluation); in training they already hold the
-                global per-step values, so only the metrics are summed.
-        """
+    def sum_tensor(self, values: torch.Tensor, what: str = "the summed values") -> torch.Tensor:
+        """Element-wise sums over the ranks, after checking that every rank sums as many values
+        (a rank that took another path would otherwise wait forever or sum garbage)."""
         if not self.active:
-            return model._logs()
+            return values
         import torch.distributed as dist
 
-        track = []
-        if trackers:
-            track = [model._loss_tracker] + (list(model._loss_fn.trackers) if model._loss_fn is not None else [])
-        variables = [(m, name) for m in model.metrics for name in m._variable_names]
-        pieces = [torch.tensor([_tracker_sum(t), float(t.count)], dtype=torch.float64) for t in track]
-        pieces += [getattr(m, name).detach().reshape(-1).to("cpu", torch.float64) for m, name in variables]
-        flat = torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.float64)
-        self._check_same_length(flat.numel(), "the metric accumulators")
-        if flat.numel() == 0:
-            return model._logs()
-        flat = flat.to(self._comm_device())
-        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-        flat = flat.cpu()
-        saved_trackers = [(t.total, t.float_total, t.count) for t in track]
-        saved_vars = [getattr(m, name) for m, name in variables]
-        try:
-            at = 0
-            for t in track:
-                t.total, t.float_total, t.count = None, float(flat[at]), int(round(float(flat[at + 1])))
-                at += 2
-            for (m, name), old in zip(variables, saved_vars):
-                size = old.numel()
-                setattr(m, name, flat[at:at + size].reshape(old.shape).to(old.device, old.dtype))
-                at += size
-            return model._logs()
-        finally:
-            for t, (total, float_total, count) in zip(track, saved_trackers):
-                t.total, t.float_total, t.count = total, float_total, count
-            for (m, name), old in zip(variables, saved_vars):
-                setattr(m, name, old)
+        self._check_same_length(values.numel(), what)
+        if values.numel() == 0:
+            return values
+        out = values.to(self._comm_device())
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        return out.to(values.device)
+
+    def reduced_logs(self, model: Any, trackers: bool = True) -> dict[str, Any]:
+        """The model's logs from its accumulators summed over all ranks (see
+        ``lstmkit.keras.models.synced.reduced_logs``, which this calls)."""
+        return synced.reduced_logs(model, self, trackers)
 
     def gather_rows(self, parts: torch.Tensor, counts: list[int]) -> torch.Tensor:
         """Concatenate each rank's rows (rank r has ``counts[r]`` rows of the same trailing shape)
@@ -226,6 +275,13 @@ class DistributedStrategy:
             return list(callbacks)
         return [cb for cb in callbacks if not is_rank0_only(cb)]
 
+    def on_failure(self, exc: BaseException) -> None:
+        """Write the error to torchrun's error file, so the launcher names the failing rank."""
+        if self.active:
+            from lstmkit.distributed.launch import record_failure
+
+            record_failure(exc)
+
     def __repr__(self) -> str:
         return (f"DistributedStrategy(backend={self.backend!r}, world_size={self.world_size}, rank={self.rank}, "
                 f"timeout_s={self.timeout_s!r})")
@@ -240,29 +296,24 @@ def is_rank0_only(callback: Any) -> bool:
     return any(c.__name__ in RANK0_ONLY_CALLBACKS for c in type(callback).__mro__)
 
 
-def _tracker_sum(tracker: Any) -> float:
-    total = tracker.float_total
-    if tracker.total is not None:
-        total += float(tracker.total.double().cpu())
-    return total
-
-
 _default: DistributedStrategy | None = None
 
 
-def resolve(distributed: bool, strategy: Any) -> DistributedStrategy | None:
-    """The strategy for ``fit``/``evaluate``/``predict``: ``strategy`` if given (a
-    ``DistributedStrategy``, or "ddp" for the default one), the shared default one for
-    ``distributed=True``, None (plain training) otherwise. Joins the process group if needed."""
+def _shared_default() -> DistributedStrategy:
+    """The one ``DistributedStrategy()`` behind ``distributed=True`` and ``strategy="ddp"`` (its
+    DDP wrapper is kept between fit, evaluate and predict)."""
     global _default
-    if not isinstance(distributed, bool):
-        raise TypeError(f"distributed must be True or False, got {distributed!r}")
-    if strategy is None and not distributed:
-        return None
-    if isinstance(strategy, DistributedStrategy):
-        return strategy.setup()
-    if strategy is not None and not (isinstance(strategy, str) and strategy.lower() == "ddp"):
-        raise TypeError(f"strategy must be a lstmkit.distributed.DistributedStrategy or 'ddp', got {strategy!r}")
     if _default is None:
         _default = DistributedStrategy()
-    return _default.setup()
+    return _default
+
+
+register_strategy("ddp", _shared_default)
+
+
+def resolve(distributed: bool, strategy: Any) -> Strategy | None:
+    """The strategy for ``fit``/``evaluate``/``predict``: ``strategy`` if given (a ``Strategy``
+    such as a ``DistributedStrategy``, or a registered name like "ddp"), the shared default one
+    for ``distributed=True``, None (plain training) otherwise; set up (the process group joined).
+    Kept for callers of this name: it is ``lstmkit.keras.models.strategy.resolve_strategy``."""
+    return resolve_strategy(distributed, strategy)

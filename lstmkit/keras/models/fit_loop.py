@@ -2,6 +2,11 @@
 
 Kept apart from training.py so the hot loop is easy to read and profile: per batch it slices
 the data, runs the train step, and only touches callbacks or the progress bar when they need it.
+
+This is the only loop: a ``Strategy`` (strategy.py) decides what depends on other processes
+(the device, the model wrapper, each process's data, the sums over processes, who prints and
+who writes files), so one process and a data-parallel job run the same epochs. With a
+synchronized strategy the train step is the one of synced.py.
 """
 
 from __future__ import annotations
@@ -14,15 +19,20 @@ import torch
 
 from lstmkit.keras.models import data as data_lib
 from lstmkit.keras.models.progbar import Progbar
+from lstmkit.keras.models.strategy import LOCAL, Strategy
+from lstmkit.keras.models.synced import reduced_logs, synced_train_step, train_logs
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
                 "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
 
 
-def callback_list(model: Any, callbacks: Any, params: dict[str, Any],
-                  add_history: bool) -> tuple[Any, Any, set[str]]:
-    """The CallbackList for a run (with a History for fit), the History, and the batch hooks that
-    some callback implements (the others are never called)."""
+def callback_list(model: Any, callbacks: Any, params: dict[str, Any], add_history: bool,
+                  strategy: Strategy = LOCAL) -> tuple[Any, Any, set[str]]:
+    """The CallbackList for a run (with a History for fit) of the callbacks this process runs
+    (``strategy.rank_callbacks``), the History, and the batch hooks that some callback implements
+    (the others are never called). The hooks are those of all the callbacks, also the ones this
+    process leaves out: a batch hook's logs may need a sum over the processes, which every
+    process must then take part in."""
     if not callbacks and not add_history:
         return _NO_CALLBACKS, None, set()
     from lstmkit.keras import callbacks as cb_module
@@ -31,7 +41,7 @@ def callback_list(model: Any, callbacks: Any, params: dict[str, Any],
         callbacks.set_model(model)
         callbacks.set_params(params)
         history = next((cb for cb in callbacks.callbacks if isinstance(cb, cb_module.History)), None)
-        return callbacks, history, _active_hooks(callbacks)
+        return _for_this_rank(callbacks, strategy, model, params), history, _active_hooks(callbacks)
     user = list(callbacks or [])
     for cb in user:
         if not isinstance(cb, cb_module.Callback):
@@ -44,7 +54,17 @@ def callback_list(model: Any, callbacks: Any, params: dict[str, Any],
             history = cb_module.History()
             user.append(history)
     cbs = cb_module.CallbackList(user, model=model, params=params)
-    return cbs, history, _active_hooks(cbs)
+    return _for_this_rank(cbs, strategy, model, params), history, _active_hooks(cbs)
+
+
+def _for_this_rank(cbs: Any, strategy: Strategy, model: Any, params: dict[str, Any]) -> Any:
+    """``cbs``, or a new list of the callbacks the strategy keeps on this process."""
+    kept = strategy.rank_callbacks(cbs.callbacks)
+    if [id(cb) for cb in kept] == [id(cb) for cb in cbs.callbacks]:
+        return cbs
+    from lstmkit.keras.callbacks import CallbackList
+
+    return CallbackList(kept, model=model, params=params)
 
 
 def _active_hooks(cbs: Any) -> set[str]:
@@ -69,9 +89,10 @@ def _ignore(*args: Any, **kwargs: Any) -> None:
 _NO_CALLBACKS = _NoCallbacks()
 
 
-def _prepare(model: Any, data: Any) -> None:
-    """Build an unbuilt model on a couple of samples (so callbacks see its weights) and move
-    the data to the model's device."""
+def _place(model: Any, strategy: Strategy, *datasets: Any) -> None:
+    """Build an unbuilt model on a couple of samples (so callbacks see its weights), then put the
+    model and the data where the strategy runs them."""
+    data = datasets[0]
     if isinstance(data, data_lib.ArrayData) and not _weights_ready(model):
         sample = data_lib.map_struct(lambda t: t[:2], data.x)
         was = model.training
@@ -79,7 +100,16 @@ def _prepare(model: Any, data: Any) -> None:
         with torch.no_grad():
             model(sample)
         model.train(was)
-    data.to(model._device())
+    if strategy.needs_built_model and not _weights_ready(model):
+        raise ValueError(f"training with {type(strategy).__name__} needs a built model (it wraps the weights before "
+                         "the first batch): give it an Input(...) layer or call model.build(input_shape) first")
+    device = strategy.device(model)
+    if model._device() != device:
+        model.to(device)
+        model._sync_optimizer_device()
+    for d in datasets:
+        if d is not None:
+            d.to(device)
 
 
 def _weights_ready(model: Any) -> bool:
@@ -100,9 +130,9 @@ def _should_validate(epoch: int, freq: Any) -> bool:
 def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose: int, callbacks: Any,
             validation_split: float, validation_data: Any, shuffle: Any, class_weight: Any, sample_weight: Any,
             initial_epoch: int, steps_per_epoch: Any, validation_steps: Any, validation_batch_size: Any,
-            validation_freq: Any, strategy: Any = None) -> Any:
-    """``fit``: check the arguments, make the data adapters, run the epochs. With a ``strategy``
-    (lstmkit.distributed) the epochs run data-parallel across processes instead."""
+            validation_freq: Any, strategy: Strategy = LOCAL) -> Any:
+    """``fit``: check the arguments, make the data adapters, run the epochs the way ``strategy``
+    says (strategy.py: in this process alone, or data-parallel across processes)."""
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
@@ -127,77 +157,102 @@ def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose
             vx, vy, vsw = validation_data, None, None
         val = data_lib.make_data(vx, vy, vsw, batch_size=validation_batch_size or batch_size, steps=validation_steps,
                                  what="fit")
-    if strategy is not None:
-        from lstmkit.distributed.loop import fit_distributed
+    try:
+        return _fit(model, strategy, data, val, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                    initial_epoch=initial_epoch, validation_freq=validation_freq)
+    except Exception as exc:
+        strategy.on_failure(exc)
+        raise
 
-        return fit_distributed(model, strategy, data, val, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                               initial_epoch=initial_epoch, validation_freq=validation_freq)
-    _prepare(model, data)
-    if val is not None:
-        val.to(model._device())
-    if model.built and _weights_ready(model):
+
+def _fit(model: Any, strategy: Strategy, data: Any, val: Any, *, epochs: int, verbose: int, callbacks: Any,
+         initial_epoch: int, validation_freq: Any) -> Any:
+    """The epochs of ``fit`` (the data already converted by run_fit)."""
+    _place(model, strategy, data, val)
+    if _weights_ready(model):
         model._build_optimizer()  # a no-op once built; moves the optimizer state after model.to(device)
-
-    params = {"verbose": verbose, "epochs": epochs, "steps": data.num_batches}
-    cbs, history, hooks = callback_list(model, callbacks, params, add_history=True)
-    begin_hook = "on_train_batch_begin" in hooks
-    end_hook = "on_train_batch_end" in hooks
+    wrapped = strategy.wrap_model(model)  # a DDP wrapper broadcasts rank 0's weights when it is built
+    forward = None if wrapped is model else wrapped
+    shard = strategy.train_data(data)
+    val, val_reduce = strategy.eval_data(val) if val is not None else (None, False)
+    chief = strategy.is_chief
+    params = {"verbose": verbose if chief else 0, "epochs": epochs, "steps": shard.num_batches}
+    cbs, history, hooks = callback_list(model, callbacks, params, add_history=True, strategy=strategy)
     model.stop_training = False
     cbs.on_train_begin()
-    logs: dict[str, float] = {}
+    logs: dict[str, Any] = {}
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
         cbs.on_epoch_begin(epoch)
         bar = None
-        if verbose:
+        if verbose and chief:
             if epochs > 1:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
-            bar = Progbar(data.num_batches, verbose=verbose, stateful_metrics=_ALL)
+            bar = Progbar(shard.num_batches, verbose=verbose, stateful_metrics=_ALL)
         model.train()
         model._guard.reset()
-        steps = 0
-        bad = None
         try:
-            for step, (bx, by, bsw) in enumerate(data.epoch()):
-                if begin_hook:
-                    cbs.on_train_batch_begin(step)
-                bad = model._train_step(bx, by, bsw)
-                steps = step + 1
-                if bad is not None:
-                    _stop_on_nan(model, epoch, step, *bad)
-                    break
-                if end_hook:
-                    cbs.on_train_batch_end(step, model._logs())
-                if bar is not None and bar.due():
-                    bar.update(steps, model._log_items)
-                if model.stop_training:
-                    break
+            bad, steps = _run_epoch(model, strategy, forward, shard, cbs, hooks, bar)
         finally:
             model.eval()
-        if bad is None:
-            late = model._guard.previous()  # the last batch's check, on an accelerator
-            if late is not None:
-                bad = (late, 1)
-                _stop_on_nan(model, epoch, steps, *bad)
-        if steps == 0:
-            if getattr(data, "exhausted", False):
+        if bad is not None:
+            _stop_on_nan(model, epoch, *bad)
+        elif steps == 0:
+            # a synchronized strategy also ends training when no process has data left in its source
+            source_ended = strategy.synchronized and not isinstance(data, data_lib.ArrayData)
+            if getattr(data, "exhausted", False) or source_ended:
                 break
             raise ValueError("fit() ran an epoch with no batches: the data is empty")
-        logs = model._logs()
+        logs = train_logs(model, strategy)
         if val is not None and bad is None and _should_validate(epoch, validation_freq):
-            val_logs = run_evaluate(model, val, verbose=0, callbacks=cbs, hooks=hooks)
+            val_logs = run_evaluate(model, val, verbose=0, callbacks=cbs, hooks=hooks, strategy=strategy,
+                                    reduce=val_reduce)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         if bar is not None:
             bar.target = bar.target or steps
             bar.update(steps, list(logs.items()), finalize=True)
         cbs.on_epoch_end(epoch, logs)
-        if model.stop_training:
+        if strategy.any_rank(model.stop_training):
+            model.stop_training = True
             break
     cbs.on_train_end(logs)
     model.eval()
     if history is not None:
         model.history = history
     return model.history
+
+
+def _run_epoch(model: Any, strategy: Strategy, forward: Any, data: Any, cbs: Any, hooks: set[str],
+               bar: Progbar | None) -> tuple[tuple[int, float, int] | None, int]:
+    """The steps of one epoch. Returns ``(bad, steps)``: ``bad`` is ``(batch index, loss, lag)``
+    for a NaN/inf loss that stopped it (see _stop_on_nan), else None; ``steps`` counts the steps
+    run, a refused one included."""
+    begin_hook = "on_train_batch_begin" in hooks
+    end_hook = "on_train_batch_end" in hooks
+    synced = strategy.synchronized
+    steps = 0
+    for step, (batch, has_data) in enumerate(strategy.train_batches(data)):
+        if begin_hook:
+            cbs.on_train_batch_begin(step)
+        if synced:
+            # a stop asked for before the epoch still lets its first batch train, as below
+            status = synced_train_step(model, strategy, forward, batch, has_data, may_stop=step > 0)
+            if isinstance(status, str):  # DONE (no process had data) or STOP (some process asked)
+                return None, steps
+            bad = None if status is None else (status, 0)
+        else:
+            bad = model._train_step(*batch, forward=forward)
+        steps = step + 1
+        if bad is not None:
+            return (step, *bad), steps
+        if end_hook:
+            cbs.on_train_batch_end(step, train_logs(model, strategy))
+        if bar is not None and bar.due():
+            bar.update(steps, model._log_items)
+        if model.stop_training and not synced:
+            break  # synchronized: the request travels with the next step's sums, so all processes stop together
+    late = model._guard.previous()  # the last batch's check, on an accelerator
+    return (None if late is None else (steps, late, 1)), steps
 
 
 def _stop_on_nan(model: Any, epoch: int, step: int, value: float, lag: int) -> None:
@@ -207,7 +262,7 @@ def _stop_on_nan(model: Any, epoch: int, step: int, value: float, lag: int) -> N
             "weights may contain NaN/inf: reload a checkpoint.")
     warnings.warn(f"Epoch {epoch + 1}, batch {step - lag}: the loss is {value} (NaN/inf); training stops. {kept} "
                   "Common causes: a learning rate that is too high, NaN/inf in the data, or log(0) in a custom loss.",
-                  RuntimeWarning, stacklevel=4)
+                  RuntimeWarning, stacklevel=5)  # the caller of fit()
 
 
 class _AllNames:
@@ -224,14 +279,18 @@ _ALL = _AllNames()
 
 
 def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set[str] | None = None,
-                 strategy: Any = None) -> dict:
+                 strategy: Strategy = LOCAL, reduce: bool = False) -> dict:
     """One pass over ``data`` in inference mode; returns the logs (loss and metrics, floats).
-    With a ``strategy``, ``data`` is this rank's part and the logs are summed over all ranks."""
+    Called by ``evaluate`` (``hooks`` None: the data is placed and split by the strategy here) or
+    inside ``fit`` (``data`` is this process's part already, ``reduce`` says whether the logs
+    must be summed over the processes)."""
     in_fit = hooks is not None
     if not in_fit:
-        _prepare(model, data)
+        _place(model, strategy, data)
+        data, reduce = strategy.eval_data(data)
+        verbose = verbose if strategy.is_chief else 0
         params = {"verbose": verbose, "epochs": 1, "steps": data.num_batches}
-        callbacks, _, hooks = callback_list(model, callbacks, params, add_history=False)
+        callbacks, _, hooks = callback_list(model, callbacks, params, add_history=False, strategy=strategy)
     begin_hook = "on_test_batch_begin" in hooks
     end_hook = "on_test_batch_end" in hooks
     bar = Progbar(data.num_batches, verbose=verbose, stateful_metrics=_ALL) if verbose and not in_fit else None
@@ -251,7 +310,7 @@ def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set
                 bar.update(steps, model._log_items)
     if steps == 0:
         raise ValueError("evaluate() got no batches: the data is empty")
-    logs = model._logs() if strategy is None else strategy.reduced_logs(model)
+    logs = reduced_logs(model, strategy) if reduce else model._logs()
     if bar is not None:
         bar.target = bar.target or steps
         bar.update(steps, list(logs.items()), finalize=True)
@@ -259,11 +318,15 @@ def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set
     return logs
 
 
-def run_predict(model: Any, data: Any, verbose: int, callbacks: Any) -> Any:
-    """Outputs over all batches, concatenated, as NumPy (list/dict for several outputs)."""
-    _prepare(model, data)
+def run_predict(model: Any, data: Any, verbose: int, callbacks: Any, strategy: Strategy = LOCAL) -> Any:
+    """Outputs over all batches, concatenated, as NumPy (list/dict for several outputs). With a
+    strategy that splits the data, each process predicts its part and all get every row."""
+    whole = data
+    data, gather = strategy.predict_data(whole)
+    _place(model, strategy if gather else LOCAL, data)  # unsplit data is predicted as by one process
+    verbose = verbose if strategy.is_chief else 0
     params = {"verbose": verbose, "epochs": 1, "steps": data.num_batches}
-    cbs, _, hooks = callback_list(model, callbacks, params, add_history=False)
+    cbs, _, hooks = callback_list(model, callbacks, params, add_history=False, strategy=strategy)
     bar = Progbar(data.num_batches, verbose=verbose) if verbose else None
     model.eval()
     cbs.on_predict_begin()
@@ -287,7 +350,8 @@ def run_predict(model: Any, data: Any, verbose: int, callbacks: Any) -> Any:
     first = outputs[0]
 
     def cat(parts: list[torch.Tensor]) -> np.ndarray:
-        return torch.cat([p.detach() for p in parts]).cpu().numpy()
+        rows = torch.cat([p.detach() for p in parts]).cpu().numpy()
+        return strategy.gather_predictions(rows, whole.n) if gather else rows
 
     if isinstance(first, dict):
         return {k: cat([o[k] for o in outputs]) for k in first}

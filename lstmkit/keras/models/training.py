@@ -21,6 +21,7 @@ import torch
 from lstmkit.keras.models import data as data_lib
 from lstmkit.keras.models.compile_utils import CompiledLoss, CompiledMetrics, RunningMean
 from lstmkit.keras.models.loss_guard import LossGuard
+from lstmkit.keras.models.strategy import LOCAL, Strategy, resolve_strategy
 
 
 def _verbosity(verbose: Any) -> int:
@@ -182,10 +183,11 @@ class Trainer:
                 total = total + sum(p.sum() for p in penalties)
         return total, parts, ys, y_pred, sws
 
-    def _train_step(self, x: Any, y: Any, sw: Any) -> tuple[float, int] | None:
-        """One update. Returns ``(loss value, how many batches ago)`` when a NaN/inf loss is found
-        (nothing of this batch is applied then), else None. See loss_guard.py."""
-        total, parts, ys, y_pred, sws = self._forward_loss(x, y, sw)
+    def _train_step(self, x: Any, y: Any, sw: Any, forward: Any = None) -> tuple[float, int] | None:
+        """One update (the one-process step; synced.py has the one of a synchronized strategy).
+        Returns ``(loss value, how many batches ago)`` when a NaN/inf loss is found (nothing of
+        this batch is applied then), else None. See loss_guard.py."""
+        total, parts, ys, y_pred, sws = self._forward_loss(x, y, sw, forward)
         n = _batch_size(x)
         if total.is_cuda:
             bad = self._guard.previous()
@@ -198,18 +200,22 @@ class Trainer:
             self._loss_tracker.update_float(value, n)
             if not math.isfinite(value):
                 return value, 0
-        opt = self.optimizer
-        opt.zero_grad()
-        if total.requires_grad:
-            total.backward()
-            opt.step()
-            if self._has_constraints:
-                self.apply_constraints()
+        self._apply_gradients(total)
         with torch.no_grad():
             if self._loss_fn.trackers:
                 self._loss_fn.track(parts, n)
             self._metric_set.update(ys, y_pred, sws)
         return None
+
+    def _apply_gradients(self, loss: torch.Tensor) -> None:
+        """Backward of ``loss`` and one optimizer step (none for a loss without gradient)."""
+        opt = self.optimizer
+        opt.zero_grad()
+        if loss.requires_grad:
+            loss.backward()
+            opt.step()
+            if self._has_constraints:
+                self.apply_constraints()
 
     def _test_step(self, x: Any, y: Any, sw: Any) -> None:
         total, parts, ys, y_pred, sws = self._forward_loss(x, y, sw)
@@ -283,6 +289,7 @@ class Trainer:
 
         ``distributed=True`` (or ``strategy=DistributedStrategy(...)``) trains data-parallel (DDP) across
         the processes of a torchrun job; ``batch_size`` is then the GLOBAL batch. See docs/distributed.md.
+        ``strategy`` may be any ``lstmkit.keras.models.strategy.Strategy`` or a registered name.
         """
         from lstmkit.keras.models.fit_loop import run_fit
 
@@ -307,13 +314,8 @@ class Trainer:
 
         self._require_compiled("evaluate")
         data = data_lib.make_data(x, y, sample_weight, batch_size=batch_size, steps=steps, what="evaluate")
-        strategy = _strategy(distributed, strategy)
-        if strategy is not None:
-            from lstmkit.distributed.loop import evaluate_distributed
-
-            logs = evaluate_distributed(self, strategy, data, _verbosity(verbose), callbacks)
-        else:
-            logs = run_evaluate(self, data, verbose=_verbosity(verbose), callbacks=callbacks)
+        logs = run_evaluate(self, data, verbose=_verbosity(verbose), callbacks=callbacks,
+                            strategy=_strategy(distributed, strategy))
         return logs if return_dict else self._flatten_logs(logs)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
@@ -326,12 +328,8 @@ class Trainer:
         from lstmkit.keras.models.fit_loop import run_predict
 
         data = data_lib.make_data(x, None, None, batch_size=batch_size, steps=steps, what="predict", check=False)
-        strategy = _strategy(distributed, strategy)
-        if strategy is not None:
-            from lstmkit.distributed.loop import predict_distributed
-
-            return predict_distributed(self, strategy, data, _verbosity(verbose), callbacks)
-        return run_predict(self, data, verbose=_verbosity(verbose), callbacks=callbacks)
+        return run_predict(self, data, verbose=_verbosity(verbose), callbacks=callbacks,
+                           strategy=_strategy(distributed, strategy))
 
     # ------------------------------------------------------------------ single batches
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
@@ -387,13 +385,10 @@ class Trainer:
         return torch.device("cpu")
 
 
-def _strategy(distributed: Any, strategy: Any) -> Any:
-    """The lstmkit.distributed strategy asked for, or None (imported only when one is)."""
-    if distributed is False and strategy is None:
-        return None
-    from lstmkit.distributed.strategy import resolve
-
-    return resolve(distributed, strategy)
+def _strategy(distributed: Any, strategy: Any) -> Strategy:
+    """The strategy the arguments ask for (resolved by name through the registry of strategy.py,
+    so ``distributed=True`` needs no import of lstmkit.distributed here), else the local one."""
+    return resolve_strategy(distributed, strategy) or LOCAL
 
 
 def _pythonify(value: torch.Tensor) -> Any:
