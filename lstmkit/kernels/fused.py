@@ -1,4 +1,4 @@
-"""lstmkit's fused CPU kernels (``csrc/``): loading the built library, and the autograd bindings.
+"""lstmkit's fused CPU kernels (``lstmkit/csrc/``): loading the built library, and the autograd bindings.
 
 The library is compiled by the set-up (``python -m lstmkit.kernels.build``), never at import.
 When it is missing or stale, ``available()`` is False, ``unavailable_reason()`` says why, and
@@ -19,7 +19,7 @@ import torch
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
 from lstmkit.kernels.steps import lstm_projection_bias
 
-#: Activation name -> the kernels' code (csrc/common.h, enum Act).
+#: Activation name -> the kernels' code (lstmkit/csrc/common.h, enum Act).
 ACT_CODES: dict[str, int] = {"tanh": 0, "sigmoid": 1, "hard_sigmoid": 2, "relu": 3, "linear": 4, "softsign": 5}
 LN_EPS = 1e-5
 
@@ -32,15 +32,11 @@ def _load() -> None:
     _state["tried"] = True
     from lstmkit.kernels import build
 
-    if not build.library_path().exists():
-        _state["reason"] = "the fused CPU kernels are not built (run `make` or `python -m lstmkit.kernels.build`)"
-        return
-    if not build.is_current():
-        _state["reason"] = ("the built fused CPU kernels do not match this torch version or these sources "
-                            "(rebuild with `python -m lstmkit.kernels.build`)")
+    path, _state["reason"] = build.locate()
+    if path is None:
         return
     try:
-        torch.ops.load_library(str(build.library_path()))
+        torch.ops.load_library(str(path))
     except (OSError, RuntimeError) as exc:
         _state["reason"] = f"the fused CPU kernels failed to load: {exc}"
 
@@ -118,7 +114,7 @@ def input_projection(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
 
 
 def lstm_config(spec: LSTMSpec, save: bool, inplace: bool = False, bf16: bool = False) -> list[int]:
-    """The kernels' integer switches (csrc/lstm_rows.h make_layout, lstm.cpp)."""
+    """The kernels' integer switches (lstmkit/csrc/lstm_rows.h make_layout, lstm.cpp)."""
     return [
         int(spec.input_gate), int(spec.forget_gate and not spec.coupled), int(spec.output_gate), int(spec.coupled),
         ACT_CODES[spec.gate_activation], ACT_CODES[spec.input_activation], ACT_CODES[spec.output_activation],

@@ -1,4 +1,4 @@
-"""Autograd binding of the fused CPU GRU kernel (``csrc/gru.cpp``).
+"""Autograd binding of the fused CPU GRU kernel (``lstmkit/csrc/gru.cpp``).
 
 The library is loaded by ``lstmkit.kernels.fused`` (call ``fused.available()`` first). The input
 projection of all steps (``steps.gru_input_projection``, or with ``input_ln`` the raw x W_ih^T)
@@ -15,12 +15,12 @@ import torch
 from lstmkit.cells.spec import GRUSpec
 from lstmkit.kernels import fused
 
-#: GRU variant name -> the kernel's code (csrc/gru.cpp, Layout::cho).
+#: GRU variant name -> the kernel's code (lstmkit/csrc/gru.cpp, Layout::cho).
 VARIANT_CODES: dict[str, int] = {"gru": 0, "gru_cho": 1}
 
 
 def gru_config(spec: GRUSpec, save: bool) -> list[int]:
-    """The kernel's integer switches (csrc/gru.cpp make_layout): variant, activations, save for backward."""
+    """The kernel's integer switches (lstmkit/csrc/gru.cpp make_layout): variant, activations, save for backward."""
     if spec.name not in VARIANT_CODES:
         raise ValueError(f"the fused GRU kernel runs {sorted(VARIANT_CODES)}, not {spec.name!r}")
     return [VARIANT_CODES[spec.name], fused.ACT_CODES[spec.gate_activation], fused.ACT_CODES[spec.activation],
