@@ -167,7 +167,7 @@ def test_auto_falls_back_to_torch_with_one_warning(unavailable, monkeypatch):
     native_path.load_state_dict(m.state_dict())
     x = torch.randn(5, 2, 3)
     calls: list[int] = []
-    for name in ("lstm_recurrence", "lstm_layer"):
+    for name in ("lstm_layer",):  # the fused LSTM's one entry point
         real = getattr(fused, name)
         monkeypatch.setattr(fused, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
     with warnings.catch_warnings(record=True) as caught:
@@ -226,12 +226,12 @@ def test_backend_fused_names_the_reason(unavailable):
 
 
 @pytest.mark.skipif(not fused.available(), reason="lstmkit's fused CPU kernels are not built")
-def test_lstm_recurrence_loads_the_library_itself():
+def test_lstm_layer_loads_the_library_itself():
     code = (
         "import torch, lstmkit.nn as lnn\n"
         "from lstmkit.kernels import fused\n"
         "m = lnn.LSTM(3, 4)\n"
-        "out, h, c = fused.lstm_recurrence(m.spec, m.layer_params(0), torch.randn(5, 2, 16), "
+        "out, h, c = fused.lstm_layer(m.spec, m.layer_params(0), torch.randn(5, 2, 3), "
         "torch.zeros(2, 4), torch.zeros(2, 4))\n"
         "assert out.shape == (5, 2, 4)\n"
     )
