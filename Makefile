@@ -43,7 +43,7 @@ test: venv browser
 	$(BIN)/python -m pytest -n 2
 
 # A wheel of this tree installed into a fresh venv compiles its kernels there and runs them
-# (1.5-3 minutes, so not part of `make test`, which checks the wheel without compiling).
+# (1-3 minutes, so not part of `make test`, which checks the wheel without compiling).
 test-wheel: venv
 	LSTMKIT_WHEEL_BUILD_TEST=1 $(BIN)/python -m pytest tests/test_wheel.py
 
