@@ -7,11 +7,11 @@ BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: venv kernels browser demo test lint bench clean
+.PHONY: venv kernels browser demo test test-wheel lint bench clean
 
 venv: $(VENV)/.stamp kernels
 
-# lstmkit's fused CPU kernels (csrc/), compiled once per torch version and source change (the build
+# lstmkit's fused CPU kernels (lstmkit/csrc/), compiled once per torch version and source change (the build
 # itself checks its stamp, so this is quick when up to date). A failed build is not fatal: lstmkit
 # then warns once and runs the plain torch path.
 kernels: $(VENV)/.stamp
@@ -41,6 +41,11 @@ demo: venv
 test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2
+
+# A wheel of this tree installed into a fresh venv compiles its kernels there and runs them
+# (1-3 minutes, so not part of `make test`, which checks the wheel without compiling).
+test-wheel: venv
+	LSTMKIT_WHEEL_BUILD_TEST=1 $(BIN)/python -m pytest tests/test_wheel.py
 
 lint: venv
 	$(BIN)/ruff check .

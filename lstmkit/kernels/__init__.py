@@ -3,7 +3,7 @@
 - ``native``: torch's own fused kernels (``torch.lstm`` / ``gru`` / ``rnn_tanh`` / ``rnn_relu``:
   oneDNN on CPU, cuDNN on CUDA). Bit-identical to torch.nn, but only for the plain LSTM/GRU
   and the tanh/relu Elman RNN.
-- ``fused``: lstmkit's own C++ kernels (``csrc/``, bound in ``fused.py``): the whole
+- ``fused``: lstmkit's own C++ kernels (``lstmkit/csrc/``, bound in ``fused.py``): the whole
   recurrence forward and backward in one call per layer-direction, for every LSTM variant and
   extra and the GRU; CPU, float32/float64. Built by the set-up.
 - ``steps`` + ``loop``: a plain-torch step per variant and a Python loop over time; runs every

@@ -1,4 +1,4 @@
-"""lstmkit's fused CPU kernels (``csrc/``): loading the built library, and the autograd bindings.
+"""lstmkit's fused CPU kernels (``lstmkit/csrc/``): loading the built library, and the autograd bindings.
 
 The library is compiled by the set-up (``python -m lstmkit.kernels.build``), never at import.
 When it is missing or stale, ``available()`` is False, ``unavailable_reason()`` says why, and
@@ -6,21 +6,27 @@ When it is missing or stale, ``available()`` is False, ``unavailable_reason()`` 
 
 Layering (as in haste): C++ kernel -> ``torch.ops.lstmkit.*`` -> the ``autograd.Function``s
 here -> ``lstmkit.nn`` modules, which only dispatch. The kernels run the recurrence; the input
-projection of all steps stays one torch GEMM in ``lstmkit.kernels.steps`` (autograd does its
-backward, also one GEMM).
+projection of all steps is one GEMM into recycled memory (``pooled_linear``).
+
+Every op has a schema naming each argument (the ``m.def`` lines in lstmkit/csrc/), and these
+bindings pass them by keyword from named tuples whose fields carry those names
+(``LSTMOperands``, ``LSTMConfig``; ``fused_gru``'s counterparts), which are in turn the names of
+the layers' parameters and options: ``recurrent_dropout`` becomes ``rmask``, ``zoneout``
+``keep_h`` / ``keep_c`` or ``zoneout_h`` / ``zoneout_c``, ``recurrent_activation``
+``gate_activation``, and so on down to the kernel's loops.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
+from typing import NamedTuple
 
 import torch
 
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
 from lstmkit.kernels.steps import lstm_projection_bias
 
-#: Activation name -> the kernels' code (csrc/common.h, enum Act).
-ACT_CODES: dict[str, int] = {"tanh": 0, "sigmoid": 1, "hard_sigmoid": 2, "relu": 3, "linear": 4, "softsign": 5}
 LN_EPS = 1e-5
 
 _state: dict[str, object] = {"tried": False, "reason": None, "warned": False}
@@ -32,15 +38,11 @@ def _load() -> None:
     _state["tried"] = True
     from lstmkit.kernels import build
 
-    if not build.library_path().exists():
-        _state["reason"] = "the fused CPU kernels are not built (run `make` or `python -m lstmkit.kernels.build`)"
-        return
-    if not build.is_current():
-        _state["reason"] = ("the built fused CPU kernels do not match this torch version or these sources "
-                            "(rebuild with `python -m lstmkit.kernels.build`)")
+    path, _state["reason"] = build.locate()
+    if path is None:
         return
     try:
-        torch.ops.load_library(str(build.library_path()))
+        torch.ops.load_library(str(path))
     except (OSError, RuntimeError) as exc:
         _state["reason"] = f"the fused CPU kernels failed to load: {exc}"
 
@@ -98,13 +100,12 @@ class _Projection(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        ctx.has_bias = b is not None
         return torch.ops.lstmkit.pooled_linear(x, w, b)
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        return _project_backward(_grad_needs(ctx), g.contiguous(), x, w)
+        return _project_backward(ctx.needs_input_grad, g.contiguous(), x, w)
 
 
 def input_projection(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -114,100 +115,19 @@ def input_projection(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     return out.view(T, B, -1)
 
 
-# ----------------------------------------------------------------------------- LSTM
-
-
-def lstm_config(spec: LSTMSpec, save: bool, inplace: bool = False, bf16: bool = False) -> list[int]:
-    """The kernels' integer switches (csrc/lstm_rows.h make_layout, lstm.cpp)."""
-    return [
-        int(spec.input_gate), int(spec.forget_gate and not spec.coupled), int(spec.output_gate), int(spec.coupled),
-        ACT_CODES[spec.gate_activation], ACT_CODES[spec.input_activation], ACT_CODES[spec.output_activation],
-        int(save), int(inplace), int(bf16),
-    ]
-
-
-def _u8(t: torch.Tensor | None) -> torch.Tensor | None:
-    """A bool mask as the kernels' uint8, without a copy when it is already contiguous bool."""
-    if t is None:
-        return None
-    t = t.contiguous()
-    return t.view(torch.uint8) if t.dtype == torch.bool else t.to(torch.uint8)
-
-
-class _LSTMFunction(torch.autograd.Function):
-    """One layer-direction: (inputs, h0, c0, weights) -> (outputs, h_T, c_T), one autograd node.
-
-    With ``w_ih`` the inputs are x (N, I), N = T*B, projected here (``pooled_linear``, or a
-    bfloat16 GEMM) into a temporary the recurrence then overwrites with its gate activations;
-    the backward forms dx, dW_ih and db from the recurrence's gate gradients without another
-    node. Without ``w_ih`` the inputs are the projection itself, gx (T, B, G*H). With
-    ``ln_ih_w`` the kernel layer-normalises each step's projection first (its bias then rides
-    in ``ln_ih_b``).
-    """
-
-    @staticmethod
-    def forward(ctx, inputs, w_ih, bias, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
-                ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, keep_c, cfg, fcfg, T):
-        ctx.project, ctx.has_bias, ctx.bf16 = w_ih is not None, bias is not None, bool(cfg[9])
-        x_low = None
-        if ctx.project:
-            gx, x_low = _project(inputs, w_ih, bias, ctx.bf16)
-            gx = gx.view(T, inputs.shape[0] // T, -1)
-            cfg = cfg[:8] + [1] + cfg[9:]  # the recurrence may overwrite this temporary
-        else:
-            gx = inputs
-        res = torch.ops.lstmkit.lstm_forward(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b,
-                                             ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, keep_c, cfg, fcfg)
-        ctx.n_saved = len(res) - 3
-        ctx.save_for_backward(*res[3:], w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, ln_ih_w, rmask, step_mask, keep_h,
-                              keep_c, inputs if ctx.project else None, w_ih, x_low)
-        ctx.cfg, ctx.fcfg = cfg, fcfg
-        return res[0], res[1], res[2]
-
-    @staticmethod
-    def backward(ctx, dout, dh, dc):
-        saved = ctx.saved_tensors
-        n = ctx.n_saved
-        w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, ln_ih_w, rmask, step_mask, keep_h, keep_c, x, w_ih, x_low = saved[n:]
-        states, c_states = saved[4], saved[3]
-        dout = dout if dout is not None else states.new_empty(0)
-        dh = dh if dh is not None else torch.zeros_like(states[0])
-        dc = dc if dc is not None else torch.zeros_like(c_states[0])
-        g = torch.ops.lstmkit.lstm_backward(dout, dh, dc, list(saved[:n]), w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w,
-                                            ln_ih_w, rmask, step_mask, keep_h, keep_c, ctx.cfg, ctx.fcfg)
-        opt = [t if t.numel() else None for t in g[4:11]]
-        dgx, dh0, dc0, dwhh = g[0], g[1], g[2], g[3]
-        dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb = opt
-        dx = dw_ih = db = None
-        if ctx.project:
-            N = x.shape[0]
-            dg_low = (g[11].view(N, -1), g[12]) if ctx.bf16 else None
-            dx, dw_ih, db = _project_backward(_grad_needs(ctx), dgx.view(N, -1), x, w_ih, dg_low, x_low)
-            dgx = dx
-        dlniw, dlnib = (t if t.numel() else None for t in g[13:15])
-        return (dgx, dw_ih, db, dh0, dc0, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dlniw, dlnib,
-                None, None, None, None, None, None, None)
-
-
 def _project(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, bf16: bool):
     """x (N, I) W^T + b into recycled memory; with ``bf16`` also x rounded to bfloat16."""
     if bf16:
-        out, x_low = torch.ops.lstmkit.pooled_linear_bf16(x, w, b)
-        return out, x_low
+        return torch.ops.lstmkit.pooled_linear_bf16(x, w, b)
     return torch.ops.lstmkit.pooled_linear(x, w, b), None
 
 
-def _grad_needs(ctx) -> tuple[bool, bool, bool]:
-    """Whether x, W and the bias (inputs 0-2 of the node) want gradients."""
-    return ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
-
-
-def _project_backward(needs: tuple[bool, bool, bool], dg: torch.Tensor, x: torch.Tensor, w: torch.Tensor,
+def _project_backward(needs: tuple[bool, ...], dg: torch.Tensor, x: torch.Tensor, w: torch.Tensor,
                       dg_low: tuple[torch.Tensor, torch.Tensor] | None = None, x_low: torch.Tensor | None = None):
-    """dx, dW_ih, db of ``_project`` from the gate gradients dg (N, G*H) (None where ``needs``
-    says no). ``dg_low``, for a bf16 projection: dg in bfloat16 and its column sums, from the
-    kernel. Otherwise one pass over dg for a few input features, else GEMMs."""
-    need_x, need_w, need_b = needs
+    """dx, dW_ih, db of ``_project`` from the gate gradients dg (N, G*H) (None where ``needs``,
+    the flags of x, W and b, says no). ``dg_low``, for a bf16 projection: dg in bfloat16 and its
+    column sums, from the kernel. Otherwise one pass over dg for a few input features, else GEMMs."""
+    need_x, need_w, need_b = needs[:3]
     if dg_low is not None:
         dx = torch.ops.lstmkit.pooled_mm_bf16(dg_low[0], w) if need_x else None
         dw = dg_low[0].t().mm(x_low).float() if need_w else None
@@ -220,65 +140,204 @@ def _project_backward(needs: tuple[bool, bool, bool], dg: torch.Tensor, x: torch
     return dx, dw, (dg.sum(0) if need_b else None)
 
 
+def _u8(t: torch.Tensor | None) -> torch.Tensor | None:
+    """A bool mask as the kernels' uint8, without a copy when it is already contiguous bool."""
+    if t is None:
+        return None
+    t = t.contiguous()
+    return t.view(torch.uint8) if t.dtype == torch.bool else t.to(torch.uint8)
+
+
+def _contiguous(t: torch.Tensor | None) -> torch.Tensor | None:
+    return None if t is None else t.contiguous()
+
+
 def ln_shift(p: dict[str, torch.Tensor], ln_bias: str, bias: str) -> torch.Tensor:
     """A layer norm's shift with the layer's own bias folded in (added after the norm anyway)."""
     return p[ln_bias] + p[bias] if bias in p else p[ln_bias]
-
-
-def _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout, input_ln: bool = False):
-    """The weights, masks and float switches of ``lstm_forward`` from a parameter dict
-    (``input_ln``: the kernel also normalises the raw input projection, layer norm's first term)."""
-    ln_hh_b = ln_ih_w = ln_ih_b = None
-    if "ln_hh_weight" in p:
-        ln_hh_b = ln_shift(p, "ln_hh_bias", "bias_hh")
-    if input_ln and "ln_ih_weight" in p:
-        ln_ih_w, ln_ih_b = p["ln_ih_weight"], ln_shift(p, "ln_ih_bias", "bias_ih")
-    weights = [p["weight_hh"], p.get("weight_peephole"), p.get("weight_hr"), p.get("weight_fgr"),
-               p.get("ln_hh_weight"), ln_hh_b, p.get("ln_c_weight"), p.get("ln_c_bias"), ln_ih_w, ln_ih_b]
-    weights = [w if w is None else w.contiguous() for w in weights]
-    masks = [None if rmask is None else rmask.contiguous(), _u8(step_mask), _u8(keep_h), _u8(keep_c)]
-    fcfg = [float(zoneout[0]) if keep_h is None else 0.0, float(zoneout[1]) if keep_c is None else 0.0, LN_EPS]
-    return weights, masks, fcfg
 
 
 def _needs_grad(*tensors: torch.Tensor | None) -> bool:
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
-def lstm_recurrence(
-    spec: LSTMSpec,
-    p: dict[str, torch.Tensor],
-    gx: torch.Tensor,
-    h0: torch.Tensor,
-    c0: torch.Tensor,
-    *,
-    rmask: torch.Tensor | None = None,
-    step_mask: torch.Tensor | None = None,
-    keep_h: torch.Tensor | None = None,
-    keep_c: torch.Tensor | None = None,
-    zoneout: tuple[float, float] = (0.0, 0.0),
-    bf16: bool = False,
-    inplace: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Run the recurrence over ``gx`` (T, B, G*H), the input projection from
-    ``lstm_input_projection``; returns (outputs (T, B, R), h_T, c_T).
+def _unavailable() -> RuntimeError:
+    return RuntimeError(f"lstmkit: {unavailable_reason()}")
 
-    Masked steps (``step_mask`` (T, B) False) carry the state and output zeros; ``keep_h`` /
-    ``keep_c`` are training zoneout masks (True keeps the previous value), else ``zoneout``
-    gives the eval-mode rates. ``bf16``: the weight-gradient GEMMs of the backward pass run in
-    bfloat16 (see ``lstmkit.nn.LSTM``'s matmul_precision). ``inplace``: without autograd, the
-    kernels may overwrite ``gx`` with the gate activations (saves a copy; for callers whose
-    ``gx`` is a temporary).
-    """
-    if not available():
-        raise RuntimeError(f"lstmkit: {unavailable_reason()}")
-    weights, masks, fcfg = _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout)
-    if not _needs_grad(gx, h0, c0, *weights):
-        res = torch.ops.lstmkit.lstm_forward(gx.contiguous(), h0.contiguous(), c0.contiguous(), *weights, *masks,
-                                             lstm_config(spec, save=False, inplace=inplace, bf16=bf16), fcfg)
-        return res[0], res[1], res[2]
-    return _LSTMFunction.apply(gx.contiguous(), None, None, h0.contiguous(), c0.contiguous(), *weights, *masks,
-                               lstm_config(spec, save=True, bf16=bf16), fcfg, gx.shape[0])
+
+# ----------------------------------------------------------------------------- LSTM
+
+
+class LSTMConfig(NamedTuple):
+    """The fused LSTM's switches. Each field is the keyword argument of that name of
+    ``torch.ops.lstmkit.lstm_forward`` and ``lstm_backward`` (lstmkit/csrc/lstm.cpp), passed
+    as ``**config.kwargs(op)``."""
+
+    input_gate: bool
+    forget_gate: bool  # whether f has rows of its own: not for CIFG, where f = 1 - i
+    output_gate: bool
+    coupled: bool
+    gate_activation: str
+    input_activation: str
+    output_activation: str
+    zoneout_h: float = 0.0  # eval-mode rates; the kernels use them only where no keep mask is given
+    zoneout_c: float = 0.0
+    ln_eps: float = LN_EPS
+    bf16: bool = False  # matmul_precision="bf16"
+
+    def kwargs(self, op: str) -> dict[str, bool | str | float]:
+        return _switches(self, op)
+
+    @classmethod
+    def of(cls, spec: LSTMSpec, zoneout: tuple[float, float] = (0.0, 0.0), bf16: bool = False) -> LSTMConfig:
+        return cls(input_gate=spec.input_gate, forget_gate=spec.forget_gate and not spec.coupled,
+                   output_gate=spec.output_gate, coupled=spec.coupled, gate_activation=spec.gate_activation,
+                   input_activation=spec.input_activation, output_activation=spec.output_activation,
+                   zoneout_h=float(zoneout[0]), zoneout_c=float(zoneout[1]), bf16=bool(bf16))
+
+
+@functools.lru_cache(maxsize=512, typed=True)
+def _switches(config: NamedTuple, op: str) -> dict:
+    """The fields of ``config`` for the op ``torch.ops.lstmkit.<op>``, by name, once per distinct
+    config. Those equal to the schema's own default are left out (the op then takes that same
+    value): at small shapes each keyword the op parses costs about 0.3 us of a ~20 us call."""
+    schema = getattr(torch.ops.lstmkit, op).default._schema
+    defaults = {a.name: a.default_value for a in schema.arguments if a.kwarg_only}
+    unknown = [name for name in config._fields if name not in defaults]
+    if unknown:
+        raise TypeError(f"lstmkit: {op} has no argument(s) {unknown} (rebuild the fused kernels)")
+    return {k: v for k, v in config._asdict().items() if defaults[k] is None or v != defaults[k]}
+
+
+class LSTMOperands(NamedTuple):
+    """Every tensor of one fused LSTM layer call. From ``weight_hh`` on the fields are the ops'
+    argument names, which are those of the layer's parameter dict (``lstmkit.kernels.steps``),
+    so ``of`` reads them by name and ``kwargs`` passes them by name. ``_LSTMFunction`` takes
+    them positionally, as autograd tracks only positional tensors."""
+
+    x: torch.Tensor  # (T, B, I)
+    h0: torch.Tensor
+    c0: torch.Tensor
+    weight_ih: torch.Tensor
+    bias: torch.Tensor | None  # the projection's: bias_ih (+ bias_hh); None with input layer norm
+    weight_hh: torch.Tensor
+    weight_peephole: torch.Tensor | None = None
+    weight_hr: torch.Tensor | None = None
+    weight_fgr: torch.Tensor | None = None
+    ln_hh_weight: torch.Tensor | None = None
+    ln_c_weight: torch.Tensor | None = None
+    ln_ih_weight: torch.Tensor | None = None
+    ln_hh_bias: torch.Tensor | None = None  # + bias_hh, which also comes after the norm
+    ln_c_bias: torch.Tensor | None = None
+    ln_ih_bias: torch.Tensor | None = None  # + bias_ih
+    rmask: torch.Tensor | None = None  # (B, R) recurrent-dropout multiplier
+    step_mask: torch.Tensor | None = None  # (T, B), uint8
+    keep_h: torch.Tensor | None = None  # (T, B, R) / (T, B, H) training zoneout masks, uint8
+    keep_c: torch.Tensor | None = None
+
+    @classmethod
+    def of(cls, p: dict[str, torch.Tensor], x, h0, c0, rmask, step_mask, keep_h, keep_c) -> LSTMOperands:
+        ln_hh, ln_ih = "ln_hh_weight" in p, "ln_ih_weight" in p
+        return cls(
+            x=x, h0=h0.contiguous(), c0=c0.contiguous(), weight_ih=p["weight_ih"].contiguous(),
+            bias=None if ln_ih else lstm_projection_bias(p), weight_hh=p["weight_hh"].contiguous(),
+            weight_peephole=_contiguous(p.get("weight_peephole")), weight_hr=_contiguous(p.get("weight_hr")),
+            weight_fgr=_contiguous(p.get("weight_fgr")), ln_hh_weight=_contiguous(p.get("ln_hh_weight")),
+            ln_c_weight=_contiguous(p.get("ln_c_weight")), ln_ih_weight=_contiguous(p.get("ln_ih_weight")),
+            ln_hh_bias=ln_shift(p, "ln_hh_bias", "bias_hh").contiguous() if ln_hh else None,
+            ln_c_bias=_contiguous(p.get("ln_c_bias")),
+            ln_ih_bias=ln_shift(p, "ln_ih_bias", "bias_ih").contiguous() if ln_ih else None,
+            rmask=_contiguous(rmask), step_mask=_u8(step_mask), keep_h=_u8(keep_h), keep_c=_u8(keep_c),
+        )
+
+    def kwargs(self, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """The given ones of ``names``; absent tensors are left to the schema's default, None
+        (at small shapes each keyword the op parses costs about 0.3 us)."""
+        return {name: t for name in names if (t := getattr(self, name)) is not None}
+
+
+#: Keyword tensors of both passes; the forward pass alone reads the shifts.
+LSTM_WEIGHTS = ("weight_peephole", "weight_hr", "weight_fgr", "ln_hh_weight", "ln_c_weight", "ln_ih_weight")
+LSTM_SHIFTS = ("ln_hh_bias", "ln_c_bias", "ln_ih_bias")
+LSTM_MASKS = ("rmask", "step_mask", "keep_h", "keep_c")
+LSTM_FORWARD_KWARGS = LSTM_WEIGHTS + LSTM_SHIFTS + LSTM_MASKS
+LSTM_BACKWARD_KWARGS = LSTM_WEIGHTS + LSTM_MASKS
+
+
+class LSTMGrads(NamedTuple):
+    """``lstm_backward``'s results, named as its schema's returns: ``d_<name>`` is the gradient
+    of the argument ``<name>`` (None where it was absent). d_gx is that of the raw input
+    projection; with bf16 also in bfloat16 with its column sums (the projection's backward)."""
+
+    d_gx: torch.Tensor
+    d_h0: torch.Tensor
+    d_c0: torch.Tensor
+    d_weight_hh: torch.Tensor
+    d_weight_peephole: torch.Tensor | None
+    d_weight_hr: torch.Tensor | None
+    d_weight_fgr: torch.Tensor | None
+    d_ln_hh_weight: torch.Tensor | None
+    d_ln_c_weight: torch.Tensor | None
+    d_ln_ih_weight: torch.Tensor | None
+    d_ln_hh_bias: torch.Tensor | None
+    d_ln_c_bias: torch.Tensor | None
+    d_ln_ih_bias: torch.Tensor | None
+    d_gx_bf16: torch.Tensor | None
+    d_gx_colsum: torch.Tensor | None
+
+
+def _lstm_forward(t: LSTMOperands, config: LSTMConfig, save: bool):
+    """Project x and run the recurrence: (output, h_n, c_n, the kernel's saved list, x as
+    (T*B, I), x in bfloat16 or None)."""
+    T, B, I = t.x.shape
+    x2 = t.x.reshape(T * B, I)
+    x2 = x2 if x2.is_contiguous() else x2.contiguous()
+    gx, x_low = _project(x2, t.weight_ih, t.bias, config.bf16)
+    # inplace: the projection is this call's temporary, so the gate activations may overwrite it
+    out, h_n, c_n, saved = torch.ops.lstmkit.lstm_forward(
+        gx.view(T, B, -1), t.h0, t.c0, t.weight_hh, **t.kwargs(LSTM_FORWARD_KWARGS), **config.kwargs("lstm_forward"),
+        save=save, inplace=True)
+    return out, h_n, c_n, saved, x2, x_low
+
+
+class _LSTMFunction(torch.autograd.Function):
+    """One layer-direction, ``apply(config, *operands)`` -> (outputs, h_T, c_T), one autograd
+    node: x is projected (``pooled_linear``, or a bfloat16 GEMM) into a temporary the recurrence
+    then overwrites with its gate activations, and the backward forms dx, dW_ih and db from the
+    recurrence's gate gradients without another node. With input layer norm the kernel
+    normalises each step's projection first (its bias then rides in ``ln_ih_bias``)."""
+
+    @staticmethod
+    def forward(ctx, config: LSTMConfig, *tensors: torch.Tensor | None):
+        t = LSTMOperands(*tensors)
+        out, h_n, c_n, saved, x2, x_low = _lstm_forward(t, config, save=True)
+        ctx.config, ctx.x_shape = config, t.x.shape
+        # What the backward pass reads besides the kernel's own saved list.
+        kept = t._replace(x=x2, h0=None, c0=None, bias=None, ln_hh_bias=None, ln_c_bias=None, ln_ih_bias=None)
+        ctx.save_for_backward(x_low, *kept, *saved)
+        return out, h_n, c_n
+
+    @staticmethod
+    def backward(ctx, d_output, d_h_n, d_c_n):
+        x_low, *rest = ctx.saved_tensors
+        n = len(LSTMOperands._fields)
+        t, saved = LSTMOperands(*rest[:n]), rest[n:]
+        config = ctx.config
+        g = LSTMGrads(*torch.ops.lstmkit.lstm_backward(d_output, d_h_n, d_c_n, saved, t.weight_hh,
+                                                       **t.kwargs(LSTM_BACKWARD_KWARGS),
+                                                       **config.kwargs("lstm_backward")))
+        needs = LSTMOperands(*ctx.needs_input_grad[1:])  # [0] is the config
+        N = t.x.shape[0]
+        dg_low = (g.d_gx_bf16.view(N, -1), g.d_gx_colsum) if config.bf16 else None
+        dx, dw_ih, db = _project_backward((needs.x, needs.weight_ih, needs.bias), g.d_gx.view(N, -1), t.x,
+                                          t.weight_ih, dg_low, x_low)
+        return None, *LSTMOperands(
+            x=None if dx is None else dx.view(ctx.x_shape), h0=g.d_h0, c0=g.d_c0, weight_ih=dw_ih, bias=db,
+            weight_hh=g.d_weight_hh, weight_peephole=g.d_weight_peephole, weight_hr=g.d_weight_hr,
+            weight_fgr=g.d_weight_fgr, ln_hh_weight=g.d_ln_hh_weight, ln_c_weight=g.d_ln_c_weight,
+            ln_ih_weight=g.d_ln_ih_weight, ln_hh_bias=g.d_ln_hh_bias, ln_c_bias=g.d_ln_c_bias,
+            ln_ih_bias=g.d_ln_ih_bias,
+        )
 
 
 def lstm_layer(
@@ -295,23 +354,21 @@ def lstm_layer(
     zoneout: tuple[float, float] = (0.0, 0.0),
     bf16: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``lstm_recurrence(lstm_input_projection(x))`` for x (T, B, I) as one autograd node: the
-    projection's temporary becomes the gate buffer and its gradients come from the same
-    backward call (fewer passes over (T, B, G*H) memory, less per-call overhead at small
-    shapes). With layer norm the kernel normalises each step's projection itself.
+    """One layer-direction of the LSTM family over x (T, B, I), the input projection and the
+    recurrence as one autograd node (fewer passes over (T, B, G*H) memory, less per-call overhead
+    at small shapes); returns (outputs (T, B, R), h_T, c_T).
+
+    ``p`` is the layer's parameter dict (``lstmkit.kernels.steps``' keys). ``rmask`` (B, R)
+    multiplies h where it enters the recurrent GEMM (recurrent dropout). Masked steps
+    (``step_mask`` (T, B) False) carry the state and output zeros; ``keep_h`` / ``keep_c`` are
+    training zoneout masks (True keeps the previous value), else ``zoneout`` gives the eval-mode
+    rates. ``bf16``: the recurrent products and weight-gradient GEMMs run in bfloat16 (see
+    ``lstmkit.nn.LSTM``'s matmul_precision). Without autograd nothing is kept for a backward pass.
     """
     if not available():
-        raise RuntimeError(f"lstmkit: {unavailable_reason()}")
-    weights, masks, fcfg = _recurrence_args(spec, p, rmask, step_mask, keep_h, keep_c, zoneout, input_ln=True)
-    T, B, I = x.shape
-    w_ih = p["weight_ih"].contiguous()
-    bias = None if "ln_ih_weight" in p else lstm_projection_bias(p)  # else in ln_ih_b, after the norm
-    x2 = x.reshape(T * B, I)
-    x2 = x2 if x2.is_contiguous() else x2.contiguous()
-    if not _needs_grad(x, w_ih, bias, h0, c0, *weights):
-        gx = _project(x2, w_ih, bias, bf16)[0].view(T, B, -1)
-        res = torch.ops.lstmkit.lstm_forward(gx, h0.contiguous(), c0.contiguous(), *weights, *masks,
-                                             lstm_config(spec, save=False, inplace=True, bf16=bf16), fcfg)
-        return res[0], res[1], res[2]
-    return _LSTMFunction.apply(x2, w_ih, bias, h0.contiguous(), c0.contiguous(), *weights, *masks,
-                               lstm_config(spec, save=True, bf16=bf16), fcfg, T)
+        raise _unavailable()
+    t = LSTMOperands.of(p, x, h0, c0, rmask, step_mask, keep_h, keep_c)
+    config = LSTMConfig.of(spec, zoneout, bf16)
+    if not _needs_grad(*t):
+        return _lstm_forward(t, config, save=False)[:3]
+    return _LSTMFunction.apply(config, *t)

@@ -1,57 +1,118 @@
-"""Autograd binding of the fused CPU GRU kernel (``csrc/gru.cpp``).
+"""Autograd binding of the fused CPU GRU kernel (``lstmkit/csrc/gru.cpp``).
 
 The library is loaded by ``lstmkit.kernels.fused`` (call ``fused.available()`` first). The input
 projection of all steps (``steps.gru_input_projection``, or with ``input_ln`` the raw x W_ih^T)
 stays one GEMM before the kernel; the kernel runs the recurrence of one layer-direction, forward
 and backward, for the variants "gru" (reset after the recurrent matmul, torch/cuDNN) and
 "gru_cho" (reset before it), and with ``input_ln`` also the per-gate layer norm of each step's
-projection.
+projection. As in ``fused``, arguments go to the ops by keyword, from named tuples whose fields
+are the schemas' argument names (the ``m.def`` lines at the bottom of gru.cpp).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 
 from lstmkit.cells.spec import GRUSpec
 from lstmkit.kernels import fused
 
-#: GRU variant name -> the kernel's code (csrc/gru.cpp, Layout::cho).
-VARIANT_CODES: dict[str, int] = {"gru": 0, "gru_cho": 1}
+
+class GRUConfig(NamedTuple):
+    """The fused GRU's switches, each the keyword argument of that name of
+    ``torch.ops.lstmkit.gru_forward`` and ``gru_backward``."""
+
+    reset_after: bool  # GRUSpec.reset_after: False for "gru_cho"
+    gate_activation: str
+    activation: str
+    zoneout: float = 0.0  # the eval-mode rate; the kernel uses it only where no keep mask is given
+    ln_eps: float = fused.LN_EPS
+
+    def kwargs(self, op: str) -> dict[str, bool | str | float]:
+        return fused._switches(self, op)
+
+    @classmethod
+    def of(cls, spec: GRUSpec, zoneout: float = 0.0) -> GRUConfig:
+        if spec.name not in fused.FUSED_GRU_VARIANTS:
+            raise ValueError(f"the fused GRU kernel runs {sorted(fused.FUSED_GRU_VARIANTS)}, not {spec.name!r}")
+        return cls(reset_after=spec.reset_after, gate_activation=spec.gate_activation, activation=spec.activation,
+                   zoneout=float(zoneout))
 
 
-def gru_config(spec: GRUSpec, save: bool) -> list[int]:
-    """The kernel's integer switches (csrc/gru.cpp make_layout): variant, activations, save for backward."""
-    if spec.name not in VARIANT_CODES:
-        raise ValueError(f"the fused GRU kernel runs {sorted(VARIANT_CODES)}, not {spec.name!r}")
-    return [VARIANT_CODES[spec.name], fused.ACT_CODES[spec.gate_activation], fused.ACT_CODES[spec.activation],
-            int(save)]
+class GRUOperands(NamedTuple):
+    """Every tensor of one fused GRU call, named as the ops' arguments (and, from ``weight_hh``
+    on, as the layer's parameters); positional for ``_GRUFunction`` (autograd tracks only
+    positional tensors)."""
+
+    gx: torch.Tensor  # (T, B, 3H): the input projection (the raw x W_ih^T with input layer norm)
+    h0: torch.Tensor
+    weight_hh: torch.Tensor
+    bias_hh: torch.Tensor | None = None  # None with layer norm: it rides in ln_hh_bias
+    ln_hh_weight: torch.Tensor | None = None
+    ln_ih_weight: torch.Tensor | None = None
+    ln_hh_bias: torch.Tensor | None = None  # + bias_hh
+    ln_ih_bias: torch.Tensor | None = None  # + bias_ih
+    rmask: torch.Tensor | None = None
+    step_mask: torch.Tensor | None = None
+    keep_h: torch.Tensor | None = None
+
+    def kwargs(self, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """The given ones of ``names``; absent tensors are left to the schema's default, None
+        (at small shapes each keyword the op parses costs about 0.3 us)."""
+        return {name: t for name in names if (t := getattr(self, name)) is not None}
+
+
+#: Keyword tensors of both passes; the forward pass alone reads the shifts.
+GRU_WEIGHTS = ("bias_hh", "ln_hh_weight", "ln_ih_weight")
+GRU_SHIFTS = ("ln_hh_bias", "ln_ih_bias")
+GRU_MASKS = ("rmask", "step_mask", "keep_h")
+GRU_FORWARD_KWARGS = GRU_WEIGHTS + GRU_SHIFTS + GRU_MASKS
+GRU_BACKWARD_KWARGS = GRU_WEIGHTS + GRU_MASKS
+
+
+class GRUGrads(NamedTuple):
+    """``gru_backward``'s results, named as its schema's returns (``d_<name>``: the gradient of
+    the argument ``<name>``, None where it was absent)."""
+
+    d_gx: torch.Tensor
+    d_h0: torch.Tensor
+    d_weight_hh: torch.Tensor
+    d_bias_hh: torch.Tensor | None
+    d_ln_hh_weight: torch.Tensor | None
+    d_ln_ih_weight: torch.Tensor | None
+    d_ln_hh_bias: torch.Tensor | None
+    d_ln_ih_bias: torch.Tensor | None
+
+
+def _gru_forward(t: GRUOperands, config: GRUConfig, save: bool):
+    return torch.ops.lstmkit.gru_forward(t.gx, t.h0, t.weight_hh, **t.kwargs(GRU_FORWARD_KWARGS),
+                                         **config.kwargs("gru_forward"), save=save)
 
 
 class _GRUFunction(torch.autograd.Function):
-    """The recurrence of one layer-direction: (gx, h0, weights) -> (outputs, h_T)."""
+    """The recurrence of one layer-direction, ``apply(config, *operands)`` -> (outputs, h_T)."""
 
     @staticmethod
-    def forward(ctx, gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, cfg, fcfg):
-        res = torch.ops.lstmkit.gru_forward(gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b, rmask, step_mask, keep_h,
-                                            cfg, fcfg)
-        ctx.n_saved = len(res) - 2
-        ctx.save_for_backward(*res[2:], w_hh, b_hh, ln_w, ln_ih_w, rmask, step_mask, keep_h)
-        ctx.cfg, ctx.fcfg = cfg, fcfg
-        return res[0], res[1]
+    def forward(ctx, config: GRUConfig, *tensors: torch.Tensor | None):
+        t = GRUOperands(*tensors)
+        out, h_n, saved = _gru_forward(t, config, save=True)
+        ctx.config = config
+        # What the backward pass reads besides the kernel's own saved list.
+        ctx.save_for_backward(*t._replace(gx=None, h0=None, ln_hh_bias=None, ln_ih_bias=None), *saved)
+        return out, h_n
 
     @staticmethod
-    def backward(ctx, dout, dh):
-        saved = ctx.saved_tensors
-        n = ctx.n_saved
-        w_hh, b_hh, ln_w, ln_ih_w, rmask, step_mask, keep_h = saved[n:]
-        states = saved[2]
-        dout = dout if dout is not None else states.new_empty(0)
-        dh = dh if dh is not None else torch.zeros_like(states[0])
-        g = torch.ops.lstmkit.gru_backward(dout, dh, list(saved[:n]), w_hh, b_hh, ln_w, ln_ih_w, rmask, step_mask,
-                                           keep_h, ctx.cfg, ctx.fcfg)
-        dgx, dh0, dwhh = g[0], g[1], g[2]
-        dbh, dlnw, dlnb, dlniw, dlnib = (t if t.numel() else None for t in g[3:])
-        return dgx, dh0, dwhh, dbh, dlnw, dlnb, dlniw, dlnib, None, None, None, None, None
+    def backward(ctx, d_output, d_h_n):
+        n = len(GRUOperands._fields)
+        t, saved = GRUOperands(*ctx.saved_tensors[:n]), ctx.saved_tensors[n:]
+        g = GRUGrads(*torch.ops.lstmkit.gru_backward(d_output, d_h_n, saved, t.weight_hh,
+                                                     **t.kwargs(GRU_BACKWARD_KWARGS),
+                                                     **ctx.config.kwargs("gru_backward")))
+        return None, *GRUOperands(
+            gx=g.d_gx, h0=g.d_h0, weight_hh=g.d_weight_hh, bias_hh=g.d_bias_hh, ln_hh_weight=g.d_ln_hh_weight,
+            ln_ih_weight=g.d_ln_ih_weight, ln_hh_bias=g.d_ln_hh_bias, ln_ih_bias=g.d_ln_ih_bias,
+        )
 
 
 def gru_recurrence(
@@ -77,24 +138,19 @@ def gru_recurrence(
     gives the eval-mode rate. Without autograd nothing is kept for a backward pass.
     """
     if not fused.available():
-        raise RuntimeError(f"lstmkit: {fused.unavailable_reason()}")
+        raise fused._unavailable()
+    config = GRUConfig.of(spec, zoneout)
     ln = "ln_hh_weight" in p
-    b_hh = p.get("bias_hh")
-    ln_b = None
-    if ln:
-        ln_b = fused.ln_shift(p, "ln_hh_bias", "bias_hh")
-        b_hh = None  # folded into the layer-norm shift
-    ln_ih_w = ln_ih_b = None
-    if input_ln:
-        ln_ih_w, ln_ih_b = p["ln_ih_weight"], fused.ln_shift(p, "ln_ih_bias", "bias_ih")
-    weights = [p["weight_hh"], b_hh, p.get("ln_hh_weight"), ln_b, ln_ih_w, ln_ih_b]
-    weights = [w if w is None else w.contiguous() for w in weights]
-    masks = [None if rmask is None else rmask.contiguous(), fused._u8(step_mask), fused._u8(keep_h)]
-    fcfg = [float(zoneout) if keep_h is None else 0.0, fused.LN_EPS]
-    grad = torch.is_grad_enabled() and (gx.requires_grad or h0.requires_grad
-                                        or any(w is not None and w.requires_grad for w in weights))
-    if not grad:
-        res = torch.ops.lstmkit.gru_forward(gx.contiguous(), h0.contiguous(), *weights, *masks,
-                                            gru_config(spec, save=False), fcfg)
-        return res[0], res[1]
-    return _GRUFunction.apply(gx.contiguous(), h0.contiguous(), *weights, *masks, gru_config(spec, save=True), fcfg)
+    c = fused._contiguous
+    t = GRUOperands(
+        gx=gx.contiguous(), h0=h0.contiguous(), weight_hh=p["weight_hh"].contiguous(),
+        bias_hh=None if ln else c(p.get("bias_hh")),  # with layer norm: folded into its shift
+        ln_hh_weight=c(p.get("ln_hh_weight")),
+        ln_hh_bias=fused.ln_shift(p, "ln_hh_bias", "bias_hh").contiguous() if ln else None,
+        ln_ih_weight=p["ln_ih_weight"].contiguous() if input_ln else None,
+        ln_ih_bias=fused.ln_shift(p, "ln_ih_bias", "bias_ih").contiguous() if input_ln else None,
+        rmask=c(rmask), step_mask=fused._u8(step_mask), keep_h=fused._u8(keep_h),
+    )
+    if not fused._needs_grad(*t):
+        return _gru_forward(t, config, save=False)[:2]
+    return _GRUFunction.apply(config, *t)

@@ -4,7 +4,7 @@ One draw from torch's generator (so ``torch.manual_seed`` still fixes everything
 (T, B, W) mask; element i keeps its previous value iff ``hash(i, seed) >> 8 < z * 2**24`` (the
 24-bit resolution of ``torch.rand``). Why not ``torch.rand(...) < z``: its Mersenne Twister is
 sequential, about 3.4 ns an element on a 2-core EPYC, and at T=50, B=32, H=64 the two masks of an
-LSTM cost a third of the whole fused training call. The op (``csrc/masks.cpp``) computes the hash
+LSTM cost a third of the whole fused training call. The op (``lstmkit/csrc/masks.cpp``) computes the hash
 in parallel SIMD lanes; the torch code here is its reference and the plain-torch loop's source,
 so the fused and loop paths draw identical masks for one seed.
 """

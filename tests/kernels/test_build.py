@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import lstmkit
 import lstmkit.nn as lnn
 from lstmkit.kernels import build, fused, native
 
@@ -57,7 +58,15 @@ def tmp_lib(tmp_path, monkeypatch):
     lib = tmp_path / "_lib"
     lib.mkdir()
     monkeypatch.setattr(build, "LIB_DIR", lib)
+    monkeypatch.delenv(build.DIR_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return lib
+
+
+def _fake_build(lib_dir: Path, stamp: dict | None = None) -> None:
+    lib_dir.mkdir(parents=True, exist_ok=True)
+    build.library_path(lib_dir).write_bytes(b"not really a library")
+    build.stamp_path(lib_dir).write_text(json.dumps(stamp or build.expected_stamp()))
 
 
 def test_is_current_needs_the_library_and_the_exact_stamp(tmp_lib):
@@ -88,6 +97,52 @@ def test_is_current_follows_source_changes(tmp_lib, tmp_csrc):
     assert not build.is_current()
 
 
+def test_a_read_only_package_builds_into_the_user_cache(tmp_lib, tmp_path, monkeypatch):
+    assert build.target_dir() == tmp_lib  # writable: beside the package, as in a checkout or a venv
+    monkeypatch.setattr(build, "_writable", lambda path: path != tmp_lib)  # a system-wide install
+    user = build.target_dir()
+    assert user == build.user_lib_dir() and user.parent == tmp_path / "cache" / "lstmkit" / "kernels"
+    assert build.library_path() == user / "lstmkit_cpu.so"
+    monkeypatch.setattr(build, "expected_stamp", lambda: {"torch": "another", "sources": "x", "python": "3"})
+    assert build.user_lib_dir() != user  # one cache folder per torch / Python / sources
+
+
+def test_locate_looks_beside_the_package_then_in_the_cache(tmp_lib):
+    path, reason = build.locate()
+    assert path is None and "python -m lstmkit.kernels.build" in reason and "not built" in reason
+    _fake_build(build.user_lib_dir())
+    assert build.locate() == (build.library_path(build.user_lib_dir()), None)
+    _fake_build(tmp_lib)
+    assert build.locate() == (tmp_lib / "lstmkit_cpu.so", None)  # the package's own build first
+
+
+def test_locate_names_a_stale_build(tmp_lib):
+    _fake_build(tmp_lib, {**build.expected_stamp(), "torch": "0.0.0"})
+    path, reason = build.locate()
+    assert path is None and "do not match this torch version" in reason and "python -m lstmkit.kernels.build" in reason
+
+
+def test_kernel_dir_variable_pins_build_and_lookup(tmp_lib, tmp_path, monkeypatch):
+    pinned = tmp_path / "pinned"
+    monkeypatch.setenv(build.DIR_ENV, str(pinned))
+    assert build.lib_dirs() == [pinned] and build.target_dir() == pinned
+    _fake_build(tmp_lib)
+    assert build.locate()[0] is None  # only the pinned folder counts
+    _fake_build(pinned)
+    assert build.locate()[0] == pinned / "lstmkit_cpu.so"
+
+
+def test_sources_are_package_data():
+    assert build.CSRC == Path(lstmkit.__file__).resolve().parent / "csrc"
+    assert {p.name for p in build.source_files()} == set(build.SOURCES)
+    pyproject = Path(lstmkit.__file__).resolve().parents[1] / "pyproject.toml"
+    if pyproject.exists():  # a checkout: the wheel must carry every source and header
+        tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+        data = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"]["lstmkit"]
+        shipped = {p.name for pattern in data for p in build.PACKAGE.glob(pattern)}
+        assert shipped == {p.name for p in build.CSRC.iterdir() if p.is_file()}
+
+
 # ----------------------------------------------------------------------------- fallback
 
 REASON = "not built (test)"
@@ -112,7 +167,7 @@ def test_auto_falls_back_to_torch_with_one_warning(unavailable, monkeypatch):
     native_path.load_state_dict(m.state_dict())
     x = torch.randn(5, 2, 3)
     calls: list[int] = []
-    for name in ("lstm_recurrence", "lstm_layer"):
+    for name in ("lstm_layer",):  # the fused LSTM's one entry point
         real = getattr(fused, name)
         monkeypatch.setattr(fused, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
     with warnings.catch_warnings(record=True) as caught:
@@ -171,12 +226,12 @@ def test_backend_fused_names_the_reason(unavailable):
 
 
 @pytest.mark.skipif(not fused.available(), reason="lstmkit's fused CPU kernels are not built")
-def test_lstm_recurrence_loads_the_library_itself():
+def test_lstm_layer_loads_the_library_itself():
     code = (
         "import torch, lstmkit.nn as lnn\n"
         "from lstmkit.kernels import fused\n"
         "m = lnn.LSTM(3, 4)\n"
-        "out, h, c = fused.lstm_recurrence(m.spec, m.layer_params(0), torch.randn(5, 2, 16), "
+        "out, h, c = fused.lstm_layer(m.spec, m.layer_params(0), torch.randn(5, 2, 3), "
         "torch.zeros(2, 4), torch.zeros(2, 4))\n"
         "assert out.shape == (5, 2, 4)\n"
     )

@@ -1,4 +1,4 @@
-"""lstmkit's fused CPU GRU kernel (``csrc/gru.cpp`` via ``lstmkit.kernels.fused_gru``) against the
+"""lstmkit's fused CPU GRU kernel (``lstmkit/csrc/gru.cpp`` via ``lstmkit.kernels.fused_gru``) against the
 plain-torch loop (``backend="reference"``, float64) and torch.nn.GRU (float32), plus gradcheck.
 
 Everything is tiny (T=5, B=3, I=3, H=4) so the whole file runs in seconds.

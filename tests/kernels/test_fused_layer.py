@@ -1,6 +1,7 @@
 """``fused.lstm_layer``: the input projection and the recurrence as one autograd node, and the
-projection ops under it (``small_linear_backward``, the bfloat16 projection). Held to the two-node
-composition ``lstm_recurrence(lstm_input_projection(x))`` and to torch's own ops."""
+projection ops under it (``small_linear_backward``, the bfloat16 projection). Held to the two-step
+composition "project with ``lstm_input_projection``, then run the plain-torch recurrence
+(``LSTMStep`` + ``run_sequence``)", and to torch's own ops."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import torch.nn.functional as F
 
 import lstmkit.nn as lnn
 from lstmkit.kernels import fused
-from lstmkit.kernels.steps import lstm_input_projection
+from lstmkit.kernels.loop import run_sequence
+from lstmkit.kernels.steps import LSTMStep, lstm_input_projection
 
 from ._helpers import weighted_loss
 
@@ -24,6 +26,15 @@ def _layer(input_size, hidden=5, dtype=torch.float64, **kw):
         for q in m.parameters():
             q.uniform_(-0.6, 0.6)
     return m
+
+
+def _projection_then_loop(spec, p, x, h0, c0, mask):
+    """The same layer as two separate steps in plain torch: (outputs, h_T, c_T)."""
+    state0 = (h0, c0)
+    if spec.full_gate_recurrence:  # the previous step's sigmoid-gate activations, zero at first
+        state0 = (h0, c0, h0.new_zeros(h0.shape[0], len(spec.sigmoid_gates) * c0.shape[1]))
+    out, state = run_sequence(LSTMStep(spec, p), lstm_input_projection(spec, p, x), state0, step_mask=mask)
+    return out, state[0], state[1]
 
 
 @pytest.mark.parametrize("input_size", [1, 3, 16, 17])  # <= 16: one pass over dG; 17: GEMMs
@@ -40,8 +51,7 @@ def test_one_node_matches_the_two_node_composition(input_size, kw, need_x):
     c0 = torch.randn(B, 5, dtype=torch.float64, requires_grad=True)
     mask = torch.rand(T, B, generator=torch.Generator().manual_seed(1)) > 0.2
     one = fused.lstm_layer(spec, p, x, h0, c0, step_mask=mask)
-    gx = lstm_input_projection(spec, p, x)
-    two = fused.lstm_recurrence(spec, p, gx, h0, c0, step_mask=mask)
+    two = _projection_then_loop(spec, p, x, h0, c0, mask)
     for a, b in zip(one, two):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
     wrt = [t for t in (x, h0, c0, *m.parameters()) if t.requires_grad]

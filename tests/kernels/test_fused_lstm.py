@@ -1,4 +1,4 @@
-"""lstmkit's fused CPU LSTM kernels (``csrc/lstm.cpp`` via ``lstmkit.kernels.fused``) against
+"""lstmkit's fused CPU LSTM kernels (``lstmkit/csrc/lstm.cpp`` via ``lstmkit.kernels.fused``) against
 the three independent references: the plain-torch loop (``backend="reference"``), torch.nn.LSTM
 and the float64 NumPy reference cells (``lstmkit.cells``). Gradcheck, dispatch, threads and
 edge cases: test_fused_lstm_paths.py.

@@ -1,5 +1,5 @@
 """lstmkit's fused CPU LSTM kernels, continued from test_fused_lstm.py: gradcheck through the
-layers and the raw recurrence, which path runs (dispatch), inference mode, the threaded paths
+layers and through ``fused.lstm_layer`` itself, which path runs (dispatch), inference mode, the threaded paths
 and edge cases (single units, saturated pre-activations, NaN).
 """
 
@@ -50,11 +50,10 @@ def _gradcheck_module(m, x, **call_kw):
 
 
 def _spy_fused(monkeypatch) -> list[int]:
-    """Count calls into the fused LSTM (either entry point: with or without the projection)."""
+    """Count calls into the fused LSTM (``fused.lstm_layer``, its one entry point)."""
     calls: list[int] = []
-    for name in ("lstm_recurrence", "lstm_layer"):
-        real = getattr(fused, name)
-        monkeypatch.setattr(fused, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
+    real = fused.lstm_layer
+    monkeypatch.setattr(fused, "lstm_layer", lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 
 
@@ -98,18 +97,17 @@ def test_gradcheck_extras(kw, call):
     ("nog", False, False, "none"),
     ("lstm", True, False, "step+keep"),
 ])
-def test_gradcheck_lstm_recurrence(variant, ln, proj, masks):
-    """gradcheck of the autograd Function itself w.r.t. gx, h0, c0 and every weight it takes."""
+def test_gradcheck_lstm_layer_with_masks(variant, ln, proj, masks):
+    """gradcheck of the autograd Function itself w.r.t. x, h0, c0 and every parameter, with each
+    kind of mask the kernels take."""
     Tn, Bn, Hn = 3, 2, 2
     m = lnn.LSTM(3, Hn, variant=variant, layer_norm=ln, proj_size=1 if proj else 0, dtype=torch.float64)
     _randomise(m)
     spec, p = m.spec, m.layer_params(0)
-    keys = [k for k in p if k not in ("weight_ih", "bias_ih", "ln_ih_weight", "ln_ih_bias")]
-    if not ln:
-        keys.remove("bias_hh")  # folded into gx without layer norm; the kernel never sees it
+    keys = list(p)
     R = m.proj_size or Hn
     g = torch.Generator().manual_seed(3)
-    gx = torch.randn(Tn, Bn, spec.num_gates * Hn, generator=g, dtype=torch.float64)
+    x = torch.randn(Tn, Bn, 3, generator=g, dtype=torch.float64)
     h0 = torch.randn(Bn, R, generator=g, dtype=torch.float64)
     c0 = torch.randn(Bn, Hn, generator=g, dtype=torch.float64)
     extra: dict = {}
@@ -123,11 +121,11 @@ def test_gradcheck_lstm_recurrence(variant, ln, proj, masks):
     if masks == "eval-zoneout":
         extra["zoneout"] = (0.3, 0.2)
 
-    def fn(gx, h0, c0, *weights):
-        return fused.lstm_recurrence(spec, dict(zip(keys, weights)), gx, h0, c0, **extra)
+    def fn(x, h0, c0, *weights):
+        return fused.lstm_layer(spec, dict(zip(keys, weights)), x, h0, c0, **extra)
 
     weights = [p[k].detach().clone().requires_grad_() for k in keys]
-    inputs = (gx.requires_grad_(), h0.requires_grad_(), c0.requires_grad_(), *weights)
+    inputs = (x.requires_grad_(), h0.requires_grad_(), c0.requires_grad_(), *weights)
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5)
 
 
@@ -214,13 +212,23 @@ def test_inference_matches_grad_mode_and_leaves_inputs_alone(mode, case, batched
 
 
 @pytest.mark.parametrize("mode", ["inference_mode", "no_grad"])
-def test_lstm_recurrence_leaves_gx_alone(mode):
+def test_lstm_layer_leaves_x_alone(mode):
     m = lnn.LSTM(I, H)
+    x = torch.randn(T, B, I)
+    before = x.clone()
+    with torch.inference_mode() if mode == "inference_mode" else torch.no_grad():
+        fused.lstm_layer(m.spec, m.layer_params(0), x, torch.zeros(B, H), torch.zeros(B, H))
+    torch.testing.assert_close(x, before, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_lstm_forward_overwrites_gx_only_when_inplace(inplace):
     gx = torch.randn(T, B, 4 * H)
     before = gx.clone()
-    with torch.inference_mode() if mode == "inference_mode" else torch.no_grad():
-        fused.lstm_recurrence(m.spec, m.layer_params(0), gx, torch.zeros(B, H), torch.zeros(B, H))
-    torch.testing.assert_close(gx, before, atol=0, rtol=0)
+    out = torch.ops.lstmkit.lstm_forward(gx, torch.zeros(B, H), torch.zeros(B, H), torch.randn(4 * H, H),
+                                         inplace=inplace)
+    assert out[0].shape == (T, B, H)
+    assert torch.equal(gx, before) != inplace
 
 
 # ----------------------------------------------------------------------------- threads

@@ -1,4 +1,4 @@
-"""Zoneout keep masks (lstmkit/kernels/masks.py, csrc/masks.cpp): the op and the torch reference
+"""Zoneout keep masks (lstmkit/kernels/masks.py, lstmkit/csrc/masks.cpp): the op and the torch reference
 give the same bits; the bits behave like independent Bernoulli(z) draws; torch's seed fixes them."""
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def test_auto_uses_native_for_plain_configs_and_loop_for_extras(monkeypatch):
 def test_auto_picks_fused_on_cpu_when_available(monkeypatch):
     calls, native_calls = [], []
     real_native = native.rnn
-    for name in ("lstm_recurrence", "lstm_layer"):  # the fused LSTM without / with the projection
+    for name in ("lstm_layer",):  # the fused LSTM's one entry point
         real = getattr(fused, name)
         monkeypatch.setattr(fused, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
     monkeypatch.setattr(native, "rnn", lambda *a, **k: native_calls.append(1) or real_native(*a, **k))
@@ -93,7 +93,7 @@ def test_auto_runs_large_plain_lstm_inference_on_torch_kernels(monkeypatch):
     (batch >= 16, hidden >= 128): "auto" sends exactly that there, with the same results."""
     calls, native_calls = [], []
     real_native = native.rnn
-    for name in ("lstm_recurrence", "lstm_layer"):
+    for name in ("lstm_layer",):  # the fused LSTM's one entry point
         real = getattr(fused, name)
         monkeypatch.setattr(fused, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
     monkeypatch.setattr(native, "rnn", lambda *a, **k: native_calls.append(1) or real_native(*a, **k))

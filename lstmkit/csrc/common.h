@@ -15,6 +15,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define LSTMKIT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -32,8 +34,30 @@
 
 namespace lstmkit {
 
-// Activation codes; the Python side maps lstmkit.cells.spec.ACTIVATIONS to these.
+// The activations of lstmkit.cells.spec.ACTIVATIONS. The ops take them by name (parse_act).
 enum Act : int64_t { TANH = 0, SIGMOID = 1, HARD_SIGMOID = 2, RELU = 3, LINEAR = 4, SOFTSIGN = 5 };
+
+inline Act parse_act(c10::string_view name) {
+  if (name == "tanh") return TANH;
+  if (name == "sigmoid") return SIGMOID;
+  if (name == "hard_sigmoid") return HARD_SIGMOID;
+  if (name == "relu") return RELU;
+  if (name == "linear") return LINEAR;
+  if (name == "softsign") return SOFTSIGN;
+  TORCH_CHECK(false, "lstmkit fused kernels: unknown activation '", name,
+              "' (tanh, sigmoid, hard_sigmoid, relu, linear, softsign)");
+}
+
+// An optional tensor argument of an op (schema type `Tensor?`).
+using OptTensor = c10::optional<at::Tensor>;
+
+// std::tuple of N tensors: the C++ type of an op whose schema returns N named tensors.
+template <size_t, typename T> using Repeat = T;
+template <typename Seq> struct TensorTuple;
+template <size_t... I> struct TensorTuple<std::index_sequence<I...>> {
+  using type = std::tuple<Repeat<I, at::Tensor>...>;
+};
+template <size_t N> using Tensors = typename TensorTuple<std::make_index_sequence<N>>::type;
 
 // exp for float in a form GCC vectorises (Cephes expf polynomial, ~1 ulp on the clamped range).
 static LSTMKIT_INLINE float exp_approx(float x) {
@@ -206,6 +230,11 @@ at::Tensor pool_empty(at::IntArrayRef shape, const at::TensorOptions& opts);
 at::Tensor pooled_bf16(const at::Tensor& x);
 // The same for a float32 gradient, with its column sums (pool.cpp).
 std::pair<at::Tensor, at::Tensor> pooled_bf16_colsum(const at::Tensor& x);
+
+// Whether an optional argument was given (None and empty tensors both mean "absent").
+static inline bool present(const c10::optional<at::Tensor>& t) {
+  return t.has_value() && t->defined() && t->numel() > 0;
+}
 
 // Raw pointer of an optional tensor, nullptr when absent or empty.
 template <typename T> static inline T* opt_ptr(const c10::optional<at::Tensor>& t) {

@@ -44,4 +44,6 @@ at::Tensor zoneout_keep(int64_t s0, int64_t s1, at::IntArrayRef shape, double z)
 
 }  // namespace lstmkit
 
-TORCH_LIBRARY_FRAGMENT(lstmkit, m) { m.def("zoneout_keep", &lstmkit::zoneout_keep); }
+TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
+  m.def("zoneout_keep(int seed0, int seed1, int[] shape, float rate) -> Tensor", &lstmkit::zoneout_keep);
+}

@@ -23,28 +23,23 @@ namespace lstmkit {
 namespace {
 
 template <typename T>
-std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0,
-                                     const at::Tensor& w_hh, const c10::optional<at::Tensor>& peep,
-                                     const c10::optional<at::Tensor>& w_hr, const c10::optional<at::Tensor>& w_fgr,
-                                     const c10::optional<at::Tensor>& ln_hh_w, const c10::optional<at::Tensor>& ln_hh_b,
-                                     const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& ln_c_b,
-                                     const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& ln_ih_b,
-                                     const c10::optional<at::Tensor>& rmask, const c10::optional<at::Tensor>& step_mask,
-                                     const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
-                                     at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
-  const T* lniw = opt_ptr<T>(ln_ih_w);
-  const T* lnib = opt_ptr<T>(ln_ih_b);
-  const T* Wp = opt_ptr<T>(peep);
-  const T* Whr = opt_ptr<T>(w_hr);
-  const T* Wf = opt_ptr<T>(w_fgr);
-  const T* lnhw = opt_ptr<T>(ln_hh_w);
-  const T* lnhb = opt_ptr<T>(ln_hh_b);
-  const T* lncw = opt_ptr<T>(ln_c_w);
-  const T* lncb = opt_ptr<T>(ln_c_b);
-  const T* rm = opt_ptr<T>(rmask);
-  const uint8_t* mask = opt_mask(step_mask);
-  const uint8_t* kh = opt_mask(keep_h);
-  const uint8_t* kc = opt_mask(keep_c);
+std::tuple<at::Tensor, at::Tensor, at::Tensor, std::vector<at::Tensor>> forward_impl(
+    const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0, const LstmWeights& w, const LstmShifts& shift,
+    const LstmMasks& masks, const LstmConfig& cfg, bool save, bool inplace) {
+  const at::Tensor& w_hh = w.weight_hh;
+  const T* lniw = opt_ptr<T>(w.ln_ih_weight);
+  const T* lnib = opt_ptr<T>(shift.ln_ih_bias);
+  const T* Wp = opt_ptr<T>(w.weight_peephole);
+  const T* Whr = opt_ptr<T>(w.weight_hr);
+  const T* Wf = opt_ptr<T>(w.weight_fgr);
+  const T* lnhw = opt_ptr<T>(w.ln_hh_weight);
+  const T* lnhb = opt_ptr<T>(shift.ln_hh_bias);
+  const T* lncw = opt_ptr<T>(w.ln_c_weight);
+  const T* lncb = opt_ptr<T>(shift.ln_c_bias);
+  const T* rm = opt_ptr<T>(masks.rmask);
+  const uint8_t* mask = opt_mask(masks.step_mask);
+  const uint8_t* kh = opt_mask(masks.keep_h);
+  const uint8_t* kc = opt_mask(masks.keep_c);
   Layout L = make_layout(gx, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
   L.ln_ih = lniw != nullptr;
   {  // every shape the loops below index by, checked before the first pointer is used
@@ -54,26 +49,25 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
                 h0.sizes(), " and c0 ", c0.sizes(), " must be (batch=", L.B, ", size)");
     check_numel(w_hh, GH * L.R, "weight_hh", k);
     TORCH_CHECK(w_hh.numel() > 0, "lstmkit fused LSTM: weight_hh is empty");
-    check_numel(peep, SH, "the peephole weights", k);
-    check_numel(w_hr, L.R * L.H, "weight_hr", k);
+    check_numel(w.weight_peephole, SH, "the peephole weights", k);
+    check_numel(w.weight_hr, L.R * L.H, "weight_hr", k);
     TORCH_CHECK(!L.proj || L.R < L.H, "lstmkit fused LSTM: a projection needs proj_size < hidden_size");
     TORCH_CHECK(L.proj || L.R == L.H, "lstmkit fused LSTM: h0 has ", L.R, " columns but c0 ", L.H,
                 " (no projection)");
-    check_numel(w_fgr, SH * SH, "weight_fgr", k);
-    check_numel(ln_hh_w, GH, "ln_hh weight", k);
-    check_numel(ln_hh_b, GH, "ln_hh bias", k);
-    check_numel(ln_c_w, L.H, "ln_c weight", k);
-    check_numel(ln_c_b, L.H, "ln_c bias", k);
-    check_numel(ln_ih_w, GH, "ln_ih weight", k);
-    check_numel(ln_ih_b, GH, "ln_ih bias", k);
-    check_numel(rmask, L.B * L.R, "the recurrent-dropout mask", k);
-    check_numel(step_mask, L.T * L.B, "the step mask", k);
-    check_numel(keep_h, L.T * L.B * L.R, "the hidden zoneout mask", k);
-    check_numel(keep_c, L.T * L.B * L.H, "the cell zoneout mask", k);
+    check_numel(w.weight_fgr, SH * SH, "weight_fgr", k);
+    check_numel(w.ln_hh_weight, GH, "ln_hh weight", k);
+    check_numel(shift.ln_hh_bias, GH, "ln_hh bias", k);
+    check_numel(w.ln_c_weight, L.H, "ln_c weight", k);
+    check_numel(shift.ln_c_bias, L.H, "ln_c bias", k);
+    check_numel(w.ln_ih_weight, GH, "ln_ih weight", k);
+    check_numel(shift.ln_ih_bias, GH, "ln_ih bias", k);
+    check_numel(masks.rmask, L.B * L.R, "the recurrent-dropout mask", k);
+    check_numel(masks.step_mask, L.T * L.B, "the step mask", k);
+    check_numel(masks.keep_h, L.T * L.B * L.R, "the hidden zoneout mask", k);
+    check_numel(masks.keep_c, L.T * L.B * L.H, "the cell zoneout mask", k);
   }
-  const bool save = cfg[7], inplace = cfg.size() > 8 && cfg[8];
-  const bool bf16 = cfg.size() > 9 && cfg[9];  // matmul_precision="bf16"
-  const double zh = fcfg[0], zc = fcfg[1], eps = fcfg[2];
+  const bool bf16 = cfg.bf16;
+  const double zh = cfg.zoneout_h, zc = cfg.zoneout_c, eps = cfg.ln_eps;
   const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
   auto opts = gx.options();
   auto sized = [&](bool need, at::IntArrayRef shape) { return need ? pool_empty(shape, opts) : none_tensor(gx); };
@@ -104,8 +98,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
     if (team_eligible(L)) {
       TeamFwd a{Gp, hsp, csp, ptr<T>(cnew), ptr<T>(y), ptr<T>(m), ptr<T>(out), Whh, Wp, rm, mask, kh, kc, zh, zc, ts};
       team_forward(L, a);
-      return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as,
-              xhat_ih, rstd_ih};
+      const LstmSaved kept{gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as, xhat_ih, rstd_ih};
+      return {out, hs[T_].clone(), cs[T_].clone(), kept.list()};
     }
   }
   // Batch rows never meet in the recurrence: each thread runs every step for its own rows.
@@ -195,36 +189,64 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
     }
   }
   });
-  return {out, hs[T_].clone(), cs[T_].clone(), gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as,
-          xhat_ih, rstd_ih};
+  const LstmSaved kept{gates, cnew, y, cs, hs, m, xhat_hh, rstd_hh, xhat_c, rstd_c, as, xhat_ih, rstd_ih};
+  return {out, hs[T_].clone(), cs[T_].clone(), kept.list()};
 }
 
 }  // namespace
 
-std::vector<at::Tensor> lstm_forward(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0,
-                                     const at::Tensor& w_hh, const c10::optional<at::Tensor>& peep,
-                                     const c10::optional<at::Tensor>& w_hr, const c10::optional<at::Tensor>& w_fgr,
-                                     const c10::optional<at::Tensor>& ln_hh_w, const c10::optional<at::Tensor>& ln_hh_b,
-                                     const c10::optional<at::Tensor>& ln_c_w, const c10::optional<at::Tensor>& ln_c_b,
-                                     const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& ln_ih_b,
-                                     const c10::optional<at::Tensor>& rmask, const c10::optional<at::Tensor>& step_mask,
-                                     const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
-                                     at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
-  TORCH_CHECK(gx.is_contiguous() && h0.is_contiguous() && c0.is_contiguous() && w_hh.is_contiguous(),
+std::tuple<at::Tensor, at::Tensor, at::Tensor, std::vector<at::Tensor>> lstm_forward(
+    const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0, const at::Tensor& weight_hh,
+    const OptTensor& weight_peephole, const OptTensor& weight_hr, const OptTensor& weight_fgr,
+    const OptTensor& ln_hh_weight, const OptTensor& ln_c_weight, const OptTensor& ln_ih_weight,
+    const OptTensor& ln_hh_bias, const OptTensor& ln_c_bias, const OptTensor& ln_ih_bias, const OptTensor& rmask,
+    const OptTensor& step_mask, const OptTensor& keep_h, const OptTensor& keep_c, bool input_gate,
+    bool forget_gate, bool output_gate, bool coupled, c10::string_view gate_activation,
+    c10::string_view input_activation, c10::string_view output_activation, double zoneout_h, double zoneout_c,
+    double ln_eps, bool bf16, bool save, bool inplace) {
+  TORCH_CHECK(gx.is_contiguous() && h0.is_contiguous() && c0.is_contiguous() && weight_hh.is_contiguous(),
               "lstmkit fused LSTM: inputs must be contiguous");
   TORCH_CHECK(gx.device().is_cpu(), "lstmkit fused LSTM runs on CPU tensors");
   TORCH_CHECK(gx.dim() == 3, "lstmkit fused LSTM: gx must be (T, batch, gates*H), got ", gx.sizes());
-  if (gx.scalar_type() == at::kDouble)
-    return forward_impl<double>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, ln_ih_w,
-                                ln_ih_b, rmask, step_mask, keep_h, keep_c, cfg, fcfg);
+  const LstmWeights w{weight_hh, weight_peephole, weight_hr, weight_fgr, ln_hh_weight, ln_c_weight, ln_ih_weight};
+  const LstmShifts shift{ln_hh_bias, ln_c_bias, ln_ih_bias};
+  const LstmMasks masks{rmask, step_mask, keep_h, keep_c};
+  const LstmConfig cfg = make_lstm_config(input_gate, forget_gate, output_gate, coupled, gate_activation,
+                                          input_activation, output_activation, zoneout_h, zoneout_c, ln_eps, bf16);
+  if (gx.scalar_type() == at::kDouble) return forward_impl<double>(gx, h0, c0, w, shift, masks, cfg, save, inplace);
   TORCH_CHECK(gx.scalar_type() == at::kFloat, "lstmkit fused LSTM supports float32 and float64, got ",
               gx.scalar_type());
-  return forward_impl<float>(gx, h0, c0, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b, ln_ih_w, ln_ih_b,
-                             rmask, step_mask, keep_h, keep_c, cfg, fcfg);
+  return forward_impl<float>(gx, h0, c0, w, shift, masks, cfg, save, inplace);
 }
 
 }  // namespace lstmkit
 
+// Both passes' schemas, every argument named: Python passes them as keywords (fused.py). The
+// masks and switches are the same for both; the forward pass alone takes the layer norms' shifts
+// and, with `save`, keeps what the backward pass needs in `saved` (an LstmSaved). `inplace`: gx
+// is the caller's temporary, so the gate activations may overwrite it.
+#define LSTMKIT_LSTM_WEIGHTS                                                                           \
+  "Tensor weight_hh, *, Tensor? weight_peephole=None, Tensor? weight_hr=None, Tensor? weight_fgr=None, " \
+  "Tensor? ln_hh_weight=None, Tensor? ln_c_weight=None, Tensor? ln_ih_weight=None, "
+#define LSTMKIT_LSTM_MASKS "Tensor? rmask=None, Tensor? step_mask=None, Tensor? keep_h=None, Tensor? keep_c=None, "
+#define LSTMKIT_LSTM_SWITCHES                                                                              \
+  "bool input_gate=True, bool forget_gate=True, bool output_gate=True, bool coupled=False, "               \
+  "str gate_activation=\"sigmoid\", str input_activation=\"tanh\", str output_activation=\"tanh\", "     \
+  "float zoneout_h=0., float zoneout_c=0., float ln_eps=1e-05, bool bf16=False"
+
 TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
-  m.def("lstm_forward", &lstmkit::lstm_forward);
+  m.def("lstm_forward(Tensor gx, Tensor h0, Tensor c0, " LSTMKIT_LSTM_WEIGHTS
+        "Tensor? ln_hh_bias=None, Tensor? ln_c_bias=None, Tensor? ln_ih_bias=None, " LSTMKIT_LSTM_MASKS
+        LSTMKIT_LSTM_SWITCHES ", bool save=False, bool inplace=False) "
+        "-> (Tensor output, Tensor h_n, Tensor c_n, Tensor[] saved)",
+        &lstmkit::lstm_forward);
+  // Gradients of gx (the raw input projection), the states and each weight (None where absent),
+  // then, with bf16, d_gx in bfloat16 and its column sums for the input projection's backward.
+  m.def("lstm_backward(Tensor? d_output, Tensor? d_h_n, Tensor? d_c_n, Tensor[] saved, " LSTMKIT_LSTM_WEIGHTS
+        LSTMKIT_LSTM_MASKS LSTMKIT_LSTM_SWITCHES
+        ") -> (Tensor d_gx, Tensor d_h0, Tensor d_c0, Tensor d_weight_hh, Tensor d_weight_peephole, "
+        "Tensor d_weight_hr, Tensor d_weight_fgr, Tensor d_ln_hh_weight, Tensor d_ln_c_weight, "
+        "Tensor d_ln_ih_weight, Tensor d_ln_hh_bias, Tensor d_ln_c_bias, Tensor d_ln_ih_bias, "
+        "Tensor d_gx_bf16, Tensor d_gx_colsum)",
+        &lstmkit::lstm_backward);
 }

@@ -33,4 +33,4 @@ std::string build_info() {
 
 }  // namespace lstmkit
 
-TORCH_LIBRARY_FRAGMENT(lstmkit, m) { m.def("build_info", &lstmkit::build_info); }
+TORCH_LIBRARY_FRAGMENT(lstmkit, m) { m.def("build_info() -> str", &lstmkit::build_info); }

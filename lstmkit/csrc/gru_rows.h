@@ -4,7 +4,7 @@
 // has row kernels and a Layout of the same names (lstm_rows.h).
 #pragma once
 
-#include "common.h"
+#include "gru_args.h"
 
 namespace lstmkit {
 namespace gru_rows {
@@ -16,8 +16,8 @@ struct Layout {
   int64_t gate_act, act;
 };
 
-inline Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, at::IntArrayRef cfg) {
-  Layout L{gx.size(0), gx.size(1), h0.size(1), cfg[0] != 0, cfg[1], cfg[2]};
+inline Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, const GruConfig& cfg) {
+  Layout L{gx.size(0), gx.size(1), h0.size(1), !cfg.reset_after, cfg.gate_act, cfg.act};
   TORCH_CHECK(gx.size(2) == 3 * L.H, "lstmkit fused GRU: gx has ", gx.size(2), " columns, expected ", 3 * L.H);
   TORCH_CHECK(h0.size(0) == L.B, "lstmkit fused GRU: h0 has ", h0.size(0), " rows, expected ", L.B);
   return L;

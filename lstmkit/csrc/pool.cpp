@@ -151,9 +151,10 @@ LSTMKIT_CLONES void widen_add_rows(int64_t r0, int64_t r1, int64_t G, const uint
 
 // The backward of pooled_linear for a handful of input features (K <= 16): dx = g W,
 // dW = g^T x and db = the column sums of g in one pass over g. As three BLAS calls each is a
-// thin, memory-bound product over the whole (N, G) gradient. Returns [dx or empty, dW, db].
-std::vector<at::Tensor> small_linear_backward(const at::Tensor& g_in, const at::Tensor& x_in, const at::Tensor& w,
-                                              bool need_dx) {
+// thin, memory-bound product over the whole (N, G) gradient. Returns dx (empty unless need_dx),
+// dW, db.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> small_linear_backward(const at::Tensor& g_in, const at::Tensor& x_in,
+                                                                    const at::Tensor& w, bool need_dx) {
   const at::Tensor g = g_in.contiguous(), x = x_in.contiguous();
   TORCH_CHECK(g.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat, "small_linear_backward: float32 only");
   const int64_t N = g.size(0), G = g.size(1), K = x.size(1);
@@ -194,9 +195,9 @@ std::pair<at::Tensor, at::Tensor> pooled_bf16_colsum(const at::Tensor& x_in) {
 
 // matmul_precision="bf16": x (N, I) W^T (+ b) with a bfloat16 GEMM (oneDNN, float32
 // accumulation), the float32 result in recycled memory with the bias added in the same pass
-// that widens it. Returns [out (N, G) float32, x in bfloat16 (kept for the weight gradient)].
-std::vector<at::Tensor> pooled_linear_bf16(const at::Tensor& x, const at::Tensor& w,
-                                           const c10::optional<at::Tensor>& b) {
+// that widens it. Returns out (N, G) float32 and x in bfloat16 (kept for the weight gradient).
+std::tuple<at::Tensor, at::Tensor> pooled_linear_bf16(const at::Tensor& x, const at::Tensor& w,
+                                                      const c10::optional<at::Tensor>& b) {
   at::Tensor xb = pooled_bf16(x.contiguous());
   at::Tensor ob = pool_empty({x.size(0), w.size(0)}, xb.options());
   at::mm_out(ob, xb, w.to(at::kBFloat16).t());
@@ -226,9 +227,12 @@ at::Tensor pooled_mm_bf16(const at::Tensor& a, const at::Tensor& b) {
 }  // namespace lstmkit
 
 TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
-  m.def("pooled_linear", &lstmkit::pooled_linear);
-  m.def("pooled_mm", &lstmkit::pooled_mm);
-  m.def("small_linear_backward", &lstmkit::small_linear_backward);
-  m.def("pooled_linear_bf16", &lstmkit::pooled_linear_bf16);
-  m.def("pooled_mm_bf16", &lstmkit::pooled_mm_bf16);
+  m.def("pooled_linear(Tensor x, Tensor weight, Tensor? bias) -> Tensor", &lstmkit::pooled_linear);
+  m.def("pooled_mm(Tensor a, Tensor b) -> Tensor", &lstmkit::pooled_mm);
+  m.def("small_linear_backward(Tensor grad, Tensor x, Tensor weight, bool need_dx) "
+        "-> (Tensor d_x, Tensor d_weight, Tensor d_bias)",
+        &lstmkit::small_linear_backward);
+  m.def("pooled_linear_bf16(Tensor x, Tensor weight, Tensor? bias) -> (Tensor output, Tensor x_bf16)",
+        &lstmkit::pooled_linear_bf16);
+  m.def("pooled_mm_bf16(Tensor a, Tensor b) -> Tensor", &lstmkit::pooled_mm_bf16);
 }

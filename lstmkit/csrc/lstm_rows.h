@@ -4,7 +4,7 @@
 // (peepholes, full gate recurrence) at Layout.s*.
 #pragma once
 
-#include "common.h"
+#include "lstm_args.h"
 
 namespace lstmkit {
 
@@ -19,21 +19,21 @@ struct Layout {
   bool ln_ih;  // layer norm of the input projection, applied per step by the kernel (lstm.cpp)
 };
 
-inline Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0, at::IntArrayRef cfg,
-                   bool peep, bool ln, bool proj, bool fgr) {
+inline Layout make_layout(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& c0, const LstmConfig& cfg,
+                          bool peep, bool ln, bool proj, bool fgr) {
   Layout L{};
   L.T = gx.size(0);
   L.B = gx.size(1);
   L.H = c0.size(1);
   L.R = h0.size(1);
   L.P = proj ? L.R : 0;
-  L.has_i = cfg[0];
-  L.has_f = cfg[1];
-  L.has_o = cfg[2];
-  L.coupled = cfg[3];
-  L.gate_act = cfg[4];
-  L.in_act = cfg[5];
-  L.out_act = cfg[6];
+  L.has_i = cfg.input_gate;
+  L.has_f = cfg.forget_gate;
+  L.has_o = cfg.output_gate;
+  L.coupled = cfg.coupled;
+  L.gate_act = cfg.gate_act;
+  L.in_act = cfg.input_act;
+  L.out_act = cfg.output_act;
   int64_t k = 0, s = 0;
   L.oi = L.has_i ? (k++) * L.H : -1;
   L.si = L.has_i ? (s++) * L.H : -1;

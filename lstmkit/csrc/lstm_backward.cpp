@@ -14,39 +14,31 @@
 namespace lstmkit {
 namespace {
 
-// saved = forward's outputs [3:]: gates, cnew, y, c_states, h_states, m, xhat_hh, rstd_hh,
-// xhat_c, rstd_c, a_states, xhat_ih, rstd_ih. Returns the gradients of gx, h0, c0, w_hh, peep,
-// w_hr, w_fgr, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b (empty where the input was absent), then dgx
-// in bfloat16 and its column sums (matmul_precision="bf16" only, else empty), then those of
-// ln_ih_w, ln_ih_b (input layer norm only, else empty).
+// saved: what lstm_forward kept (LstmSaved). Returns LstmGrads: the gradients of gx, h0, c0,
+// the weights and the layer norms' shifts (undefined where the input was absent), then d_gx in
+// bfloat16 and its column sums (matmul_precision="bf16" only, else undefined).
 template <typename T>
-std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tensor& dhT, const at::Tensor& dcT,
-                                      at::TensorList saved, const at::Tensor& w_hh,
-                                      const c10::optional<at::Tensor>& peep, const c10::optional<at::Tensor>& w_hr,
-                                      const c10::optional<at::Tensor>& w_fgr, const c10::optional<at::Tensor>& ln_hh_w,
-                                      const c10::optional<at::Tensor>& ln_c_w,
-                                      const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& rmask,
-                                      const c10::optional<at::Tensor>& step_mask,
-                                      const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
-                                      at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
-  const at::Tensor &xhat_ih = saved[11], &rstd_ih = saved[12];
-  const T* lniw = opt_ptr<T>(ln_ih_w);
-  const at::Tensor &gates = saved[0], &cnew = saved[1], &y = saved[2], &cs = saved[3], &hs = saved[4], &m = saved[5];
-  const at::Tensor &xhat_hh = saved[6], &rstd_hh = saved[7], &xhat_c = saved[8], &rstd_c = saved[9], &as = saved[10];
-  const T* Wp = opt_ptr<T>(peep);
-  const T* Whr = opt_ptr<T>(w_hr);
-  const T* Wf = opt_ptr<T>(w_fgr);
-  const T* lnhw = opt_ptr<T>(ln_hh_w);
-  const T* lncw = opt_ptr<T>(ln_c_w);
-  const T* rm = opt_ptr<T>(rmask);
-  const uint8_t* mask = opt_mask(step_mask);
-  const uint8_t* kh = opt_mask(keep_h);
-  const uint8_t* kc = opt_mask(keep_c);
+LstmGrads backward_impl(const OptTensor& d_output, const OptTensor& d_h_n, const OptTensor& d_c_n, const LstmSaved& s,
+                        const LstmWeights& w, const LstmMasks& masks, const LstmConfig& cfg) {
+  const at::Tensor &gates = s.gates, &cnew = s.cnew, &y = s.y, &cs = s.c_states, &hs = s.h_states, &m = s.m;
+  const at::Tensor &xhat_hh = s.xhat_hh, &rstd_hh = s.rstd_hh, &xhat_c = s.xhat_c, &rstd_c = s.rstd_c;
+  const at::Tensor &as = s.a_states, &xhat_ih = s.xhat_ih, &rstd_ih = s.rstd_ih;
+  const at::Tensor& w_hh = w.weight_hh;
+  const T* lniw = opt_ptr<T>(w.ln_ih_weight);
+  const T* Wp = opt_ptr<T>(w.weight_peephole);
+  const T* Whr = opt_ptr<T>(w.weight_hr);
+  const T* Wf = opt_ptr<T>(w.weight_fgr);
+  const T* lnhw = opt_ptr<T>(w.ln_hh_weight);
+  const T* lncw = opt_ptr<T>(w.ln_c_weight);
+  const T* rm = opt_ptr<T>(masks.rmask);
+  const uint8_t* mask = opt_mask(masks.step_mask);
+  const uint8_t* kh = opt_mask(masks.keep_h);
+  const uint8_t* kc = opt_mask(masks.keep_c);
   const at::Tensor h0 = hs[0], c0 = cs[0];
   Layout L = make_layout(gates, h0, c0, cfg, Wp != nullptr, lnhw != nullptr, Whr != nullptr, Wf != nullptr);
   L.ln_ih = lniw != nullptr;
-  const double zh = fcfg[0], zc = fcfg[1];
-  const bool bf16 = cfg.size() > 9 && cfg[9] && gates.scalar_type() == at::kFloat;  // matmul_precision="bf16"
+  const double zh = cfg.zoneout_h, zc = cfg.zoneout_c;
+  const bool bf16 = cfg.bf16 && gates.scalar_type() == at::kFloat;
   const int64_t T_ = L.T, B = L.B, H = L.H, R = L.R, GH = L.G * L.H, SH = L.S * L.H;
   auto opts = gates.options();
   auto zeros = [&](bool need, at::IntArrayRef shape) { return need ? at::zeros(shape, opts) : none_tensor(gates); };
@@ -56,14 +48,17 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   at::Tensor dproj = L.ln_ih ? pool_empty({T_, B, GH}, opts) : dG;  // gradient of the raw input projection
   at::Tensor dgh_all = L.ln ? pool_empty({T_, B, GH}, opts) : dG;
   at::Tensor dhnew_all = sized(L.proj, {T_, B, R}), dsig_all = sized(L.fgr, {T_, B, SH});
-  at::Tensor dh = dhT.contiguous().clone(), dc = dcT.contiguous().clone(), da = zeros(L.fgr, {B, SH});
+  // A final state nothing depends on (None from autograd) has a zero gradient.
+  at::Tensor dh = present(d_h_n) ? d_h_n->contiguous().clone() : at::zeros({B, R}, opts);
+  at::Tensor dc = present(d_c_n) ? d_c_n->contiguous().clone() : at::zeros({B, H}, opts);
+  at::Tensor da = zeros(L.fgr, {B, SH});
   at::Tensor dh_prev = at::empty({B, R}, opts), dc_prev = at::empty({B, H}, opts), da_prev = sized(L.fgr, {B, SH});
   at::Tensor dhnew = L.proj ? at::empty({B, R}, opts) : at::empty({B, H}, opts);
   at::Tensor dm = sized(L.proj, {B, H}), dcn = at::empty({B, H}, opts), dhin = at::empty({B, R}, opts);
   at::Tensor dpeep = zeros(L.peep, {L.S, H}), dwhr = zeros(false, {0});
   at::Tensor dlnhw = zeros(L.ln, {GH}), dlnhb = zeros(L.ln, {GH}), dlncw = zeros(L.ln, {H}), dlncb = zeros(L.ln, {H});
-  const bool has_dout = dout_in.numel() > 0;
-  at::Tensor dout = has_dout ? dout_in.contiguous() : dout_in;
+  const bool has_dout = present(d_output);
+  const at::Tensor dout = has_dout ? d_output->contiguous() : at::Tensor();
   std::vector<uint8_t> skip(B);
 
   const T* Whh = w_hh.data_ptr<T>();
@@ -221,7 +216,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   }
   // Weight gradients: one GEMM each over all T*B rows.
   at::Tensor hin_all = hs.narrow(0, 0, T_);
-  if (rm) hin_all = hin_all * rmask->unsqueeze(0);
+  if (rm) hin_all = hin_all * masks.rmask->unsqueeze(0);
   // a^T b over all T*B rows. matmul_precision="bf16": in bfloat16 with float32 accumulation
   // (operands already in bfloat16, such as dGb, are used as they are).
   auto low = [](const at::Tensor& a) { return a.scalar_type() == at::kBFloat16 ? a : pooled_bf16(a); };
@@ -236,27 +231,33 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   at::Tensor dwhh = gram((bf16 && !L.ln ? dGb : dgh_all).view({N, GH}), hin_all.reshape({N, R}));
   if (L.proj) dwhr = gram(dhnew_all.view({N, R}), m.view({N, H}));
   at::Tensor dwf = L.fgr ? gram(dsig_all.view({N, SH}), as.narrow(0, 0, T_).reshape({N, SH})) : none_tensor(gates);
-  return {dproj, dh, dc, dwhh, dpeep, dwhr, dwf, dlnhw, dlnhb, dlncw, dlncb, dGb, dbias, dlniw, dlnib};
+  const at::Tensor none;  // the gradient of an absent input
+  // In the order of the schema's returns: d_gx, d_h0, d_c0, d_weight_hh, d_weight_peephole, d_weight_hr,
+  // d_weight_fgr, d_ln_hh_weight, d_ln_c_weight, d_ln_ih_weight, d_ln_hh_bias, d_ln_c_bias, d_ln_ih_bias,
+  // d_gx_bf16, d_gx_colsum.
+  return {dproj, dh, dc, dwhh, L.peep ? dpeep : none, L.proj ? dwhr : none, L.fgr ? dwf : none,
+          L.ln ? dlnhw : none, L.ln ? dlncw : none, L.ln_ih ? dlniw : none, L.ln ? dlnhb : none,
+          L.ln ? dlncb : none, L.ln_ih ? dlnib : none, bf16 ? dGb : none, bf16 ? dbias : none};
 }
 
 }  // namespace
 
-std::vector<at::Tensor> lstm_backward(const at::Tensor& dout, const at::Tensor& dhT, const at::Tensor& dcT,
-                                      at::TensorList saved, const at::Tensor& w_hh,
-                                      const c10::optional<at::Tensor>& peep, const c10::optional<at::Tensor>& w_hr,
-                                      const c10::optional<at::Tensor>& w_fgr, const c10::optional<at::Tensor>& ln_hh_w,
-                                      const c10::optional<at::Tensor>& ln_c_w,
-                                      const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& rmask,
-                                      const c10::optional<at::Tensor>& step_mask,
-                                      const c10::optional<at::Tensor>& keep_h, const c10::optional<at::Tensor>& keep_c,
-                                      at::IntArrayRef cfg, at::ArrayRef<double> fcfg) {
-  if (saved[0].scalar_type() == at::kDouble)
-    return backward_impl<double>(dout, dhT, dcT, saved, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, ln_ih_w, rmask,
-                                 step_mask, keep_h, keep_c, cfg, fcfg);
-  return backward_impl<float>(dout, dhT, dcT, saved, w_hh, peep, w_hr, w_fgr, ln_hh_w, ln_c_w, ln_ih_w, rmask,
-                              step_mask, keep_h, keep_c, cfg, fcfg);
+LstmGrads lstm_backward(const OptTensor& d_output, const OptTensor& d_h_n, const OptTensor& d_c_n,
+                        at::TensorList saved, const at::Tensor& weight_hh, const OptTensor& weight_peephole,
+                        const OptTensor& weight_hr, const OptTensor& weight_fgr, const OptTensor& ln_hh_weight,
+                        const OptTensor& ln_c_weight, const OptTensor& ln_ih_weight, const OptTensor& rmask,
+                        const OptTensor& step_mask, const OptTensor& keep_h, const OptTensor& keep_c,
+                        bool input_gate, bool forget_gate, bool output_gate, bool coupled,
+                        c10::string_view gate_activation, c10::string_view input_activation,
+                        c10::string_view output_activation, double zoneout_h, double zoneout_c, double ln_eps,
+                        bool bf16) {
+  const LstmSaved s = LstmSaved::from(saved);
+  const LstmWeights w{weight_hh, weight_peephole, weight_hr, weight_fgr, ln_hh_weight, ln_c_weight, ln_ih_weight};
+  const LstmMasks masks{rmask, step_mask, keep_h, keep_c};
+  const LstmConfig cfg = make_lstm_config(input_gate, forget_gate, output_gate, coupled, gate_activation,
+                                          input_activation, output_activation, zoneout_h, zoneout_c, ln_eps, bf16);
+  if (s.gates.scalar_type() == at::kDouble) return backward_impl<double>(d_output, d_h_n, d_c_n, s, w, masks, cfg);
+  return backward_impl<float>(d_output, d_h_n, d_c_n, s, w, masks, cfg);
 }
 
 }  // namespace lstmkit
-
-TORCH_LIBRARY_FRAGMENT(lstmkit, m) { m.def("lstm_backward", &lstmkit::lstm_backward); }

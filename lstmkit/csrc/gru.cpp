@@ -35,42 +35,38 @@ static LSTMKIT_INLINE void finish_row(const uint8_t* keep, double zh, const T* h
   std::memcpy(out, hnext, sizeof(T) * H);
 }
 
-// Returns out (T, B, H), h_T (B, H), then what backward needs: gates (T, B, 3H) activations,
-// aux (T, B, H), h states (T+1, B, H), xhat (T, B, 3H), rstd (T, B, 3).
+// Returns out (T, B, H), h_T (B, H) and, with `save`, what backward needs (GruSaved).
 template <typename T>
-std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& w_hh,
-                                     const c10::optional<at::Tensor>& b_hh, const c10::optional<at::Tensor>& ln_w,
-                                     const c10::optional<at::Tensor>& ln_b,
-                                     const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& ln_ih_b,
-                                     const c10::optional<at::Tensor>& rmask,
-                                     const c10::optional<at::Tensor>& step_mask,
-                                     const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
-                                     at::ArrayRef<double> fcfg) {
-  const T* lniw = opt_ptr<T>(ln_ih_w);  // gx is the raw projection: normalise each gate per step
-  const T* lnib = opt_ptr<T>(ln_ih_b);
-  const T* bias = opt_ptr<T>(b_hh);
-  const T* lnw = opt_ptr<T>(ln_w);
-  const T* lnb = opt_ptr<T>(ln_b);
-  const T* rm = opt_ptr<T>(rmask);
-  const uint8_t* mask = opt_mask(step_mask);
-  const uint8_t* kh = opt_mask(keep_h);
+std::tuple<at::Tensor, at::Tensor, std::vector<at::Tensor>> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
+                                                                         const GruWeights& w, const GruShifts& shift,
+                                                                         const GruMasks& masks, const GruConfig& cfg,
+                                                                         bool save) {
+  const at::Tensor& w_hh = w.weight_hh;
+  const T* lniw = opt_ptr<T>(w.ln_ih_weight);  // gx is the raw projection: normalise each gate per step
+  const T* lnib = opt_ptr<T>(shift.ln_ih_bias);
+  const T* bias = opt_ptr<T>(w.bias_hh);
+  const T* lnw = opt_ptr<T>(w.ln_hh_weight);
+  const T* lnb = opt_ptr<T>(shift.ln_hh_bias);
+  const T* rm = opt_ptr<T>(masks.rmask);
+  const uint8_t* mask = opt_mask(masks.step_mask);
+  const uint8_t* kh = opt_mask(masks.keep_h);
   const Layout L = make_layout(gx, h0, cfg);
   {  // every shape the loops below index by, checked before the first pointer is used
     const char* k = "GRU";
     TORCH_CHECK(h0.dim() == 2, "lstmkit fused GRU: h0 must be (batch, H), got ", h0.sizes());
     check_numel(w_hh, 3 * L.H * L.H, "weight_hh", k);
     TORCH_CHECK(w_hh.numel() > 0, "lstmkit fused GRU: weight_hh is empty");
-    check_numel(b_hh, 3 * L.H, "bias_hh", k);
-    check_numel(ln_w, 3 * L.H, "ln weight", k);
-    check_numel(ln_b, 3 * L.H, "ln bias", k);
-    check_numel(ln_ih_w, 3 * L.H, "ln_ih weight", k);
-    check_numel(ln_ih_b, 3 * L.H, "ln_ih bias", k);
-    check_numel(rmask, L.B * L.H, "the recurrent-dropout mask", k);
-    check_numel(step_mask, L.T * L.B, "the step mask", k);
-    check_numel(keep_h, L.T * L.B * L.H, "the zoneout mask", k);
+    check_numel(w.bias_hh, 3 * L.H, "bias_hh", k);
+    check_numel(w.ln_hh_weight, 3 * L.H, "ln weight", k);
+    check_numel(shift.ln_hh_bias, 3 * L.H, "ln bias", k);
+    check_numel(w.ln_ih_weight, 3 * L.H, "ln_ih weight", k);
+    check_numel(shift.ln_ih_bias, 3 * L.H, "ln_ih bias", k);
+    check_numel(masks.rmask, L.B * L.H, "the recurrent-dropout mask", k);
+    check_numel(masks.step_mask, L.T * L.B, "the step mask", k);
+    check_numel(masks.keep_h, L.T * L.B * L.H, "the zoneout mask", k);
   }
-  const bool ln = lnw != nullptr, save = cfg[3];
-  const double zh = fcfg[0], eps = fcfg[1];
+  const bool ln = lnw != nullptr;
+  const double zh = cfg.zoneout, eps = cfg.ln_eps;
   const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H, ts = save ? 1 : 0, Ts = save ? T_ : 1;
   auto opts = gx.options();
   auto sized = [&](bool need, at::IntArrayRef shape) { return need ? pool_empty(shape, opts) : none_tensor(gx); };
@@ -142,41 +138,38 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gx, const at::Tensor& h0,
       }
     }
   });
-  return {out, hs[T_].clone(), gates, aux, hs, xhat, rstd, xhat_ih, rstd_ih};
+  return {out, hs[T_].clone(), GruSaved{gates, aux, hs, xhat, rstd, xhat_ih, rstd_ih}.list()};
 }
 
-// saved = forward's outputs [2:]: gates, aux, h_states, xhat, rstd, xhat_ih, rstd_ih. Returns
-// the gradients of gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b (empty where the input was
-// absent).
+// Returns the gradients of gx, h0, weight_hh, bias_hh, ln_hh_weight, ln_ih_weight, ln_hh_bias,
+// ln_ih_bias (undefined where the input was absent), the order of the schema's returns.
 template <typename T>
-std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tensor& dhT, at::TensorList saved,
-                                      const at::Tensor& w_hh, const c10::optional<at::Tensor>& b_hh,
-                                      const c10::optional<at::Tensor>& ln_w,
-                                      const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& rmask,
-                                      const c10::optional<at::Tensor>& step_mask,
-                                      const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
-                                      at::ArrayRef<double> fcfg) {
-  const at::Tensor &gates = saved[0], &aux = saved[1], &hs = saved[2], &xhat = saved[3], &rstd = saved[4];
-  const at::Tensor &xhat_ih = saved[5], &rstd_ih = saved[6];
-  const T* lniw = opt_ptr<T>(ln_ih_w);
-  const T* lnw = opt_ptr<T>(ln_w);
-  const T* rm = opt_ptr<T>(rmask);
-  const uint8_t* mask = opt_mask(step_mask);
-  const uint8_t* kh = opt_mask(keep_h);
+Tensors<8> backward_impl(const OptTensor& d_output, const OptTensor& d_h_n, const GruSaved& s, const GruWeights& w,
+                         const GruMasks& masks, const GruConfig& cfg) {
+  const at::Tensor &gates = s.gates, &aux = s.aux, &hs = s.h_states, &xhat = s.xhat, &rstd = s.rstd;
+  const at::Tensor &xhat_ih = s.xhat_ih, &rstd_ih = s.rstd_ih;
+  const at::Tensor& w_hh = w.weight_hh;
+  const T* lniw = opt_ptr<T>(w.ln_ih_weight);
+  const T* lnw = opt_ptr<T>(w.ln_hh_weight);
+  const T* rm = opt_ptr<T>(masks.rmask);
+  const uint8_t* mask = opt_mask(masks.step_mask);
+  const uint8_t* kh = opt_mask(masks.keep_h);
   const Layout L = make_layout(gates, hs[0], cfg);
-  const bool ln = lnw != nullptr, bias = opt_ptr<T>(b_hh) != nullptr;
-  const double zh = fcfg[0];
+  const bool ln = lnw != nullptr, bias = opt_ptr<T>(w.bias_hh) != nullptr;
+  const double zh = cfg.zoneout;
   const int64_t T_ = L.T, B = L.B, H = L.H, G3 = 3 * H, ns = num_slices(B);
   auto opts = gates.options();
 
   at::Tensor dX = pool_empty({T_, B, G3}, opts), dGH = pool_empty({T_, B, G3}, opts);
-  at::Tensor dh = dhT.contiguous().clone(), dh_other = at::empty({B, H}, opts);
+  // A final state nothing depends on (None from autograd) has a zero gradient.
+  at::Tensor dh = present(d_h_n) ? d_h_n->contiguous().clone() : at::zeros({B, H}, opts);
+  at::Tensor dh_other = at::empty({B, H}, opts);
   at::Tensor dhnew = at::empty({B, H}, opts), dhin = at::empty({B, H}, opts), dq = at::empty({B, H}, opts);
   // Per-slice sums of the parameter gradients: layer-norm gain, shift, b_hh, input layer-norm gain, shift.
   at::Tensor dpar = (ln || bias || lniw) ? at::zeros({ns, 5, G3}, opts) : none_tensor(gates);
-  const T* dO_base = dout_in.numel() ? dout_in.data_ptr<T>() : nullptr;  // any strides (sum() gives stride 0)
-  const int64_t st = dO_base ? dout_in.stride(0) : 0, sb = dO_base ? dout_in.stride(1) : 0;
-  const int64_t sj = dO_base ? dout_in.stride(2) : 0;
+  const T* dO_base = present(d_output) ? d_output->data_ptr<T>() : nullptr;  // any strides (sum() gives stride 0)
+  const int64_t st = dO_base ? d_output->stride(0) : 0, sb = dO_base ? d_output->stride(1) : 0;
+  const int64_t sj = dO_base ? d_output->stride(2) : 0;
   const T* W = w_hh.data_ptr<T>();
 
   over_slices(B, ns, [&](int64_t s, int64_t b0, int64_t b1) {
@@ -251,7 +244,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
   at::Tensor dh0 = T_ % 2 == 0 ? dh : dh_other;  // every slice swapped its buffers T times
   // Weight gradients: one GEMM each over all T*B rows. Reset-before's n rows saw q = r * h_in.
   at::Tensor hin_all = hs.narrow(0, 0, T_);
-  if (rm) hin_all = hin_all * rmask->unsqueeze(0);
+  if (rm) hin_all = hin_all * masks.rmask->unsqueeze(0);
   hin_all = hin_all.contiguous();
   at::Tensor dW = at::zeros({G3, H}, opts);
   const int64_t N = T_ * B;
@@ -265,48 +258,65 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& dout_in, const at::Tenso
     }
   }
   // Without layer norm b_hh is added after the GEMM, so its gradient is that of the GEMM output.
-  auto part = [&](bool need, int64_t k) { return need ? dpar.select(1, k).sum(0) : none_tensor(gates); };
-  at::Tensor dlnw = part(ln, 0), dlnb = part(ln, 1), dbh = part(bias && !ln, 2);
-  return {dX, dh0, dW, dbh, dlnw, dlnb, part(lniw != nullptr, 3), part(lniw != nullptr, 4)};
+  auto part = [&](bool need, int64_t k) { return need ? dpar.select(1, k).sum(0) : at::Tensor(); };
+  return {dX, dh0, dW, part(bias && !ln, 2), part(ln, 0), part(lniw != nullptr, 3), part(ln, 1),
+          part(lniw != nullptr, 4)};
 }
 
 }  // namespace
 
-std::vector<at::Tensor> gru_forward(const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& w_hh,
-                                    const c10::optional<at::Tensor>& b_hh, const c10::optional<at::Tensor>& ln_w,
-                                    const c10::optional<at::Tensor>& ln_b,
-                                    const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& ln_ih_b,
-                                    const c10::optional<at::Tensor>& rmask,
-                                    const c10::optional<at::Tensor>& step_mask,
-                                    const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
-                                    at::ArrayRef<double> fcfg) {
-  TORCH_CHECK(gx.is_contiguous() && h0.is_contiguous() && w_hh.is_contiguous(),
+std::tuple<at::Tensor, at::Tensor, std::vector<at::Tensor>> gru_forward(
+    const at::Tensor& gx, const at::Tensor& h0, const at::Tensor& weight_hh, const OptTensor& bias_hh,
+    const OptTensor& ln_hh_weight, const OptTensor& ln_ih_weight, const OptTensor& ln_hh_bias,
+    const OptTensor& ln_ih_bias, const OptTensor& rmask, const OptTensor& step_mask, const OptTensor& keep_h,
+    bool reset_after, c10::string_view gate_activation, c10::string_view activation, double zoneout, double ln_eps,
+    bool save) {
+  TORCH_CHECK(gx.is_contiguous() && h0.is_contiguous() && weight_hh.is_contiguous(),
               "lstmkit fused GRU: inputs must be contiguous");
   TORCH_CHECK(gx.device().is_cpu(), "lstmkit fused GRU runs on CPU tensors");
   TORCH_CHECK(gx.dim() == 3, "lstmkit fused GRU: gx must be (T, batch, 3H), got ", gx.sizes());
-  if (gx.scalar_type() == at::kDouble)
-    return forward_impl<double>(gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, cfg,
-                                fcfg);
+  const GruWeights w{weight_hh, bias_hh, ln_hh_weight, ln_ih_weight};
+  const GruShifts shift{ln_hh_bias, ln_ih_bias};
+  const GruMasks masks{rmask, step_mask, keep_h};
+  const GruConfig cfg{reset_after, parse_act(gate_activation), parse_act(activation), zoneout, ln_eps};
+  if (gx.scalar_type() == at::kDouble) return forward_impl<double>(gx, h0, w, shift, masks, cfg, save);
   TORCH_CHECK(gx.scalar_type() == at::kFloat, "lstmkit fused GRU supports float32 and float64, got ",
               gx.scalar_type());
-  return forward_impl<float>(gx, h0, w_hh, b_hh, ln_w, ln_b, ln_ih_w, ln_ih_b, rmask, step_mask, keep_h, cfg, fcfg);
+  return forward_impl<float>(gx, h0, w, shift, masks, cfg, save);
 }
 
-std::vector<at::Tensor> gru_backward(const at::Tensor& dout, const at::Tensor& dhT, at::TensorList saved,
-                                     const at::Tensor& w_hh, const c10::optional<at::Tensor>& b_hh,
-                                     const c10::optional<at::Tensor>& ln_w,
-                                     const c10::optional<at::Tensor>& ln_ih_w, const c10::optional<at::Tensor>& rmask,
-                                     const c10::optional<at::Tensor>& step_mask,
-                                     const c10::optional<at::Tensor>& keep_h, at::IntArrayRef cfg,
-                                     at::ArrayRef<double> fcfg) {
-  if (saved[0].scalar_type() == at::kDouble)
-    return backward_impl<double>(dout, dhT, saved, w_hh, b_hh, ln_w, ln_ih_w, rmask, step_mask, keep_h, cfg, fcfg);
-  return backward_impl<float>(dout, dhT, saved, w_hh, b_hh, ln_w, ln_ih_w, rmask, step_mask, keep_h, cfg, fcfg);
+Tensors<8> gru_backward(const OptTensor& d_output, const OptTensor& d_h_n, at::TensorList saved,
+                        const at::Tensor& weight_hh, const OptTensor& bias_hh, const OptTensor& ln_hh_weight,
+                        const OptTensor& ln_ih_weight, const OptTensor& rmask, const OptTensor& step_mask,
+                        const OptTensor& keep_h, bool reset_after, c10::string_view gate_activation,
+                        c10::string_view activation, double zoneout, double ln_eps) {
+  const GruSaved s = GruSaved::from(saved);
+  const GruWeights w{weight_hh, bias_hh, ln_hh_weight, ln_ih_weight};
+  const GruMasks masks{rmask, step_mask, keep_h};
+  const GruConfig cfg{reset_after, parse_act(gate_activation), parse_act(activation), zoneout, ln_eps};
+  if (s.gates.scalar_type() == at::kDouble) return backward_impl<double>(d_output, d_h_n, s, w, masks, cfg);
+  return backward_impl<float>(d_output, d_h_n, s, w, masks, cfg);
 }
 
 }  // namespace lstmkit
 
+// Both passes' schemas, every argument named: Python passes them as keywords (fused_gru.py). The
+// forward pass alone takes the layer norms' shifts and, with `save`, keeps what the backward pass
+// needs in `saved` (a GruSaved).
+#define LSTMKIT_GRU_WEIGHTS                                                                        \
+  "Tensor weight_hh, *, Tensor? bias_hh=None, Tensor? ln_hh_weight=None, Tensor? ln_ih_weight=None, "
+#define LSTMKIT_GRU_MASKS_AND_SWITCHES                                                             \
+  "Tensor? rmask=None, Tensor? step_mask=None, Tensor? keep_h=None, bool reset_after=True, "      \
+  "str gate_activation=\"sigmoid\", str activation=\"tanh\", float zoneout=0., float ln_eps=1e-05"
+
 TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
-  m.def("gru_forward", &lstmkit::gru_forward);
-  m.def("gru_backward", &lstmkit::gru_backward);
+  m.def("gru_forward(Tensor gx, Tensor h0, " LSTMKIT_GRU_WEIGHTS
+        "Tensor? ln_hh_bias=None, Tensor? ln_ih_bias=None, " LSTMKIT_GRU_MASKS_AND_SWITCHES
+        ", bool save=False) -> (Tensor output, Tensor h_n, Tensor[] saved)",
+        &lstmkit::gru_forward);
+  m.def("gru_backward(Tensor? d_output, Tensor? d_h_n, Tensor[] saved, " LSTMKIT_GRU_WEIGHTS
+        LSTMKIT_GRU_MASKS_AND_SWITCHES
+        ") -> (Tensor d_gx, Tensor d_h0, Tensor d_weight_hh, Tensor d_bias_hh, Tensor d_ln_hh_weight, "
+        "Tensor d_ln_ih_weight, Tensor d_ln_hh_bias, Tensor d_ln_ih_bias)",
+        &lstmkit::gru_backward);
 }
