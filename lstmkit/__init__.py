@@ -11,18 +11,3 @@ Importing ``lstmkit`` itself is cheap: it does not import torch; import the subm
 
 __version__ = "0.1.0"
 
-
-def provide_strategy(name: str) -> bool:
-    """Import the subpackage that registers the training strategy ``name`` with lstmkit.keras
-    (``lstmkit.keras.models.strategy.register_strategy``); False if lstmkit has none of that name.
-
-    lstmkit.keras calls this for a name it does not know yet (``fit(distributed=True)`` means
-    ``"ddp"``): the Keras layer imports none of the packages built on top of it, and the top
-    package is where they are wired together. Imports happen here, on first use only, so that
-    ``import lstmkit`` stays cheap.
-    """
-    if name == "ddp":
-        import lstmkit.distributed.strategy  # noqa: F401  (registers "ddp" when imported)
-
-        return True
-    return False

@@ -13,7 +13,7 @@ parsers can use the launch helpers.
 The training loop itself is lstmkit.keras' (one loop for one or N processes); ``DistributedStrategy``
 implements its ``Strategy`` protocol (lstmkit/keras/models/strategy.py). Its module registers it as
 ``"ddp"`` with lstmkit.keras when imported: on first use of ``DistributedStrategy`` here, or when
-``fit(distributed=True)`` asks ``lstmkit.provide_strategy("ddp")`` for it. This package does not
+``fit(distributed=True)`` loads it through the ``lstmkit.strategies`` entry point. This package does not
 import lstmkit.keras itself (that would import torch).
 """
 

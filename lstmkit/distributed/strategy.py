@@ -21,7 +21,8 @@ With one process (not launched by torchrun) the strategy does no communication a
 ``fit`` trains as usual, with the same data order a multi-process run would use.
 
 Importing this module registers the strategy under the name ``"ddp"`` (what ``distributed=True``
-means) with lstmkit.keras; ``lstmkit.provide_strategy`` imports it when keras first needs it.
+means) with lstmkit.keras; lstmkit.keras finds it through the ``lstmkit.strategies`` entry point
+``ddp = "lstmkit.distributed.strategy:default_strategy"`` when it first needs it.
 """
 
 from __future__ import annotations
@@ -299,7 +300,7 @@ def is_rank0_only(callback: Any) -> bool:
 _default: DistributedStrategy | None = None
 
 
-def _shared_default() -> DistributedStrategy:
+def default_strategy() -> DistributedStrategy:
     """The one ``DistributedStrategy()`` behind ``distributed=True`` and ``strategy="ddp"`` (its
     DDP wrapper is kept between fit, evaluate and predict)."""
     global _default
@@ -308,7 +309,7 @@ def _shared_default() -> DistributedStrategy:
     return _default
 
 
-register_strategy("ddp", _shared_default)
+register_strategy("ddp", default_strategy)
 
 
 def resolve(distributed: bool, strategy: Any) -> Strategy | None:

@@ -19,9 +19,9 @@ implements the protocol with DDP.
 
 Names: ``fit(strategy="ddp")`` and ``fit(distributed=True)`` (which means ``"ddp"``) are looked
 up in a registry that ``register_strategy`` fills. lstmkit.keras imports none of the packages
-built on it, so a name it does not know yet is handed to the top package
-(``lstmkit.provide_strategy``), which imports the subpackage that registers it
-(``lstmkit.distributed.strategy`` registers ``"ddp"`` when it is imported).
+built on it, so a name it does not know yet is looked up among the installed packages' entry
+points (group ``lstmkit.strategies``; lstmkit declares ``ddp`` there), and loading that entry
+point registers it.
 """
 
 from __future__ import annotations
@@ -162,12 +162,29 @@ def register_strategy(name: str, factory: Callable[[], Strategy]) -> None:
     _FACTORIES[name.lower()] = factory
 
 
+#: The entry-point group through which packages above lstmkit.keras offer strategies (lstmkit's
+#: own pyproject.toml names ``ddp = "lstmkit.distributed.strategy:default_strategy"``).
+ENTRY_POINTS = "lstmkit.strategies"
+
+
+def _discover(name: str) -> None:
+    """Register the strategy ``name`` that an installed package declares under ``ENTRY_POINTS``.
+
+    Why entry points: lstmkit.keras imports nothing built on top of it; the plugin metadata says
+    where a strategy lives, and loading it is the only import, on first use.
+    """
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINTS):
+        if point.name.lower() == name:
+            register_strategy(name, point.load())
+            return
+
+
 def _named(name: str) -> Strategy | None:
     key = name.lower()
     if key not in _FACTORIES:
-        import lstmkit  # the top package wires in the subpackages above lstmkit.keras
-
-        lstmkit.provide_strategy(key)
+        _discover(key)
     factory = _FACTORIES.get(key)
     return None if factory is None else factory()
 
