@@ -10,8 +10,8 @@ import torch
 
 from lstmkit.keras.engine import registry
 from lstmkit.keras.engine.input_layer import Input
-from lstmkit.keras.layers.bidirectional import Bidirectional
-from lstmkit.keras.layers.recurrent import GRU, LSTM, SimpleRNN
+from lstmkit.keras.layers import GRU, LSTM, SimpleRNN
+from lstmkit.keras.layers.rnn.bidirectional import Bidirectional
 
 keras = pytest.importorskip("keras")
 pytestmark = [pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),  # Keras internals

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import lstmkit.nn as lnn
-from lstmkit.keras.layers.recurrent import SimpleRNN
+from lstmkit.keras.layers import SimpleRNN
 from lstmkit.kernels import native
 
 B, T, F, U = 4, 7, 3, 5

@@ -31,9 +31,11 @@ _WHERE = {
                                                     "GlobalAvgPool1D", "GlobalMaxPool1D"],
     "lstmkit.keras.layers.attention.attention": ["Attention", "AdditiveAttention"],
     "lstmkit.keras.layers.preprocessing.text_vectorization": ["TextVectorization"],
-    "lstmkit.keras.layers._time_distributed": ["TimeDistributed"],
-    "lstmkit.keras.layers.recurrent": ["LSTM", "GRU", "SimpleRNN"],
-    "lstmkit.keras.layers.bidirectional": ["Bidirectional"],
+    "lstmkit.keras.layers.rnn.time_distributed": ["TimeDistributed"],
+    "lstmkit.keras.layers.rnn.lstm": ["LSTM"],
+    "lstmkit.keras.layers.rnn.gru": ["GRU"],
+    "lstmkit.keras.layers.rnn.simple_rnn": ["SimpleRNN"],
+    "lstmkit.keras.layers.rnn.bidirectional": ["Bidirectional"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {name: module for module, names in _WHERE.items()
                                                       for name in names})

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from lstmkit.keras import activations
-from lstmkit.keras.layers._rnn_base import RecurrentBase
+from lstmkit.keras.layers.rnn.rnn_base import RecurrentBase
 from lstmkit.nn.rnn import RecurrentStack
 
 _CORE = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
