@@ -45,14 +45,7 @@ KNOWN_UPWARD: set[tuple[str, str]] = set()  # none left: keras reaches DDP throu
 
 #: Imports that close a cycle between packages today, ``(importer, imported)``; the cycle check
 #: leaves them (and KNOWN_UPWARD) out, and fails once one of them no longer closes a cycle.
-KNOWN_CYCLE_EDGES = {
-    # Layer.add_weight resolves initializer/regularizer/constraint names through these modules,
-    # which register their classes with lstmkit.keras.engine.registry: breaking it means moving
-    # the registry out of keras.engine (imported by ~45 modules), a change of its own.
-    ("lstmkit.keras.engine.layer", "lstmkit.keras.constraints"),
-    ("lstmkit.keras.engine.layer", "lstmkit.keras.initializers"),
-    ("lstmkit.keras.engine.layer", "lstmkit.keras.regularizers"),
-}
+KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()  # none left: Layer.add_weight resolves through registry.resolve
 
 #: Modules that once imported each other; no import path may lead from one back to itself.
 NO_CYCLE_MODULES = ("lstmkit.keras.models.model", "lstmkit.keras.models.saving",

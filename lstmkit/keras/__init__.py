@@ -10,6 +10,7 @@ imported on first use.
 from __future__ import annotations
 
 from lstmkit._lazy import lazy_exports
+from lstmkit.keras.engine import registry as _registry
 
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
@@ -18,3 +19,12 @@ __getattr__, __dir__, __all__ = lazy_exports(
     submodules=("layers", "models", "optimizers", "losses", "metrics", "callbacks", "regularizers", "initializers",
                 "constraints", "activations", "utils", "preprocessing", "backend"),
 )
+
+
+def _weight_options() -> None:
+    """Import the families that ``Layer.add_weight`` resolves names through (they register themselves)."""
+    from lstmkit.keras import constraints, initializers, regularizers  # noqa: F401
+
+
+for _kind in ("initializer", "regularizer", "constraint"):
+    _registry.add_loader("resolver:" + _kind, _weight_options)

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from lstmkit.keras.engine.registry import Resolver, register
+from lstmkit.keras.engine.registry import Resolver, add_resolver, register
 
 #: Keras' backend.epsilon(): keeps the norm division finite for all-zero weight vectors.
 EPSILON = 1e-7
@@ -140,6 +140,8 @@ def serialize(constraint: Any) -> Any:
 def deserialize(config: Any) -> Any:
     return _CONSTRAINTS.deserialize(config)
 
+
+add_resolver("constraint", get)  # for Layer.add_weight (the engine does not import this module)
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "non_neg", "unit_norm",
            "min_max_norm", "get", "serialize", "deserialize"]

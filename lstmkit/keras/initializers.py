@@ -36,7 +36,7 @@ from lstmkit.keras._random_initializers import (
     TruncatedNormal,
     VarianceScaling,
 )
-from lstmkit.keras.engine.registry import Resolver, register
+from lstmkit.keras.engine.registry import Resolver, add_resolver, register
 
 
 @register("initializer", "zeros", "zero")
@@ -159,6 +159,8 @@ random_normal, random_uniform, truncated_normal, variance_scaling = (RandomNorma
                                                                      VarianceScaling)
 glorot_uniform, glorot_normal, he_normal, he_uniform = GlorotUniform, GlorotNormal, HeNormal, HeUniform
 lecun_normal, lecun_uniform, orthogonal = LecunNormal, LecunUniform, Orthogonal
+
+add_resolver("initializer", get)  # for Layer.add_weight (the engine does not import this module)
 
 __all__ = ["Initializer", "RandomInitializer", "Zeros", "Ones", "Constant", "Identity", "RandomNormal",
            "RandomUniform", "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal",

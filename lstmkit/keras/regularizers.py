@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from lstmkit.keras.engine.registry import Resolver, register
+from lstmkit.keras.engine.registry import Resolver, add_resolver, register
 
 
 def _factor(value: Any, name: str) -> float:
@@ -172,6 +172,8 @@ def serialize(regularizer: Any) -> Any:
 def deserialize(config: Any) -> Any:
     return _REGULARIZERS.deserialize(config)
 
+
+add_resolver("regularizer", get)  # for Layer.add_weight (the engine does not import this module)
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2", "orthogonal_regularizer",
            "get", "serialize", "deserialize"]

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lstmkit.keras.engine import registry
 from lstmkit.keras.engine.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from lstmkit.keras.engine.registry import snake_case
 
@@ -136,18 +137,16 @@ class Layer(nn.Module):
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
                    regularizer: Any = None, constraint: Any = None, trainable: bool = True) -> nn.Parameter:
         """Create, initialise and register a weight (``self.<name>``), Keras layout."""
-        from lstmkit.keras import constraints, initializers, regularizers
-
         attr = re.sub(r"\W", "_", name)
         value = torch.empty(tuple(shape), dtype=self.compute_dtype)
-        initializers.get(initializer)(value)
+        registry.resolve("initializer", initializer)(value)
         param = nn.Parameter(value, requires_grad=trainable and self._trainable)
         self.register_parameter(attr, param)
         self._weight_names.append(attr)
         if regularizer is not None:
-            self._regularizers[attr] = regularizers.get(regularizer)
+            self._regularizers[attr] = registry.resolve("regularizer", regularizer)
         if constraint is not None:
-            self._constraints[attr] = constraints.get(constraint)
+            self._constraints[attr] = registry.resolve("constraint", constraint)
         return param
 
     @property

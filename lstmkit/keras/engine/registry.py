@@ -34,6 +34,27 @@ def register(kind: str, *aliases: str):
     return wrap
 
 
+#: kind -> the family's ``get`` (initializer, regularizer, constraint), for code below the families
+#: (``Layer.add_weight`` in the engine) that must resolve their identifiers without importing them.
+_RESOLVERS: dict[str, Callable[[Any], Any]] = {}
+
+
+def add_resolver(kind: str, get: Callable[[Any], Any]) -> None:
+    """Make ``resolve(kind, identifier)`` call ``get(identifier)`` (each family registers its own)."""
+    _RESOLVERS[kind] = get
+
+
+def resolve(kind: str, identifier: Any) -> Any:
+    """The ``kind`` object for ``identifier`` through its family's ``get``; the family module is
+    imported on first use by the loader its package registered (``add_loader("resolver:" + kind)``)."""
+    if kind not in _RESOLVERS:
+        for loader in _LOADERS.pop("resolver:" + kind, []):
+            loader()
+    if kind not in _RESOLVERS:
+        raise ValueError(f"no {kind} family is loaded to resolve {identifier!r}")
+    return _RESOLVERS[kind](identifier)
+
+
 def lookup(kind: str, name: str) -> type:
     table = _REGISTRY.get(kind, {})
     if name not in table:
