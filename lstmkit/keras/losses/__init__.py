@@ -7,10 +7,6 @@ y_pred)`` ...), and ``get`` for the strings ``model.compile(loss=...)`` accepts 
 
 from __future__ import annotations
 
-from typing import Any
-
-from lstmkit.keras.engine.layer import snake_case
-from lstmkit.keras.engine.registry import Resolver
 from lstmkit.keras.losses.base import Loss, LossFunctionWrapper, reduce_weighted_values, squeeze_or_expand_to_same_rank
 from lstmkit.keras.losses.classes import (
     BinaryCrossentropy,
@@ -46,6 +42,7 @@ from lstmkit.keras.losses.functions import (
     sparse_categorical_crossentropy,
     squared_hinge,
 )
+from lstmkit.keras.losses.lookup import NAMES, deserialize, get, serialize
 
 __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
            "MeanSquaredLogarithmicError", "Huber", "LogCosh", "BinaryCrossentropy", "CategoricalCrossentropy",
@@ -54,7 +51,7 @@ __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError
            "mean_squared_logarithmic_error", "huber", "log_cosh", "binary_crossentropy", "categorical_crossentropy",
            "sparse_categorical_crossentropy", "kl_divergence", "poisson", "hinge", "squared_hinge",
            "categorical_hinge", "cosine_similarity", "mse", "mae", "mape", "msle", "kld", "logcosh",
-           "reduce_weighted_values", "squeeze_or_expand_to_same_rank", "get", "serialize", "deserialize"]
+           "reduce_weighted_values", "squeeze_or_expand_to_same_rank", "NAMES", "get", "serialize", "deserialize"]
 
 # Keras' legacy function aliases
 mse = MSE = mean_squared_error
@@ -63,41 +60,3 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
-
-_CLASSES = (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Huber,
-            LogCosh, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson,
-            Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity)
-#: every string ``get`` accepts -> the loss class it builds
-NAMES: dict[str, type[Loss]] = {}
-for _cls in _CLASSES:
-    NAMES[_cls.__name__] = _cls
-    NAMES[snake_case(_cls.__name__)] = _cls
-    NAMES[_cls._fn.__name__] = _cls
-NAMES.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
-              "msle": MeanSquaredLogarithmicError, "kld": KLDivergence, "kullback_leibler_divergence": KLDivergence,
-              "logcosh": LogCosh, "bce": BinaryCrossentropy, "huber_loss": Huber})
-
-
-_LOSSES = Resolver("loss", "a loss name such as 'mse', a serialized dict, a Loss instance or a "
-                   "callable(y_true, y_pred)", base=Loss, names=NAMES, callables=LossFunctionWrapper)
-
-
-def serialize(loss: Loss) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for a loss."""
-    return _LOSSES.serialize(loss)
-
-
-def deserialize(config: dict[str, Any]) -> Loss:
-    """Inverse of ``serialize``."""
-    return _LOSSES.deserialize(config)
-
-
-def get(identifier: Any) -> Loss | None:
-    """A ``Loss`` from a Keras name ("mse", "mean_squared_error", "MeanSquaredError", "mae",
-    "mape", "huber", "log_cosh", "binary_crossentropy", "categorical_crossentropy",
-    "sparse_categorical_crossentropy", ...; case-insensitive), a serialized dict, a ``Loss``
-    instance or class, or a plain ``callable(y_true, y_pred)`` returning per-sample losses (wrapped
-    in a ``LossFunctionWrapper`` named after the function). None gives None (as Keras)."""
-    return _LOSSES.get(identifier)
-
-
