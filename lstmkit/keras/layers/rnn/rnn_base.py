@@ -20,13 +20,13 @@ from lstmkit.keras.engine import layer as engine_layer
 from lstmkit.keras.engine.keras_tensor import KerasTensor, flatten
 from lstmkit.keras.engine.layer import Layer, as_tensor
 from lstmkit.keras.layers.common import as_bool_mask
+from lstmkit.nn import _checks
 
 
 def check_rate(layer: str, name: str, value: Any) -> float:
-    """A dropout rate in [0, 1), or a ValueError naming the layer and the argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{layer}: {name} must be a float in [0, 1), got {value!r}")
-    return float(value)
+    """A dropout rate in [0, 1), or a ValueError naming the layer and the argument (the check of
+    lstmkit.nn, which the layer's module runs again)."""
+    return _checks.rate(f"{layer}: {name}", value)
 
 
 
