@@ -25,7 +25,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "lstmkit"
 
 #: The floors, lowest first. A module may import modules on its own floor or lower ones, never
 #: higher. Each entry names the module prefixes on that floor; a module belongs to the longest
-#: prefix that matches it. The root utilities (io, errors, cliutil, data) import nothing above
+#: prefix that matches it. The root utilities (io, errors, cliutil, validation, _lazy, data) import nothing above
 #: themselves, so anyone may use them; checkpoint.py loads lstmkit.keras models, so it sits on
 #: the keras floor. tune, viz and distributed are libraries beside each other; the apps use them.
 FLOORS: list[tuple[str, tuple[str, ...]]] = [

@@ -7,18 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-
-def rate(name: str, value: float) -> float:
-    """A probability-like rate in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
-    return float(value)
-
-
-def positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
+from lstmkit.validation import positive_int, rate  # noqa: F401  (re-exported for lstmkit.nn)
 
 
 def hidden_sizes(hidden_size: int | Sequence[int], num_layers: int) -> list[int]:

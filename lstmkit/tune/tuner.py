@@ -26,16 +26,13 @@ from lstmkit.tune.hypermodel import as_hypermodel
 from lstmkit.tune.hyperparameters import HyperParameters, Source
 from lstmkit.tune.objective import infer_objective
 from lstmkit.tune.worker import current_settings
+from lstmkit.validation import positive_int
 
 __all__ = ["Tuner"]
 
 
 def _positive(name: str, value: Any, allow_none: bool = False) -> Any:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, got {value!r}")
-    return value
+    return positive_int(name, value, allow_none=allow_none, word="integer")
 
 
 @contextlib.contextmanager

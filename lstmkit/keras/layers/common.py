@@ -4,13 +4,13 @@ inside layer configs."""
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 import torch
 
 from lstmkit.keras import constraints, initializers, regularizers
+from lstmkit.validation import positive_int as _positive_int
 
 
 def to_float(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -90,6 +90,7 @@ def serialize_options(layer: Any, *keys: str) -> dict[str, Any]:
 
 
 def positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
+    """``value`` as a positive int, or a ValueError naming ``what`` (Keras' wording)."""
+    return _positive_int(what, value, word="integer")
+
+
