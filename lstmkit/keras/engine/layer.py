@@ -300,13 +300,18 @@ class Layer(nn.Module):
             for fill in (2, 3):
                 def dummy(t: KerasTensor, fill=fill) -> torch.Tensor:
                     shape = tuple(fill if d is None else d for d in t.shape)
-                    x = torch.zeros(shape, dtype=t.dtype)
+                    # a bool input is a mask: all steps real, so the dummy pass runs every path
+                    x = torch.ones(shape, dtype=t.dtype) if t.dtype == torch.bool else torch.zeros(shape, dtype=t.dtype)
                     if t.has_mask:
                         set_mask(x, torch.ones(shape[:2], dtype=torch.bool))
                     return x
 
+                def dummy_kwarg(value: Any, dummy=dummy) -> Any:  # mask=, initial_state=[...] given as KerasTensors
+                    return dummy(value) if isinstance(value, KerasTensor) else value
+
+                call_kwargs = {k: _map(dummy_kwarg, v) for k, v in kwargs.items()}
                 with torch.no_grad():
-                    out = self.__call__(_map(dummy, inputs), *args, **kwargs)
+                    out = self.__call__(_map(dummy, inputs), *args, **call_kwargs)
                 specs.append(out)
         finally:
             TRACING = False
@@ -314,9 +319,13 @@ class Layer(nn.Module):
         node = Node(self, inputs, dict(kwargs))
         first, second = specs
 
+        # the batch size stays fixed only if every input fixes it (Input(batch_size=...), stateful models)
+        fixed_batch = all(t.shape and t.shape[0] is not None for t in flatten(inputs) if isinstance(t, KerasTensor))
+
         def symbolic(pair: tuple[torch.Tensor, torch.Tensor]) -> KerasTensor:
             a, b = pair
-            shape = tuple(None if k == 0 or da != db else da for k, (da, db) in enumerate(zip(a.shape, b.shape)))
+            shape = tuple(None if (k == 0 and not fixed_batch) or da != db else da
+                          for k, (da, db) in enumerate(zip(a.shape, b.shape)))
             t = KerasTensor(shape, a.dtype, name=f"{self.name}/out{len(node.outputs)}",
                             has_mask=get_mask(a) is not None, node=node, index=len(node.outputs))
             node.outputs.append(t)

@@ -134,6 +134,13 @@ class Model(Trainer, SavingMixin, Layer):
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
+    def reset_states(self) -> None:
+        """Zero the kept states of every stateful recurrent layer inside the model (nested models,
+        Bidirectional and TimeDistributed wrappers included), as Keras' ``model.reset_states()``."""
+        for module in self.modules():
+            if module is not self and getattr(module, "stateful", False) and hasattr(module, "_states"):
+                module.reset_states()
+
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by index in ``model.layers`` (exactly one of the two)."""
         if (name is None) == (index is None):
