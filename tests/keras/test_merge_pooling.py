@@ -55,7 +55,7 @@ def _compare(ours, theirs, tensors):
 
 M1 = [[True, True, False, False], [True, True, True, False]]
 M2 = [[True, False, False, False], [True, True, True, True]]
-MERGES = ["Add", "Multiply", "Average"]
+MERGES = ["Add", "Multiply", "Average", "Maximum", "Minimum"]
 
 
 @pytest.mark.parametrize("name", MERGES)
@@ -74,6 +74,19 @@ MERGES = ["Add", "Multiply", "Average"]
 def test_elementwise_merges_match_keras(name, shapes, masks):
     tensors = [_tensor(s, k, m) for k, (s, m) in enumerate(zip(shapes, masks))]
     _compare(getattr(layers, name)(), getattr(keras.layers, name)(), tensors)
+
+
+@pytest.mark.parametrize(
+    "shapes,masks",
+    [([(2, 4, 3), (2, 4, 3)], [None, None]), ([(2, 4, 3), (2, 1, 3)], [None, None]),
+     ([(2, 4, 3), (2, 3)], [None, None]), ([(2, 4, 3), (2, 4, 3)], [M1, M2])],
+    ids=["two", "broadcast", "lower_rank", "both_masked"],
+)
+def test_subtract_matches_keras(shapes, masks):
+    tensors = [_tensor(s, k, m) for k, (s, m) in enumerate(zip(shapes, masks))]
+    _compare(layers.Subtract(), keras.layers.Subtract(), tensors)
+    with pytest.raises(ValueError, match="exactly 2 inputs"):
+        layers.Subtract()([_tensor((2, 3), 0)] * 3)
 
 
 @pytest.mark.parametrize(
@@ -102,6 +115,9 @@ def test_functional_forms():
 
     torch.testing.assert_close(multiply([a, b]), a * b)
     torch.testing.assert_close(average([a, b]), (a + b) / 2)
+    torch.testing.assert_close(layers.subtract([a, b]), a - b)
+    torch.testing.assert_close(layers.maximum([a, b]), torch.maximum(a, b))
+    torch.testing.assert_close(layers.minimum([a, b]), torch.minimum(a, b))
     out = layers.concatenate([Input(shape=(None, 3)), Input(shape=(None, 4))])
     assert out.shape == (None, None, 7)
     assert layers.add([Input(shape=(5, 3)), Input(shape=(5, 3))]).shape == (None, 5, 3)
@@ -122,7 +138,7 @@ def test_merge_errors():
         layers.Concatenate(axis="last")
 
 
-@pytest.mark.parametrize("name", ["Add", "Multiply", "Average", "Concatenate"])
+@pytest.mark.parametrize("name", ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"])
 def test_merge_config_round_trip(name):
     layer = getattr(layers, name)(**({"axis": 1} if name == "Concatenate" else {}))
     assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()

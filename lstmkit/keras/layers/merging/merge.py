@@ -134,6 +134,52 @@ class Multiply(_Merge):
 
 
 @register("layer")
+class Subtract(_Merge):
+    """``inputs[0] - inputs[1]``: exactly two tensors of the same (broadcastable) shape."""
+
+    def _merge(self, inputs, masks):
+        if len(inputs) != 2:
+            raise ValueError(f"merge layer {self.name!r} (Subtract) takes exactly 2 inputs, got {len(inputs)}")
+        return inputs[0] - inputs[1]
+
+
+def _masked_op(op: Any, inputs: list[torch.Tensor], masks: list[Any] | None) -> torch.Tensor:
+    """Keras 3's rule for merges without an identity element (max, min): a masked position takes
+    the other operand's value, so padding never wins; positions masked everywhere keep a value."""
+    out, out_mask = None, None
+    for k, x in enumerate(inputs):
+        mask = masks[k] if masks is not None else None
+        if mask is not None:
+            mask = mask.unsqueeze(-1).expand(x.shape)
+        if out is None:
+            out, out_mask = x, mask
+            continue
+        if mask is not None:
+            x = torch.where(mask, x, out)
+        if out_mask is not None:
+            out = torch.where(out_mask, out, x)
+        out_mask = out_mask | mask if mask is not None and out_mask is not None else None
+        out = op(out, x)
+    return out
+
+
+@register("layer")
+class Maximum(_Merge):
+    """Elementwise maximum of a list of tensors of the same (broadcastable) shape."""
+
+    def _merge(self, inputs, masks):
+        return _masked_op(torch.maximum, inputs, masks)
+
+
+@register("layer")
+class Minimum(_Merge):
+    """Elementwise minimum of a list of tensors of the same (broadcastable) shape."""
+
+    def _merge(self, inputs, masks):
+        return _masked_op(torch.minimum, inputs, masks)
+
+
+@register("layer")
 class Concatenate(_Merge):
     """Concatenates a list of tensors along ``axis``; all other sizes must match.
 
@@ -202,3 +248,18 @@ def multiply(inputs: list[Any], **kwargs: Any) -> Any:
 def average(inputs: list[Any], **kwargs: Any) -> Any:
     """``Average(**kwargs)(inputs)``."""
     return Average(**kwargs)(inputs)
+
+
+def subtract(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Subtract(**kwargs)(inputs)``."""
+    return Subtract(**kwargs)(inputs)
+
+
+def maximum(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Maximum(**kwargs)(inputs)``."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs: list[Any], **kwargs: Any) -> Any:
+    """``Minimum(**kwargs)(inputs)``."""
+    return Minimum(**kwargs)(inputs)
