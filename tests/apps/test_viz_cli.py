@@ -92,6 +92,10 @@ def test_attention_draws_a_saved_model(tmp_path, capsys: pytest.CaptureFixture[s
     err = _error(capsys, ["viz", "attention", "--model", str(tmp_path / "m.keras"), "--input",
                           str(tmp_path / "x.npy"), "--out", str(out), "--example", "5"])
     assert "--example 5 is out of range" in err
+    np.save(tmp_path / "scalar.npy", np.float32(1.0))
+    err = _error(capsys, ["viz", "attention", "--model", str(tmp_path / "m.keras"), "--input",
+                          str(tmp_path / "scalar.npy"), "--out", str(out)])
+    assert "expected (examples, steps, ...)" in err
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -72,10 +72,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     history.add_argument("--out", default="runs/viz/history.png", metavar="FILE.png",
                          help="the plot (default: runs/viz/history.png)")
     history.set_defaults(handler=run_history)
-    viz.set_defaults(out_is_file=True)  # --out names a file here, not a folder (see lstmkit.cli)
-    for parser in (cells, gates, attention, history):
+    for parser in (cells, gates, attention, history):  # --out names a file there, not a folder (see lstmkit.cli)
         parser.set_defaults(out_is_file=True)
-    errors.set_defaults(out_is_file=False)
 
 
 def _text_model_args(parser: argparse.ArgumentParser, *, default_chars: int, out: str) -> None:
@@ -236,10 +234,12 @@ def run_attention(args: argparse.Namespace) -> int:
         x = np.load(args.input, allow_pickle=False)
     except ValueError as exc:
         raise AppError(f"--input {args.input} is not a .npy array without pickles ({exc})") from None
-    model = load_model(args.model)
-    items = attention_scores(model, torch.from_numpy(x), layer=args.layer)
+    if x.ndim < 2:
+        raise AppError(f"--input {args.input} holds an array of shape {x.shape}: expected (examples, steps, ...)")
     if args.example >= len(x):
         raise AppError(f"--example {args.example} is out of range: the input has {len(x)} example(s)")
+    model = load_model(args.model)
+    items = attention_scores(model, torch.from_numpy(x), layer=args.layer)
     page = write_attention_page(out, items, title=f"attention of {Path(args.model).name}")
     png = plot_attention(out.with_suffix(".png"), items[0]["scores"][args.example],
                          title=f"{items[0]['name']}, example {args.example}")
