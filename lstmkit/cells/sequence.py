@@ -208,17 +208,7 @@ def run_gru(
 
     Returns ``(output (T, B, D*H_last), h_n)``.
     """
-    def make_step(params, k, B):
-        H = np.shape(params["weight_hh"])[1]
-
-        def step(x_t, state):
-            h, _ = gru_step(spec, params, x_t, state[0])
-            return h, (h,)
-
-        return step, (_initial(h0, k, "h0", (B, H)),)
-
-    output, finals = _run(layers, x, make_step, [("h0", h0)], bidirectional, lengths, mask, masked_output)
-    return output, [f[0] for f in finals]
+    return _run_hidden(gru_step, spec, layers, x, h0, bidirectional, lengths, mask, masked_output)
 
 
 def run_rnn(
@@ -234,11 +224,17 @@ def run_rnn(
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """A stacked (optionally bidirectional) Elman RNN; as :func:`run_gru`, with
     :func:`~lstmkit.cells.rnn.simple_rnn_step` as the cell. Returns ``(output (T, B, D*H_last), h_n)``."""
+    return _run_hidden(simple_rnn_step, spec, layers, x, h0, bidirectional, lengths, mask, masked_output)
+
+
+def _run_hidden(cell_step, spec, layers, x, h0, bidirectional, lengths, mask, masked_output):
+    """A stack of cells whose only state is ``h`` (the GRU and Elman families):
+    ``cell_step(spec, params, x_t, h) -> (h_new, values)``."""
     def make_step(params, k, B):
         H = np.shape(params["weight_hh"])[1]
 
         def step(x_t, state):
-            h, _ = simple_rnn_step(spec, params, x_t, state[0])
+            h, _ = cell_step(spec, params, x_t, state[0])
             return h, (h,)
 
         return step, (_initial(h0, k, "h0", (B, H)),)
