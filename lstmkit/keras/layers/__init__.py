@@ -37,6 +37,9 @@ _WHERE = {
     "lstmkit.keras.layers.rnn.gru": ["GRU"],
     "lstmkit.keras.layers.rnn.simple_rnn": ["SimpleRNN"],
     "lstmkit.keras.layers.rnn.bidirectional": ["Bidirectional"],
+    "lstmkit.keras.layers.rnn.cells": ["LSTMCell", "GRUCell", "SimpleRNNCell"],
+    "lstmkit.keras.layers.rnn.stacked_rnn_cells": ["StackedRNNCells"],
+    "lstmkit.keras.layers.rnn.rnn": ["RNN"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {name: module for module, names in _WHERE.items()
                                                       for name in names})

@@ -1,4 +1,6 @@
-"""Recurrent layers: LSTM, GRU, SimpleRNN, Bidirectional, TimeDistributed (Keras: keras/src/layers/rnn).
+"""Recurrent layers: LSTM, GRU, SimpleRNN, RNN and the cells LSTMCell, GRUCell, SimpleRNNCell,
+StackedRNNCells, Bidirectional, TimeDistributed (Keras: keras/src/layers/rnn).
 
 ``rnn_base`` documents the arguments every recurrent layer takes; ``torch_recurrent`` the layers
-that own an ``lstmkit.nn`` module (all three here)."""
+that own an ``lstmkit.nn`` module (LSTM, GRU, SimpleRNN); ``cell_base`` / ``cells`` the
+one-step cells, and ``rnn`` the generic ``RNN`` layer that loops a cell over time."""
