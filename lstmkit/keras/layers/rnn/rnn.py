@@ -27,6 +27,7 @@ from lstmkit.keras.engine.registry import register, serialize
 from lstmkit.keras.layers.common import as_bool_mask
 from lstmkit.keras.layers.rnn.cell_base import FamilyCell
 from lstmkit.keras.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+from lstmkit.keras.layers.rnn.rnn_base import UNROLL_NEEDS_TIMESTEPS
 from lstmkit.keras.layers.rnn.stacked_rnn_cells import (
     StackedRNNCells,
     call_accepts,
@@ -35,11 +36,6 @@ from lstmkit.keras.layers.rnn.stacked_rnn_cells import (
     initial_state_of,
 )
 from lstmkit.keras.layers.rnn.time_distributed import deserialize_layer
-
-UNROLL_NEEDS_TIMESTEPS = ("Cannot unroll a RNN if the time dimension is undefined. \n- If using a Sequential model, "
-                          "specify the time dimension by passing an `Input()` as your first layer.\n- If using the "
-                          "functional API, specify the time dimension by passing a `shape` or `batch_shape` argument "
-                          "to your `Input()`.")
 
 
 def map_structure(fn: Any, *structures: Any) -> Any:
@@ -61,6 +57,11 @@ def _step_shape(shape: Any) -> Any:
             raise ValueError(f"RNN expects inputs of shape (batch, timesteps, features...), got shape {tuple(shape)}")
         return (shape[0], *shape[2:])
     return type(shape)(_step_shape(s) for s in shape)
+
+
+def _where(keep: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
+    """``new`` where the (batch,) step mask is True, else ``old`` (any trailing shape)."""
+    return torch.where(keep.reshape(-1, *[1] * (new.dim() - 1)), new, old)
 
 
 def _reset_masks(cell: Any) -> None:
@@ -253,14 +254,11 @@ class RNN(Layer):
             out, new = call_cell(self.cell, x_t, states, **kwargs)
             new = list(new) if isinstance(new, (list, tuple)) else [new]
             if mask is not None:
-                keep = mask[:, t]
-                new = map_structure(lambda n, o: torch.where(keep.reshape(-1, *[1] * (n.dim() - 1)), n, o),
-                                    new, states)
+                new = map_structure(lambda n, o, t=t: _where(mask[:, t], n, o), new, states)
                 if previous is None:
                     previous = map_structure(torch.zeros_like, out)
                 fallback = map_structure(torch.zeros_like, out) if self.zero_output_for_mask else previous
-                out = map_structure(lambda n, o: torch.where(keep.reshape(-1, *[1] * (n.dim() - 1)), n, o),
-                                    out, fallback)
+                out = map_structure(lambda n, o, t=t: _where(mask[:, t], n, o), out, fallback)
             outputs.append(out)
             previous, states = out, new
         seq = map_structure(lambda *steps: torch.stack(steps, dim=1), *outputs) if self.return_sequences else None

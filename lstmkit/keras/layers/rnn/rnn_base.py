@@ -29,7 +29,11 @@ def check_rate(layer: str, name: str, value: Any) -> float:
     return _checks.rate(f"{layer}: {name}", value)
 
 
-
+#: Keras 3's error for unroll=True without a known number of timesteps (keras.layers.RNN.call).
+UNROLL_NEEDS_TIMESTEPS = ("Cannot unroll a RNN if the time dimension is undefined. \n- If using a Sequential model, "
+                          "specify the time dimension by passing an `Input()` as your first layer.\n- If using the "
+                          "functional API, specify the time dimension by passing a `shape` or `batch_shape` argument "
+                          "to your `Input()`.")
 
 
 class RecurrentBase(Layer):
@@ -58,7 +62,11 @@ class RecurrentBase(Layer):
             in that reversed order, as in Keras (default False).
         stateful: keep the final states of a batch as the initial states of the next one;
             needs a fixed batch size. ``reset_states()`` zeroes them (default False).
-        unroll: accepted for compatibility; it changes nothing here (default False).
+        unroll: run the recurrence as a step-by-step Python loop (lstmkit.nn's plain-torch
+            loop, ``backend="reference"`` for the call) instead of the fused kernels: the same
+            results, slower on long sequences (Keras unrolls the graph; on torch the loop is
+            the unrolled form). As in Keras, a functional model must then know the number of
+            timesteps: ``Input(shape=(None, features))`` raises a ValueError (default False).
         zero_output_for_mask: with a mask and return_sequences, masked steps output zeros
             instead of repeating the previous output (default False; Bidirectional sets it).
         name, trainable, dtype, input_shape, batch_input_shape: see ``Layer``.
@@ -132,6 +140,8 @@ class RecurrentBase(Layer):
 
     def _symbolic_call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         first = flatten(inputs)[0]
+        if self.unroll and isinstance(first, KerasTensor) and len(first.shape) > 1 and first.shape[1] is None:
+            raise ValueError(UNROLL_NEEDS_TIMESTEPS)
         if self.stateful and isinstance(first, KerasTensor) and first.shape and first.shape[0] is None:
             raise ValueError(f"{type(self).__name__} layer {self.name!r} is stateful, which needs a fixed batch size; "
                              f"got inputs of shape {first.shape}. Give the batch size: Input(shape=..., batch_size=N) "

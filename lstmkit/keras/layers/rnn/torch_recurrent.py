@@ -184,9 +184,13 @@ class TorchRecurrent(RecurrentBase):
                        and not rnn.recurrent_dropout and not any(rnn.zoneout))
         if as_training:
             rnn.training = True
+        backend = rnn.backend
+        if self.unroll:  # the step-by-step loop: Keras' unrolled graph, on torch
+            rnn.backend = "reference"
         try:
             out, final = rnn(x, hx, mask=mask)
         finally:
+            rnn.backend = backend
             if as_training:
                 rnn.training = False
         final = final if isinstance(final, tuple) else (final,)
