@@ -264,6 +264,18 @@ class RNN(Layer):
         seq = map_structure(lambda *steps: torch.stack(steps, dim=1), *outputs) if self.return_sequences else None
         return seq, outputs[-1], states
 
+    def compute_output_shape(self, sequences_shape: Any, initial_state_shape: Any = None) -> Any:
+        """The output shape(s) for inputs of ``sequences_shape`` (batch, time, ...), as Keras:
+        ``output_size`` (else the first state size) must be an int."""
+        batch, length = sequences_shape[0], sequences_shape[1]
+        states = [(batch, s) if isinstance(s, int) else [(batch, d) for d in s] for s in self.state_size]
+        size = getattr(self.cell, "output_size", None)
+        size = self.state_size[0] if size is None else size
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ValueError(f"output_size must be an integer. Received: output_size={size!r}")
+        output = (batch, length, size) if self.return_sequences else (batch, size)
+        return (output, *states) if self.return_state else output
+
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         first = flatten(mask)[0] if isinstance(mask, (list, tuple)) and mask else mask
         output_mask = as_bool_mask(first) if self.return_sequences else None
