@@ -126,3 +126,19 @@ def close(actual: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-6) ->
     if isinstance(actual, torch.Tensor):
         actual = actual.detach().cpu().numpy()
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+
+
+RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
+
+
+def layer_factory(layer_name: str, cell_name: str, how: str):
+    """``how="layer"``: ``layers.<layer_name>(units, **kw)``; ``how="cell"``: the same through
+    ``RNN(layers.<cell_name>(units, **cell kw), **RNN kw)``. Keras' LSTM/GRU/SimpleRNN *are*
+    RNNs around their cells, so Keras' expected values hold for both."""
+    def make(units: int, **kwargs: Any):
+        if how == "layer":
+            return getattr(layers, layer_name)(units, **kwargs)
+        rnn_kwargs = {k: kwargs.pop(k) for k in RNN_ARGS if k in kwargs}
+        return layers.RNN(getattr(layers, cell_name)(units, **kwargs), **rnn_kwargs)
+
+    return make
