@@ -20,7 +20,7 @@ import torch
 from torch.func import functional_call
 
 from lstmkit.keras import activations, constraints, initializers, regularizers
-from lstmkit.keras.engine.layer import Layer
+from lstmkit.keras.engine.layer import Layer, as_tensor
 from lstmkit.keras.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 from lstmkit.keras.layers.rnn.rnn_base import check_rate
 from lstmkit.nn.family import Spec, family_of
@@ -152,7 +152,7 @@ class FamilyCell(Layer, DropoutRNNCell):
         if len(state) != n:
             raise ValueError(f"{type(self).__name__} {self.name!r} takes {n} state tensor(s), got {len(state)}")
         x = inputs if inputs.dtype == self.compute_dtype else inputs.to(self.compute_dtype)
-        state = [s if s.dtype == x.dtype else s.to(x.dtype) for s in state]
+        state = [s.to(device=x.device, dtype=x.dtype) for s in map(as_tensor, state)]
         if training and self.dropout > 0:
             x = x * self.get_dropout_mask(x)
         rmask = self.get_recurrent_dropout_mask(state[0]) if training and self.recurrent_dropout > 0 else None

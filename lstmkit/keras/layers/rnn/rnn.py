@@ -242,11 +242,12 @@ class RNN(Layer):
               constants: Any):
         """The plain Python loop over time steps: ``(outputs, last output, final states)``."""
         kwargs: dict[str, Any] = {"training": training}
+        device = flatten(sequences)[0].device
         if constants is not None:
             if not call_accepts(self.cell, "constants"):
                 raise ValueError(f"RNN layer {self.name!r} got constants=, but its cell's call() takes no "
                                  "`constants` argument")
-            kwargs["constants"] = constants
+            kwargs["constants"] = map_structure(lambda c: as_tensor(c).to(device), constants)
         T = flatten(sequences)[0].shape[1]
         outputs, previous = [], None
         for t in range(T):
