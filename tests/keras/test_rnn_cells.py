@@ -337,3 +337,14 @@ def test_unroll_runs_the_loop_with_the_same_results(layer_name, monkeypatch):
     torch.testing.assert_close(slow(x, mask=MASK), expected, atol=1e-5, rtol=1e-5)
     assert len(steps) == 1  # the plain-torch step loop ran
     assert slow.get_config()["unroll"] is True
+
+
+def test_model_with_rnn_of_cells_saves_and_loads(tmp_path):
+    from lstmkit.keras.models import load_model
+
+    inp = Input((T, F))
+    model = Model(inp, layers.RNN([layers.LSTMCell(U), layers.GRUCell(2, reset_after=False)])(inp))
+    x = _x()
+    model.save(tmp_path / "cells.keras")
+    loaded = load_model(tmp_path / "cells.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), **TOL)
