@@ -29,6 +29,8 @@ class _GlobalPooling1D(Layer):
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format)
         self.keepdims = bool(keepdims)
+        # no weights: built at construction as in Keras, unless a subclass brings its own build()
+        self.built = type(self).build is Layer.build
 
     @property
     def _steps_axis(self) -> int:

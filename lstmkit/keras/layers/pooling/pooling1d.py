@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_single_shape, check_tensor
+from lstmkit.keras.layers.common import check_tensor
 from lstmkit.keras.layers.convolutional.spatial import (
     SpatialShapes,
     same_padding,
@@ -27,7 +27,8 @@ __all__ = ["AveragePooling1D", "AvgPool1D", "MaxPool1D", "MaxPooling1D"]
 
 
 class _Pooling1D(SpatialShapes, Layer):
-    """Shared arguments. No weights; masks are not supported (dropped with Keras' warning).
+    """Shared arguments. No weights (built when made); masks are not supported (dropped with
+    Keras' warning).
 
     Args:
         pool_size: the window length (an int or a 1-tuple).
@@ -47,6 +48,8 @@ class _Pooling1D(SpatialShapes, Layer):
         data_format = standardize_data_format(data_format)
         super().__init__(**kwargs)
         self.pool_size, self.strides, self.padding, self.data_format = pool_size, strides, padding, data_format
+        # no weights: built at construction as in Keras, unless a subclass brings its own build()
+        self.built = type(self).build is Layer.build
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         """Keras' ``compute_pooling_output_shape``: None stays None; a window longer than a known
@@ -65,9 +68,6 @@ class _Pooling1D(SpatialShapes, Layer):
         out = list(shape)
         out[axis] = length
         return tuple(out)
-
-    def build(self, input_shape: Any) -> None:
-        check_single_shape(self, input_shape)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         x = check_tensor(self, inputs, ndim=3)

@@ -9,7 +9,7 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_tensor
+from lstmkit.keras.layers.common import check_single_shape, check_tensor
 from lstmkit.keras.layers.convolutional.spatial import SpatialShapes, standardize_tuple
 
 
@@ -27,6 +27,12 @@ class Cropping1D(SpatialShapes, Layer):
         cropping = standardize_tuple(cropping, 2, "cropping", allow_zero=True)
         super().__init__(**kwargs)
         self.cropping = cropping
+
+    def build(self, input_shape: Any) -> None:
+        """No weights; checks the rank (as Keras' input spec)."""
+        shape = check_single_shape(self, input_shape)
+        if len(shape) != 3:
+            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of rank 3, got shape {shape}")
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         shape = tuple(input_shape)

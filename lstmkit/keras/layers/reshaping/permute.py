@@ -11,7 +11,7 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_tensor
+from lstmkit.keras.layers.common import check_single_shape, check_tensor
 from lstmkit.keras.layers.convolutional.spatial import drop_mask
 
 
@@ -34,6 +34,12 @@ class Permute(Layer):
                              f"must be consecutive and start from 1. Received dims={dims}")
         super().__init__(**kwargs)
         self.dims = tuple(int(d) for d in dims)
+
+    def build(self, input_shape: Any) -> None:
+        """No weights; checks the rank (as Keras' input spec)."""
+        shape = check_single_shape(self, input_shape)
+        if len(shape) != len(self.dims) + 1:
+            raise ValueError(f"Permute {self.name!r} expects inputs of rank {len(self.dims) + 1}, got shape {shape}")
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         shape = tuple(input_shape)

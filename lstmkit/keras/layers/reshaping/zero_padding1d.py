@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_tensor
+from lstmkit.keras.layers.common import check_single_shape, check_tensor
 from lstmkit.keras.layers.convolutional.spatial import drop_mask, standardize_data_format, standardize_tuple
 
 
@@ -30,6 +30,12 @@ class ZeroPadding1D(Layer):
         data_format = standardize_data_format(data_format)
         super().__init__(**kwargs)
         self.padding, self.data_format = padding, data_format
+
+    def build(self, input_shape: Any) -> None:
+        """No weights; checks the rank (as Keras' input spec)."""
+        shape = check_single_shape(self, input_shape)
+        if len(shape) != 3:
+            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of rank 3, got shape {shape}")
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         shape = list(input_shape)
