@@ -157,6 +157,36 @@ def test_conv_in_functional_model_runs_unknown_lengths():
         assert tuple(model.predict(_data(2, steps, 3), verbose=0).shape) == (2, ((steps + 1) // 2) - 2, 2)
 
 
+def test_conv_inside_time_distributed_with_unknown_inner_length():
+    inp = Input(shape=(5, None, 3))
+    out = layers.TimeDistributed(layers.Conv1D(4, 3, strides=2))(inp)  # traced inside TimeDistributed's pass
+    assert out.shape == (None, 5, None, 4)
+    y = Model(inp, out).predict(_data(2, 5, 9, 3), verbose=0)
+    assert y.shape == (2, 5, 4, 4)
+    assert layers.TimeDistributed(layers.Conv1D(4, 3))(Input(shape=(5, 8, 3))).shape == (None, 5, 6, 4)
+
+
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 4, "padding": "same"}, {"kernel_size": 3, "strides": 2,
+                                                                              "padding": "same", "groups": 3},
+                                    {"kernel_size": 3, "dilation_rate": 2, "padding": "causal"}],
+                         ids=["same-even", "same-strided-groups", "causal-dilated"])
+def test_conv1d_gradients_match_keras(kwargs):
+    x = _data(2, 9, 3)
+    theirs = keras.layers.Conv1D(6, **kwargs)
+    ours = layers.Conv1D(6, **kwargs)
+    theirs.build(x.shape)
+    ours.build(x.shape)
+    ours.set_weights(theirs.get_weights())
+    grads = []
+    for layer in (ours, theirs):
+        xt = torch.from_numpy(x.copy()).requires_grad_(True)
+        (layer(xt) ** 2).sum().backward()
+        grads.append(xt.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], **TOL)
+    kernel_grad = ours.kernel.grad.numpy()
+    np.testing.assert_allclose(kernel_grad, _np(theirs.kernel.value.grad), **TOL)
+
+
 @pytest.mark.parametrize("name,kwargs", [
     ("Conv1D", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "causal", "groups": 2,
                 "activation": "relu", "kernel_regularizer": "l2", "bias_constraint": "non_neg"}),

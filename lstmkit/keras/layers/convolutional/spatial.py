@@ -116,11 +116,27 @@ class SpatialShapes:
         finally:
             self._symbolic_shape = previous
 
+    @property
+    def _spatial_axes(self) -> tuple[int, ...]:
+        """The axes whose sizes the layer changes (the steps axis by default)."""
+        return (2,) if getattr(self, "data_format", "channels_last") == "channels_first" else (1,)
+
     def traced_output(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor | None:
         """Zeros shaped like the output for the engine's shape pass when the symbolic input had an
-        unknown non-batch size; None otherwise (then the layer computes for real)."""
+        unknown non-batch size; None otherwise (then the layer computes for real). Inside another
+        layer's shape pass (TimeDistributed, a nested model) the declared shape is not known here:
+        if the dummy does not fit, its spatial sizes are taken as unknown (so a too-short known
+        length is reported at run time there, not when the model is built)."""
+        if not engine_layer.TRACING:
+            return None
         shape = self._symbolic_shape
-        if not engine_layer.TRACING or shape is None or len(shape) != x.dim() or None not in shape[1:]:
+        if shape is None or len(shape) != x.dim():
+            try:
+                self.compute_output_shape(tuple(x.shape))
+                return None
+            except ValueError:
+                shape = tuple(None if k in self._spatial_axes else d for k, d in enumerate(x.shape))
+        if None not in shape[1:]:
             return None
         out = self.compute_output_shape(shape)
         size = [x.shape[0]] + [x.shape[k] if d is None else d for k, d in enumerate(out) if k > 0]
