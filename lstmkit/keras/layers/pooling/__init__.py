@@ -1,1 +1,2 @@
-"""Pooling layers: global average and max pooling (Keras: keras/src/layers/pooling)."""
+"""Pooling layers: MaxPooling1D, AveragePooling1D (pooling1d), global average and max pooling
+(global_pooling) (Keras: keras/src/layers/pooling)."""

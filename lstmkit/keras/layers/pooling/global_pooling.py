@@ -1,5 +1,5 @@
 """Global pooling over time: ``GlobalAveragePooling1D`` (mask-aware mean over the valid
-timesteps, as Keras) and ``GlobalMaxPooling1D`` (ignores masks, as Keras). Both turn
+timesteps, as Keras) and ``GlobalMaxPooling1D`` (drops masks with Keras' warning). Both turn
 ``(batch, steps, features)`` into ``(batch, features)`` (or keep a size-1 steps axis)."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import torch
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.layers.common import as_bool_mask, check_tensor
+from lstmkit.keras.layers.convolutional.spatial import drop_mask, standardize_data_format
 
 __all__ = ["GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D"]
-
-_DATA_FORMATS = ("channels_last", "channels_first")
 
 
 class _GlobalPooling1D(Layer):
@@ -22,18 +21,16 @@ class _GlobalPooling1D(Layer):
 
     Args:
         data_format: "channels_last" (inputs ``(batch, steps, features)``, the default) or
-            "channels_first" (``(batch, features, steps)``).
+            "channels_first" (``(batch, features, steps)``); any case, as in Keras.
         keepdims: keep the pooled axis with size 1.
     """
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
-        data_format = data_format or "channels_last"
-        if data_format not in _DATA_FORMATS:
-            raise ValueError(f"{type(self).__name__} data_format must be one of {list(_DATA_FORMATS)}, got "
-                             f"{data_format!r}")
-        self.data_format = data_format
+        self.data_format = standardize_data_format(data_format)
         self.keepdims = bool(keepdims)
+        # no weights: built at construction as in Keras, unless a subclass brings its own build()
+        self.built = type(self).build is Layer.build
 
     @property
     def _steps_axis(self) -> int:
@@ -74,11 +71,16 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 @register("layer", "GlobalMaxPool1D")
 class GlobalMaxPooling1D(_GlobalPooling1D):
-    """Maximum over timesteps (masks are ignored and dropped, as in Keras)."""
+    """Maximum over timesteps (masks are ignored and dropped with Keras' warning, as in Keras 3:
+    padded steps take part in the maximum)."""
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         x = check_tensor(self, inputs, ndim=3)
         return x.amax(dim=self._steps_axis, keepdim=self.keepdims)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        drop_mask(self, mask)
+        return None
 
 
 GlobalAvgPool1D = GlobalAveragePooling1D

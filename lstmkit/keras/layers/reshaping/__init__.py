@@ -1,1 +1,2 @@
-"""Reshaping layers: Flatten, Reshape, RepeatVector (Keras: keras/src/layers/reshaping)."""
+"""Reshaping layers: Flatten, Reshape, RepeatVector, Permute, ZeroPadding1D, Cropping1D, UpSampling1D
+(Keras: keras/src/layers/reshaping)."""
