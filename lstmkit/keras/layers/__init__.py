@@ -31,6 +31,7 @@ _WHERE = {
     "lstmkit.keras.layers.pooling.global_pooling": ["GlobalAveragePooling1D", "GlobalMaxPooling1D",
                                                     "GlobalAvgPool1D", "GlobalMaxPool1D"],
     "lstmkit.keras.layers.attention.attention": ["Attention", "AdditiveAttention"],
+    "lstmkit.keras.layers.attention.multi_head_attention": ["MultiHeadAttention"],
     "lstmkit.keras.layers.preprocessing.text_vectorization": ["TextVectorization"],
     "lstmkit.keras.layers.rnn.time_distributed": ["TimeDistributed"],
     "lstmkit.keras.layers.rnn.lstm": ["LSTM"],
