@@ -152,14 +152,14 @@ class MultiHeadAttention(Layer):
                 raise ValueError(f"MultiHeadAttention {self.name!r}: `{what}` needs shape (batch, ..., steps, dim) "
                                  f"with a known last dimension, got {what}_shape={shape}")
         heads = self.num_heads
-        self.query_dense = self._projection("query", len(query_shape), query_shape[-1], (heads, self.key_dim))
-        self.key_dense = self._projection("key", len(key_shape), key_shape[-1], (heads, self.key_dim))
+        self._query_dense = self._projection("query", len(query_shape), query_shape[-1], (heads, self.key_dim))
+        self._key_dense = self._projection("key", len(key_shape), key_shape[-1], (heads, self.key_dim))
         if self.use_gate:
-            self.gate_dense = self._projection("gate", len(query_shape), query_shape[-1], (heads, self.value_dim),
+            self._gate_dense = self._projection("gate", len(query_shape), query_shape[-1], (heads, self.value_dim),
                                                activation=torch.sigmoid)
-        self.value_dense = self._projection("value", len(value_shape), value_shape[-1], (heads, self.value_dim))
+        self._value_dense = self._projection("value", len(value_shape), value_shape[-1], (heads, self.value_dim))
         out = self._output_shape or (query_shape[-1],)
-        self.output_dense = self._projection("attention_output", len(query_shape) + 1, 0, out, bound=2)
+        self._output_dense = self._projection("attention_output", len(query_shape) + 1, 0, out, bound=2)
         rank = len(query_shape) + 1  # projected: (batch, ..., heads, channels)
         axes = tuple(range(1, rank - 2)) if self.attention_axes is None else tuple(
             a if a >= 0 else rank - 1 + a for a in self.attention_axes)
@@ -200,24 +200,19 @@ class MultiHeadAttention(Layer):
         for what, t in (("query", query), ("value", value), ("key", key)):
             if not t.is_floating_point():
                 raise TypeError(f"MultiHeadAttention {self.name!r}: `{what}` must be a float tensor, got {t.dtype}")
-        explicit = self.dropout > 0 or return_attention_scores or query.dim() != 3
         causal_only = (use_causal_mask and query_mask is None and value_mask is None and key_mask is None
                        and attention_mask is None and self.sliding_window is None)
         mask = None if causal_only else self._attention_mask(query, value, query_mask, value_mask, key_mask,
                                                              attention_mask, use_causal_mask)
-        if causal_only and explicit:
-            mask = self._causal(query, value)
-        gate = self.gate_dense(query) if self.use_gate else None
-        q = self.query_dense(query)  # (B, T, N, key_dim)
-        k = self.key_dense(key)  # (B, S, N, key_dim)
-        v = self.value_dense(value)  # (B, S, N, value_dim)
-        if explicit:
-            out, scores = self._explicit_attention(q, k, v, mask, training)
-        else:
-            out, scores = self._sdpa(q, k, v, mask, causal_only), None
+        gate = self._gate_dense(query) if self.use_gate else None
+        q = self._query_dense(query)  # (B, T, N, key_dim)
+        k = self._key_dense(key)  # (B, S, N, key_dim)
+        v = self._value_dense(value)  # (B, S, N, value_dim)
+        out, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores,
+                                              use_causal_mask=causal_only)
         if gate is not None:
             out = out * gate
-        out = self.output_dense(out)
+        out = self._output_dense(out)
         self._returned_scores = bool(return_attention_scores)
         return (out, scores) if return_attention_scores else out
 
@@ -255,11 +250,28 @@ class MultiHeadAttention(Layer):
             mask = mask.unsqueeze(axis)
         return mask
 
+    def _compute_attention(self, query: Any, key: Any, value: Any, attention_mask: Any = None,
+                           training: bool | None = None, return_attention_scores: bool = False,
+                           use_causal_mask: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attention over projected ``query (B, T, N, key_dim)``, ``key (B, S, N, key_dim)`` and
+        ``value (B, S, N, value_dim)``: ``(output (B, T, N, value_dim), scores (B, N, T, S) or None)``.
+        Keras' override point; ``use_causal_mask`` is ANDed with ``attention_mask``."""
+        query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
+        mask = None if attention_mask is None else as_bool_mask(attention_mask, query)
+        explicit = self.dropout > 0 or return_attention_scores or query.dim() != 4
+        if not explicit:
+            return self._sdpa(query, key, value, mask, use_causal_mask), None
+        if use_causal_mask:
+            mask = self._causal(query, value) if mask is None else mask & self._causal(query, value)
+        return self._explicit_attention(query, key, value, mask, training)
+
     def _sdpa(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
               causal: bool) -> torch.Tensor:
         bias = None
         if mask is not None:
             mask = self._expand_mask(mask, 4)
+            if causal:  # Keras' torch backend folds is_causal into an explicit mask
+                mask = mask & torch.ones(q.shape[1], k.shape[1], dtype=torch.bool, device=q.device).tril()
             bias = torch.where(mask, torch.zeros((), dtype=q.dtype, device=q.device),
                                torch.full((), _SDPA_NEGATIVE, dtype=q.dtype, device=q.device))
         out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=bias,
@@ -293,6 +305,32 @@ class MultiHeadAttention(Layer):
             self._generators[device] = torch.Generator(device=weights.device).manual_seed(int(self.seed))
         keep = 1.0 - self.dropout
         return weights * torch.empty_like(weights).bernoulli_(keep, generator=self._generators[device]) / keep
+
+    @property
+    def query_dense(self) -> EinsumProjection:
+        return self._query_dense
+
+    @property
+    def key_dense(self) -> EinsumProjection:
+        return self._key_dense
+
+    @property
+    def value_dense(self) -> EinsumProjection:
+        return self._value_dense
+
+    @property
+    def output_dense(self) -> EinsumProjection:
+        return self._output_dense
+
+    def compute_output_shape(self, query_shape: Sequence[Any], value_shape: Sequence[Any],
+                             key_shape: Sequence[Any] | None = None) -> tuple:
+        """The output's shape: the query's, with its last axis replaced by ``output_shape``."""
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError("All dimensions of `value` and `key`, except the last one, must be equal. "
+                             f"Received: value_shape={value_shape} and key_shape={key_shape}")
+        return query_shape[:-1] + self._output_shape if self._output_shape else query_shape
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return [mask, None] if self._returned_scores else mask
