@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from lstmkit.keras.engine.layer import Layer, as_tensor
 from lstmkit.keras.engine.keras_tensor import is_symbolic
+from lstmkit.keras.engine.layer import Layer, as_tensor
 from lstmkit.keras.engine.registry import register
 
 __all__ = ["CategoryEncoding", "encode_categorical"]
@@ -113,11 +113,13 @@ class CategoryEncoding(Layer):
                                  f"Received `count_weights={count_weights}`.")
             count_weights = torch.as_tensor(count_weights, dtype=self.compute_dtype, device=inputs.device)
             if tuple(count_weights.shape) != tuple(inputs.shape):
-                raise ValueError(f"CategoryEncoding: `count_weights` must have the inputs' shape {tuple(inputs.shape)}, "
+                raise ValueError("CategoryEncoding: `count_weights` must have the inputs' shape "
+                                 f"{tuple(inputs.shape)}, "
                                  f"got {tuple(count_weights.shape)}")
         ids = inputs.long() if inputs.dtype != torch.int64 else inputs
         if ids.numel() and int(ids.max()) >= self.num_tokens:
-            raise ValueError(f"CategoryEncoding {self.name!r}: inputs must be ids in [0, num_tokens={self.num_tokens}), "
+            raise ValueError(f"CategoryEncoding {self.name!r}: inputs must be ids in "
+                             f"[0, num_tokens={self.num_tokens}), "
                              f"got the value {int(ids.max())}")
         return encode_categorical(ids, self.output_mode, self.num_tokens, self.compute_dtype, count_weights)
 

@@ -61,7 +61,8 @@ class IndexLookup(Layer):
             raise ValueError(f"Invalid value for argument `output_mode` of {cls}: expected one of {list(_MODES)}. "
                              f"Received: output_mode={output_mode!r}")
         if invert and output_mode != "int":
-            raise ValueError(f"`output_mode` must be `'int'` when `invert` is true. Received: output_mode={output_mode}")
+            raise ValueError("`output_mode` must be `'int'` when `invert` is true. "
+                             f"Received: output_mode={output_mode}")
         if sparse:
             raise ValueError("`sparse=True` can only be used with the TensorFlow backend.")
         if idf_weights is not None and output_mode != "tf_idf":
