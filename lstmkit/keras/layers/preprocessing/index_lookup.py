@@ -281,7 +281,7 @@ class IndexLookup(Layer):
 
     def _encode(self, ids: np.ndarray, device: Any = None) -> torch.Tensor:
         """Index array -> the output tensor of ``output_mode``."""
-        tensor = torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64))
+        tensor = torch.from_numpy(np.array(ids, dtype=np.int64))  # (not ascontiguousarray: it makes 0-d 1-d)
         if device is not None:
             tensor = tensor.to(device)
         if self.output_mode == "int":
