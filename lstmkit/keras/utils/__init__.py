@@ -1,16 +1,23 @@
 """``lstmkit.keras.utils``, as ``tensorflow.keras.utils``: label encoding (``to_categorical``),
-sequence padding, sliding-window datasets over time series, the ``PyDataset``/``Sequence`` base
-class of batch-by-index datasets, seeding and normalisation.
+sequence padding, sliding-window datasets over time series and text datasets from folders (with
+tf.data's ``take``/``map``/... and ``.numpy()`` batches), the ``PyDataset``/``Sequence`` base class of
+batch-by-index datasets, seeding, normalisation, ``get_file`` (Keras' local cache, no download) and
+``plot_model`` (pydot/Graphviz, optional).
 
 Everything here works on NumPy (and torch where noted), so a Keras script's data preparation runs
 unchanged.
 """
 
+from lstmkit.keras.utils.dataset_ops import AUTOTUNE, BatchArray
+from lstmkit.keras.utils.file_utils import get_file
 from lstmkit.keras.utils.numerical import normalize, to_categorical
+from lstmkit.keras.utils.plot import model_to_dot, plot_model
 from lstmkit.keras.utils.py_dataset import PyDataset, Sequence
 from lstmkit.keras.utils.rng import set_random_seed
 from lstmkit.keras.utils.sequence import pad_sequences
+from lstmkit.keras.utils.text_dataset import TextDataset, text_dataset_from_directory
 from lstmkit.keras.utils.timeseries import TimeseriesDataset, timeseries_dataset_from_array
 
-__all__ = ["PyDataset", "Sequence", "TimeseriesDataset", "normalize", "pad_sequences", "set_random_seed",
+__all__ = ["AUTOTUNE", "BatchArray", "PyDataset", "Sequence", "TextDataset", "TimeseriesDataset", "get_file",
+           "model_to_dot", "normalize", "pad_sequences", "plot_model", "set_random_seed", "text_dataset_from_directory",
            "timeseries_dataset_from_array", "to_categorical"]

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from lstmkit.keras.utils.dataset_ops import DatasetOps, as_batch
+
 
 def _as_array(name: str, x: Any) -> np.ndarray:
     if isinstance(x, torch.Tensor):
@@ -31,7 +33,7 @@ def _check_int(name: str, value: Any, allow_none: bool = False) -> None:
         raise ValueError(f"`{name}` must be an integer{' or None' if allow_none else ''}. Received: {name}={value!r}")
 
 
-class TimeseriesDataset:
+class TimeseriesDataset(DatasetOps):
     """Batches of windows (and their targets) over an array; built by ``timeseries_dataset_from_array``.
 
     Iterating yields ``(x, y)`` NumPy batches, or ``x`` alone when there are no targets;
@@ -39,6 +41,8 @@ class TimeseriesDataset:
     batch ``i`` of the current epoch. With ``shuffle=True`` the first epoch's order is Keras'
     (``np.random.RandomState(seed).shuffle`` of the window starts) and every later pass over the
     dataset reshuffles from the same generator, so a given seed always gives the same epochs.
+    Batches are ``BatchArray`` s (NumPy arrays with ``.numpy()``), and ``take``/``skip``/``map``/
+    ``cache``/``prefetch``/``as_numpy_iterator`` work as on a ``tf.data.Dataset``.
     """
 
     def __init__(self, data: np.ndarray, targets: np.ndarray | None, starts: np.ndarray, sequence_length: int,
@@ -68,10 +72,10 @@ class TimeseriesDataset:
         return -(-self.num_samples // self.batch_size)
 
     def _batch(self, starts: np.ndarray) -> Any:
-        x = self.data[starts[:, None] + self._offsets]
+        x = as_batch(self.data[starts[:, None] + self._offsets])
         if self.targets is None:
             return x
-        return x, self.targets[starts]
+        return x, as_batch(self.targets[starts])
 
     def __getitem__(self, index: int) -> Any:
         n = len(self)

@@ -1,1 +1,1 @@
-"""Attention layers: Attention, AdditiveAttention (Keras: keras/src/layers/attention)."""
+"""Attention layers: Attention, AdditiveAttention, MultiHeadAttention (Keras: keras/src/layers/attention)."""
