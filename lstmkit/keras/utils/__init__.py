@@ -7,10 +7,11 @@ unchanged.
 """
 
 from lstmkit.keras.utils.numerical import normalize, to_categorical
+from lstmkit.keras.utils.progbar import Progbar
 from lstmkit.keras.utils.py_dataset import PyDataset, Sequence
 from lstmkit.keras.utils.rng import set_random_seed
 from lstmkit.keras.utils.sequence import pad_sequences
 from lstmkit.keras.utils.timeseries import TimeseriesDataset, timeseries_dataset_from_array
 
-__all__ = ["PyDataset", "Sequence", "TimeseriesDataset", "normalize", "pad_sequences", "set_random_seed",
+__all__ = ["Progbar", "PyDataset", "Sequence", "TimeseriesDataset", "normalize", "pad_sequences", "set_random_seed",
            "timeseries_dataset_from_array", "to_categorical"]
