@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from lstmkit.keras.models import data as data_lib
-from lstmkit.keras.utils.progbar import Progbar
 from lstmkit.keras.models.strategy import LOCAL, Strategy
 from lstmkit.keras.models.synced import reduced_logs, synced_train_step, train_logs
+from lstmkit.keras.utils.progbar import Progbar
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
                 "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
