@@ -68,7 +68,7 @@ def state_bytes(model: Any, epoch: int, batch: int) -> bytes:
     tensors: dict[str, torch.Tensor] = {}
     weights = model.get_weights()
     for k, w in enumerate(weights):
-        tensors[f"weights/{k}"] = torch.from_numpy(np.ascontiguousarray(w)).clone()
+        tensors[f"weights/{k}"] = torch.from_numpy(np.array(w, order="C", copy=True))  # 0-d stays 0-d
     optimizer = getattr(model, "optimizer", None)
     opt_state = None
     if optimizer is not None and getattr(optimizer, "built", False):
