@@ -18,76 +18,10 @@ import numpy as np
 import torch
 
 from lstmkit.keras.models import data as data_lib
+from lstmkit.keras.models.loop_callbacks import callback_list, has_progbar_logger, start_epoch, verbosity
 from lstmkit.keras.models.strategy import LOCAL, Strategy
 from lstmkit.keras.models.synced import reduced_logs, synced_train_step, train_logs
 from lstmkit.keras.utils.progbar import Progbar
-
-_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
-                "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
-
-
-def callback_list(model: Any, callbacks: Any, params: dict[str, Any], add_history: bool,
-                  strategy: Strategy = LOCAL) -> tuple[Any, Any, set[str]]:
-    """The CallbackList for a run (with a History for fit) of the callbacks this process runs
-    (``strategy.rank_callbacks``), the History, and the batch hooks that some callback implements
-    (the others are never called). The hooks are those of all the callbacks, also the ones this
-    process leaves out: a batch hook's logs may need a sum over the processes, which every
-    process must then take part in."""
-    if not callbacks and not add_history:
-        return _NO_CALLBACKS, None, set()
-    params = dict(params)
-    from lstmkit.keras import callbacks as cb_module
-
-    if isinstance(callbacks, cb_module.CallbackList):
-        callbacks.set_model(model)
-        callbacks.set_params(params)
-        history = next((cb for cb in callbacks.callbacks if isinstance(cb, cb_module.History)), None)
-        return _for_this_rank(callbacks, strategy, model, params), history, _active_hooks(callbacks)
-    user = list(callbacks or [])
-    for cb in user:
-        if not isinstance(cb, cb_module.Callback):
-            raise TypeError(f"callbacks must be lstmkit.keras.callbacks.Callback instances, got "
-                            f"{type(cb).__name__}")
-    history = None
-    if add_history:
-        history = next((cb for cb in user if isinstance(cb, cb_module.History)), None)
-        if history is None:
-            history = cb_module.History()
-            user.append(history)
-    cbs = cb_module.CallbackList(user, model=model, params=params)
-    return _for_this_rank(cbs, strategy, model, params), history, _active_hooks(cbs)
-
-
-def _for_this_rank(cbs: Any, strategy: Strategy, model: Any, params: dict[str, Any]) -> Any:
-    """``cbs``, or a new list of the callbacks the strategy keeps on this process."""
-    kept = strategy.rank_callbacks(cbs.callbacks)
-    if [id(cb) for cb in kept] == [id(cb) for cb in cbs.callbacks]:
-        return cbs
-    from lstmkit.keras.callbacks import CallbackList
-
-    return CallbackList(kept, model=model, params=params)
-
-
-def _active_hooks(cbs: Any) -> set[str]:
-    """The batch hooks some callback of the list implements (CallbackList tracks them)."""
-    active = getattr(cbs, "_active", None)
-    return {h for h, on in active.items() if on} if isinstance(active, dict) else set(_BATCH_HOOKS)
-
-
-class _NoCallbacks:
-    """Stands in for a CallbackList when there are no callbacks (evaluate/predict without any)."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            return _ignore
-        raise AttributeError(name)
-
-
-def _ignore(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
-_NO_CALLBACKS = _NoCallbacks()
 
 
 def _place(model: Any, strategy: Strategy, *datasets: Any) -> None:
@@ -134,7 +68,7 @@ def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose
             validation_freq: Any, strategy: Strategy = LOCAL) -> Any:
     """``fit``: check the arguments, make the data adapters, run the epochs the way ``strategy``
     says (strategy.py: in this process alone, or data-parallel across processes)."""
-    _verbosity(verbose)
+    verbosity(verbose)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
@@ -179,13 +113,13 @@ def _fit(model: Any, strategy: Strategy, data: Any, val: Any, *, epochs: int, ve
     val, val_reduce = strategy.eval_data(val) if val is not None else (None, False)
     chief = strategy.is_chief
     params = {"verbose": verbose if chief else 0, "epochs": epochs, "steps": shard.num_batches}
-    verbose = _verbosity(verbose)
+    verbose = verbosity(verbose)
     cbs, history, hooks = callback_list(model, callbacks, params, add_history=True, strategy=strategy)
-    own_bar = not _has_progbar_logger(cbs)
+    own_bar = not has_progbar_logger(cbs)
     model.stop_training = False
     cbs.on_train_begin()
     logs: dict[str, Any] = {}
-    for epoch in range(_start_epoch(model, initial_epoch), epochs):
+    for epoch in range(start_epoch(model, initial_epoch), epochs):
         model.reset_metrics()
         cbs.on_epoch_begin(epoch)
         bar = None
@@ -224,30 +158,6 @@ def _fit(model: Any, strategy: Strategy, data: Any, val: Any, *, epochs: int, ve
     if history is not None:
         model.history = history
     return model.history
-
-
-def _verbosity(verbose: Any) -> int:
-    """The level of a ``verbose`` argument ("auto" is 1). Callbacks get the argument itself in
-    ``params["verbose"]``, as in Keras."""
-    from lstmkit.keras.models.training import _verbosity as level
-
-    return level(verbose)
-
-
-def _has_progbar_logger(cbs: Any) -> bool:
-    """Whether the callbacks hold a ``ProgbarLogger``: then it draws the bar, not the loop."""
-    from lstmkit.keras.callbacks.progbar_logger import ProgbarLogger
-
-    return any(isinstance(cb, ProgbarLogger) for cb in getattr(cbs, "callbacks", ()))
-
-
-def _start_epoch(model: Any, initial_epoch: int) -> int:
-    """The first epoch to run: the one a callback restored in ``on_train_begin`` (``BackupAndRestore``
-    sets ``model._initial_epoch``, as in Keras), else ``initial_epoch``. The restored epoch is used
-    once, so a later ``fit`` of the same model starts where it is told to."""
-    restored = getattr(model, "_initial_epoch", None)
-    model._initial_epoch = None
-    return int(restored) if restored is not None else initial_epoch
 
 
 def _run_epoch(model: Any, strategy: Strategy, forward: Any, data: Any, cbs: Any, hooks: set[str],
@@ -318,9 +228,9 @@ def run_evaluate(model: Any, data: Any, verbose: Any, callbacks: Any, hooks: set
         data, reduce = strategy.eval_data(data)
         verbose = verbose if strategy.is_chief else 0
         params = {"verbose": verbose, "epochs": 1, "steps": data.num_batches}
-        verbose = _verbosity(verbose)
+        verbose = verbosity(verbose)
         callbacks, _, hooks = callback_list(model, callbacks, params, add_history=False, strategy=strategy)
-        verbose = verbose if not _has_progbar_logger(callbacks) else 0
+        verbose = verbose if not has_progbar_logger(callbacks) else 0
     begin_hook = "on_test_batch_begin" in hooks
     end_hook = "on_test_batch_end" in hooks
     bar = Progbar(data.num_batches, verbose=verbose, stateful_metrics=_ALL) if verbose and not in_fit else None
@@ -359,9 +269,9 @@ def run_predict(model: Any, data: Any, verbose: Any, callbacks: Any, strategy: S
     _place(model, strategy if gather else LOCAL, data)  # unsplit data is predicted as by one process
     verbose = verbose if strategy.is_chief else 0
     params = {"verbose": verbose, "epochs": 1, "steps": data.num_batches}
-    verbose = _verbosity(verbose)
+    verbose = verbosity(verbose)
     cbs, _, hooks = callback_list(model, callbacks, params, add_history=False, strategy=strategy)
-    bar = Progbar(data.num_batches, verbose=verbose) if verbose and not _has_progbar_logger(cbs) else None
+    bar = Progbar(data.num_batches, verbose=verbose) if verbose and not has_progbar_logger(cbs) else None
     model.eval()
     model.stop_predicting = False
     cbs.on_predict_begin()
