@@ -156,11 +156,20 @@ class CallbackList(Callback):
             ``History``, if any).
         params: the training parameters, given to every callback.
         add_history: append a ``History`` if the list has none.
+        add_progbar: append a ``ProgbarLogger`` if the list has none (Keras' argument; the
+            training loop draws its own bar unless the list holds a ``ProgbarLogger``).
+        **kwargs: the parameters as keywords, as Keras' ``CallbackList(cbs, model=m, epochs=1,
+            steps=10, verbose=0)`` (used when ``params`` is not given).
     """
 
     def __init__(self, callbacks: Callback | Iterable[Any] | None = None, model: Any = None,
-                 params: dict[str, Any] | None = None, add_history: bool = False):
+                 params: dict[str, Any] | None = None, add_history: bool = False, add_progbar: bool = False,
+                 **kwargs: Any):
         super().__init__()
+        if params is None and kwargs:
+            params = dict(kwargs)
+        elif kwargs:
+            raise TypeError(f"CallbackList got both params= and parameter keywords {sorted(kwargs)}")
         self.callbacks: list[Callback] = _flatten(callbacks)
         for k, cb in enumerate(self.callbacks):
             if not all(callable(getattr(cb, hook, None)) for hook in ("on_epoch_end", "set_model", "set_params")):
@@ -168,6 +177,11 @@ class CallbackList(Callback):
                                 "lstmkit.keras.callbacks.Callback)")
         if add_history and self.history is None:
             self.callbacks.append(History())
+        if add_progbar:
+            from lstmkit.keras.callbacks.progbar_logger import ProgbarLogger
+
+            if not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
+                self.callbacks.append(ProgbarLogger())
         self._refresh()
         self.set_model(model)
         self.set_params(params)

@@ -18,75 +18,10 @@ import numpy as np
 import torch
 
 from lstmkit.keras.models import data as data_lib
-from lstmkit.keras.models.progbar import Progbar
+from lstmkit.keras.models.loop_callbacks import callback_list, has_progbar_logger, start_epoch, verbosity
 from lstmkit.keras.models.strategy import LOCAL, Strategy
 from lstmkit.keras.models.synced import reduced_logs, synced_train_step, train_logs
-
-_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
-                "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
-
-
-def callback_list(model: Any, callbacks: Any, params: dict[str, Any], add_history: bool,
-                  strategy: Strategy = LOCAL) -> tuple[Any, Any, set[str]]:
-    """The CallbackList for a run (with a History for fit) of the callbacks this process runs
-    (``strategy.rank_callbacks``), the History, and the batch hooks that some callback implements
-    (the others are never called). The hooks are those of all the callbacks, also the ones this
-    process leaves out: a batch hook's logs may need a sum over the processes, which every
-    process must then take part in."""
-    if not callbacks and not add_history:
-        return _NO_CALLBACKS, None, set()
-    from lstmkit.keras import callbacks as cb_module
-
-    if isinstance(callbacks, cb_module.CallbackList):
-        callbacks.set_model(model)
-        callbacks.set_params(params)
-        history = next((cb for cb in callbacks.callbacks if isinstance(cb, cb_module.History)), None)
-        return _for_this_rank(callbacks, strategy, model, params), history, _active_hooks(callbacks)
-    user = list(callbacks or [])
-    for cb in user:
-        if not isinstance(cb, cb_module.Callback):
-            raise TypeError(f"callbacks must be lstmkit.keras.callbacks.Callback instances, got "
-                            f"{type(cb).__name__}")
-    history = None
-    if add_history:
-        history = next((cb for cb in user if isinstance(cb, cb_module.History)), None)
-        if history is None:
-            history = cb_module.History()
-            user.append(history)
-    cbs = cb_module.CallbackList(user, model=model, params=params)
-    return _for_this_rank(cbs, strategy, model, params), history, _active_hooks(cbs)
-
-
-def _for_this_rank(cbs: Any, strategy: Strategy, model: Any, params: dict[str, Any]) -> Any:
-    """``cbs``, or a new list of the callbacks the strategy keeps on this process."""
-    kept = strategy.rank_callbacks(cbs.callbacks)
-    if [id(cb) for cb in kept] == [id(cb) for cb in cbs.callbacks]:
-        return cbs
-    from lstmkit.keras.callbacks import CallbackList
-
-    return CallbackList(kept, model=model, params=params)
-
-
-def _active_hooks(cbs: Any) -> set[str]:
-    """The batch hooks some callback of the list implements (CallbackList tracks them)."""
-    active = getattr(cbs, "_active", None)
-    return {h for h, on in active.items() if on} if isinstance(active, dict) else set(_BATCH_HOOKS)
-
-
-class _NoCallbacks:
-    """Stands in for a CallbackList when there are no callbacks (evaluate/predict without any)."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            return _ignore
-        raise AttributeError(name)
-
-
-def _ignore(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
-_NO_CALLBACKS = _NoCallbacks()
+from lstmkit.keras.utils.progbar import Progbar
 
 
 def _place(model: Any, strategy: Strategy, *datasets: Any) -> None:
@@ -127,12 +62,13 @@ def _should_validate(epoch: int, freq: Any) -> bool:
     raise ValueError(f"validation_freq must be an int or a list of epochs, got {freq!r}")
 
 
-def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose: int, callbacks: Any,
+def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose: Any, callbacks: Any,
             validation_split: float, validation_data: Any, shuffle: Any, class_weight: Any, sample_weight: Any,
             initial_epoch: int, steps_per_epoch: Any, validation_steps: Any, validation_batch_size: Any,
             validation_freq: Any, strategy: Strategy = LOCAL) -> Any:
     """``fit``: check the arguments, make the data adapters, run the epochs the way ``strategy``
     says (strategy.py: in this process alone, or data-parallel across processes)."""
+    verbosity(verbose)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
@@ -165,7 +101,7 @@ def run_fit(model: Any, *, x: Any, y: Any, batch_size: Any, epochs: int, verbose
         raise
 
 
-def _fit(model: Any, strategy: Strategy, data: Any, val: Any, *, epochs: int, verbose: int, callbacks: Any,
+def _fit(model: Any, strategy: Strategy, data: Any, val: Any, *, epochs: int, verbose: Any, callbacks: Any,
          initial_epoch: int, validation_freq: Any) -> Any:
     """The epochs of ``fit`` (the data already converted by run_fit)."""
     _place(model, strategy, data, val)
@@ -177,15 +113,17 @@ def _fit(model: Any, strategy: Strategy, data: Any, val: Any, *, epochs: int, ve
     val, val_reduce = strategy.eval_data(val) if val is not None else (None, False)
     chief = strategy.is_chief
     params = {"verbose": verbose if chief else 0, "epochs": epochs, "steps": shard.num_batches}
+    verbose = verbosity(verbose)
     cbs, history, hooks = callback_list(model, callbacks, params, add_history=True, strategy=strategy)
+    own_bar = not has_progbar_logger(cbs)
     model.stop_training = False
     cbs.on_train_begin()
     logs: dict[str, Any] = {}
-    for epoch in range(initial_epoch, epochs):
+    for epoch in range(start_epoch(model, initial_epoch), epochs):
         model.reset_metrics()
         cbs.on_epoch_begin(epoch)
         bar = None
-        if verbose and chief:
+        if verbose and chief and own_bar:
             if epochs > 1:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
             bar = Progbar(shard.num_batches, verbose=verbose, stateful_metrics=_ALL)
@@ -278,7 +216,7 @@ class _AllNames:
 _ALL = _AllNames()
 
 
-def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set[str] | None = None,
+def run_evaluate(model: Any, data: Any, verbose: Any, callbacks: Any, hooks: set[str] | None = None,
                  strategy: Strategy = LOCAL, reduce: bool = False) -> dict:
     """One pass over ``data`` in inference mode; returns the logs (loss and metrics, floats).
     Called by ``evaluate`` (``hooks`` None: the data is placed and split by the strategy here) or
@@ -290,13 +228,16 @@ def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set
         data, reduce = strategy.eval_data(data)
         verbose = verbose if strategy.is_chief else 0
         params = {"verbose": verbose, "epochs": 1, "steps": data.num_batches}
+        verbose = verbosity(verbose)
         callbacks, _, hooks = callback_list(model, callbacks, params, add_history=False, strategy=strategy)
+        verbose = verbose if not has_progbar_logger(callbacks) else 0
     begin_hook = "on_test_batch_begin" in hooks
     end_hook = "on_test_batch_end" in hooks
     bar = Progbar(data.num_batches, verbose=verbose, stateful_metrics=_ALL) if verbose and not in_fit else None
     model.eval()
-    model.reset_metrics()
+    model.stop_evaluating = False
     callbacks.on_test_begin()
+    model.reset_metrics()
     steps = 0
     with torch.no_grad():
         for step, (bx, by, bsw) in enumerate(data.epoch()):
@@ -308,6 +249,8 @@ def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set
                 callbacks.on_test_batch_end(step, model._logs())
             if bar is not None and bar.due():
                 bar.update(steps, model._log_items)
+            if model.stop_evaluating:
+                break
     if steps == 0:
         raise ValueError("evaluate() got no batches: the data is empty")
     logs = reduced_logs(model, strategy) if reduce else model._logs()
@@ -318,7 +261,7 @@ def run_evaluate(model: Any, data: Any, verbose: int, callbacks: Any, hooks: set
     return logs
 
 
-def run_predict(model: Any, data: Any, verbose: int, callbacks: Any, strategy: Strategy = LOCAL) -> Any:
+def run_predict(model: Any, data: Any, verbose: Any, callbacks: Any, strategy: Strategy = LOCAL) -> Any:
     """Outputs over all batches, concatenated, as NumPy (list/dict for several outputs). With a
     strategy that splits the data, each process predicts its part and all get every row."""
     whole = data
@@ -326,9 +269,11 @@ def run_predict(model: Any, data: Any, verbose: int, callbacks: Any, strategy: S
     _place(model, strategy if gather else LOCAL, data)  # unsplit data is predicted as by one process
     verbose = verbose if strategy.is_chief else 0
     params = {"verbose": verbose, "epochs": 1, "steps": data.num_batches}
+    verbose = verbosity(verbose)
     cbs, _, hooks = callback_list(model, callbacks, params, add_history=False, strategy=strategy)
-    bar = Progbar(data.num_batches, verbose=verbose) if verbose else None
+    bar = Progbar(data.num_batches, verbose=verbose) if verbose and not has_progbar_logger(cbs) else None
     model.eval()
+    model.stop_predicting = False
     cbs.on_predict_begin()
     outputs: list[Any] = []
     with torch.no_grad():
@@ -341,6 +286,8 @@ def run_predict(model: Any, data: Any, verbose: int, callbacks: Any, strategy: S
                 cbs.on_predict_batch_end(step, {"outputs": out})
             if bar is not None and bar.due():
                 bar.update(step + 1)
+            if model.stop_predicting:
+                break
     if not outputs:
         raise ValueError("predict() got no batches: the data is empty")
     if bar is not None:

@@ -295,7 +295,7 @@ class Trainer:
 
         self._require_compiled("fit")
         strategy = _strategy(distributed, strategy)
-        return run_fit(self, x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=_verbosity(verbose),
+        return run_fit(self, x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                        callbacks=callbacks, validation_split=validation_split, validation_data=validation_data,
                        shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
@@ -314,7 +314,7 @@ class Trainer:
 
         self._require_compiled("evaluate")
         data = data_lib.make_data(x, y, sample_weight, batch_size=batch_size, steps=steps, what="evaluate")
-        logs = run_evaluate(self, data, verbose=_verbosity(verbose), callbacks=callbacks,
+        logs = run_evaluate(self, data, verbose=verbose, callbacks=callbacks,
                             strategy=_strategy(distributed, strategy))
         return logs if return_dict else self._flatten_logs(logs)
 
@@ -328,7 +328,7 @@ class Trainer:
         from lstmkit.keras.models.fit_loop import run_predict
 
         data = data_lib.make_data(x, None, None, batch_size=batch_size, steps=steps, what="predict", check=False)
-        return run_predict(self, data, verbose=_verbosity(verbose), callbacks=callbacks,
+        return run_predict(self, data, verbose=verbose, callbacks=callbacks,
                            strategy=_strategy(distributed, strategy))
 
     # ------------------------------------------------------------------ single batches
