@@ -232,7 +232,7 @@ class RecurrentBase(Layer):
             raise ValueError(f"{kind} layer {self.name!r} is stateful: the batch size of the input sequences must be "
                              f"the same as the batch size of its states. Expected batch size: {self._expected_batch}, "
                              f"received batch size: {B} (give fit/predict/evaluate batch_size={self._expected_batch} "
-                             "and a sample count divisible by it, or set new states with reset_states(states=...))")
+                             "and a sample count divisible by it; another batch size needs a new layer)")
         if initial_state is None:
             if self.stateful and self._states is not None:
                 return [s.to(x.device) for s in self._states]
