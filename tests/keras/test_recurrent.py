@@ -236,7 +236,7 @@ def test_stateful_needs_a_fixed_batch_size(x):
     with pytest.raises(ValueError, match="fixed batch size"):
         layer(Input(shape=(T, F)))
     layer(x)
-    with pytest.raises(ValueError, match="batch size 4, got a batch of 2"):
+    with pytest.raises(ValueError, match="Expected batch size: 4, received batch size: 2"):
         layer(x[:2])
 
 

@@ -298,20 +298,30 @@ class Layer(nn.Module):
         TRACING = True
         try:
             for fill in (2, 3):
-                def dummy(t: KerasTensor, fill=fill) -> torch.Tensor:
+                def dummy(t: KerasTensor, fill=fill, like: tuple = ()) -> torch.Tensor:
                     shape = tuple(fill if d is None else d for d in t.shape)
+                    if like:  # a call argument (mask=, initial_state=): sized as the inputs where `like` says
+                        shape = tuple(like[k] if k < len(like) and d is None else s
+                                      for k, (d, s) in enumerate(zip(t.shape, shape)))
                     # a bool input is a mask: all steps real, so the dummy pass runs every path
                     x = torch.ones(shape, dtype=t.dtype) if t.dtype == torch.bool else torch.zeros(shape, dtype=t.dtype)
                     if t.has_mask:
                         set_mask(x, torch.ones(shape[:2], dtype=torch.bool))
                     return x
 
-                def dummy_kwarg(value: Any, dummy=dummy) -> Any:  # mask=, initial_state=[...] given as KerasTensors
-                    return dummy(value) if isinstance(value, KerasTensor) else value
+                dummy_inputs = _map(dummy, inputs)
+                # tensors given as call arguments take the inputs' batch size (a mask also their time
+                # length where its own is unknown), so they fit inputs of a fixed batch size or length
+                ref = tuple(flatten(dummy_inputs)[0].shape)
 
-                call_kwargs = {k: _map(dummy_kwarg, v) for k, v in kwargs.items()}
+                def dummy_kwarg(value: Any, key: str, dummy=dummy, ref=ref) -> Any:
+                    if not isinstance(value, KerasTensor):
+                        return value
+                    return dummy(value, like=ref[:2] if key == "mask" else ref[:1])
+
+                call_kwargs = {k: _map(lambda v, k=k: dummy_kwarg(v, k), v) for k, v in kwargs.items()}
                 with torch.no_grad():
-                    out = self.__call__(_map(dummy, inputs), *args, **call_kwargs)
+                    out = self.__call__(dummy_inputs, *args, **call_kwargs)
                 specs.append(out)
         finally:
             TRACING = False

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from lstmkit.keras import constraints, initializers, regularizers
+from lstmkit.keras.engine.keras_tensor import KerasTensor
 from lstmkit.validation import positive_int as _positive_int
 
 
@@ -28,6 +29,9 @@ def as_bool_mask(mask: Any, like: Any = None) -> torch.Tensor | None:
         mask = mask[0] if mask else None
     if mask is None:
         return None
+    if isinstance(mask, KerasTensor):  # np.asarray would make an object array and fail obscurely
+        raise TypeError(f"mask= is a symbolic tensor ({mask!r}) but the layer was called on concrete data: call "
+                        "the layer on symbolic inputs (keras.Input) too, or pass the mask as an array")
     if not isinstance(mask, torch.Tensor):
         mask = torch.as_tensor(np.asarray(mask))
     if mask.dtype != torch.bool:

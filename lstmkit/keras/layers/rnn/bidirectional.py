@@ -167,11 +167,24 @@ class Bidirectional(Layer):
         f, b = self.forward_layer.states, self.backward_layer.states
         return list(f) + list(b) if f is not None and b is not None else None
 
-    def reset_states(self) -> None:
+    def reset_states(self, states: Sequence[Any] | None = None) -> None:
+        """Zero the states of both halves, or set them to ``states``: the forward layer's then the
+        backward layer's, as ``initial_state`` takes them (``states=`` is Keras 2's argument, which
+        Keras 3 dropped; without it this is Keras 3's ``reset_state()``)."""
         if not self.stateful:
             raise AttributeError(f"Bidirectional layer {self.name!r} is not stateful: it keeps no states")
-        self.forward_layer.reset_states()
-        self.backward_layer.reset_states()
+        if states is None:
+            self.forward_layer.reset_states()
+            self.backward_layer.reset_states()
+            return
+        values = list(states) if isinstance(states, (list, tuple)) else [states]
+        n_f = len(getattr(self.forward_layer, "_state_names", ()))
+        n_b = len(getattr(self.backward_layer, "_state_names", ()))
+        if len(values) != n_f + n_b:
+            raise ValueError(f"reset_states: Bidirectional layer {self.name!r} expects {n_f + n_b} arrays ({n_f} "
+                             f"forward then {n_b} backward), got {len(values)}")
+        self.forward_layer.reset_states(values[:n_f])
+        self.backward_layer.reset_states(values[n_f:])
 
     reset_state = reset_states
 

@@ -136,6 +136,11 @@ class RecurrentBase(Layer):
                              f"features) with a known number of features, got shape {shape}")
         self._input_dim = int(shape[-1])
         self._placed = False  # weights not yet used with data: the first call may move them (see _place)
+        if self.stateful and shape[0] is not None:
+            # as Keras: a stateful layer built for a fixed batch size holds zero states from the start
+            self._expected_batch = int(shape[0])
+            self._states = [torch.zeros(int(shape[0]), self.units, dtype=self.compute_dtype)
+                            for _ in self._state_names]
         return self._input_dim
 
     def _symbolic_call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
@@ -234,9 +239,10 @@ class RecurrentBase(Layer):
         B = x.shape[0]
         kind, n = type(self).__name__, len(self._state_names)
         if self.stateful and self._expected_batch is not None and B != self._expected_batch:
-            raise ValueError(f"{kind} layer {self.name!r} is stateful with batch size {self._expected_batch}, got a "
-                             f"batch of {B}: a stateful RNN needs the same batch size at every call "
-                             "(call reset_states() does not change it; make a new layer for another batch size)")
+            raise ValueError(f"{kind} layer {self.name!r} is stateful: the batch size of the input sequences must be "
+                             f"the same as the batch size of its states. Expected batch size: {self._expected_batch}, "
+                             f"received batch size: {B} (give fit/predict/evaluate batch_size={self._expected_batch} "
+                             "and a sample count divisible by it; another batch size needs a new layer)")
         if initial_state is None:
             if self.stateful and self._states is not None:
                 return [s.to(x.device) for s in self._states]
@@ -247,8 +253,10 @@ class RecurrentBase(Layer):
                              f"({', '.join(self._state_names)}), got {len(states)}")
         out = []
         for name, s in zip(self._state_names, states):
-            if isinstance(s, KerasTensor):  # symbolic shape inference: a placeholder of the right size
-                s = x.new_zeros(B, self.units)
+            if isinstance(s, KerasTensor):  # (the shape pass gives call arguments as dummy tensors)
+                raise TypeError(f"{kind} layer {self.name!r}: initial state {name} is a symbolic tensor ({s!r}) but "
+                                "the layer was called on concrete data: call it on symbolic inputs (keras.Input) "
+                                "too, or pass the states as arrays")
             s = as_tensor(s)
             if tuple(s.shape) != (B, self.units):
                 raise ValueError(f"{kind} layer {self.name!r}: initial state {name} must have shape (batch, units) = "

@@ -2,7 +2,8 @@
 
 Instead of Keras' loop over timesteps, time is folded into the batch: ``(batch, time, ...)`` is
 reshaped to ``(batch * time, ...)``, the inner layer runs once, and the result is unfolded. The
-inner layer's weights are this layer's weights; the input mask passes through.
+inner layer's weights are this layer's weights; the input mask passes through (and an inner
+layer that takes ``mask=`` gets it folded the same way, one entry per (sample, step)).
 """
 
 from __future__ import annotations
@@ -57,12 +58,16 @@ class TimeDistributed(Layer):
         batch, steps = x.shape[0], x.shape[1]
         folded = x.reshape(batch * steps, *x.shape[2:])
         kwargs: dict[str, Any] = {"training": training}
-        if mask is not None and "mask" in self.layer._call_params():
-            mask = as_bool_mask(mask, x)
+        mask = as_bool_mask(mask, x)
+        if mask is not None:  # checked whether or not the inner layer reads it, as Keras does
+            if mask.dim() < 2:
+                raise ValueError(f"The `mask` passed to the `TimeDistributed` layer must be at least 2D (batch_size, "
+                                 f"timesteps), got shape {tuple(mask.shape)} (layer {self.name!r})")
             if tuple(mask.shape[:2]) != (batch, steps):
-                raise ValueError(f"TimeDistributed {self.name!r}: mask of shape {tuple(mask.shape)} does not match "
-                                 f"the inputs' (batch, time) = {(batch, steps)}")
-            if mask.dim() > 2:
+                raise ValueError(f"The `mask` passed to the `TimeDistributed` layer has a shape {tuple(mask.shape)} "
+                                 f"that is incompatible with the input shape {tuple(x.shape)} (layer {self.name!r}): "
+                                 f"its first two dimensions must be (batch, timesteps) = {(batch, steps)}")
+            if "mask" in self.layer._call_params():  # Keras gives the inner layer each step's slice of the mask
                 kwargs["mask"] = mask.reshape(batch * steps, *mask.shape[2:])
         out = self.layer(folded, **kwargs)
 
