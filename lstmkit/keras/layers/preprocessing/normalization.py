@@ -1,8 +1,8 @@
 """``Normalization``: feature-wise standardisation ``(x - mean) / sqrt(variance)`` with
 statistics given up front or learned from data by ``adapt`` (Keras 3 semantics).
 
-Why the adapted statistics are buffers listed as weights (``mean``, ``variance``, ``count``, as
-Keras orders them): they are data, not trainable parameters, yet ``model.save`` /
+Why the adapted statistics are buffers listed as weights (``adapt_mean``, ``adapt_variance``,
+``count``, in Keras' order): they are data, not trainable parameters, yet ``model.save`` /
 ``load_model`` and ``get_weights`` must carry them, so a model that standardises its inputs
 keeps doing so after a reload. Statistics passed as ``mean=``/``variance=`` live in the config
 instead, and the layer then has no weights, as in Keras.
@@ -96,7 +96,7 @@ class Normalization(Layer):
         self._broadcast_shape = [shape[d] if d in keep else 1 for d in range(ndim)]
         stat_shape = tuple(int(shape[d]) for d in keep)
         if self.input_mean is None:
-            for name, value in (("mean", torch.zeros(stat_shape)), ("variance", torch.ones(stat_shape)),
+            for name, value in (("adapt_mean", torch.zeros(stat_shape)), ("adapt_variance", torch.ones(stat_shape)),
                                 ("count", torch.zeros((), dtype=torch.int32))):
                 self.register_buffer(name, value.to(self.compute_dtype) if name != "count" else value)
                 self._weight_names.append(name)
@@ -150,12 +150,13 @@ class Normalization(Layer):
         else:
             mean, var = self._combine(batches)
         with torch.no_grad():
-            self.mean.copy_(torch.as_tensor(np.asarray(mean), dtype=self.mean.dtype).reshape(self.mean.shape))
-            self.variance.copy_(torch.as_tensor(np.asarray(var), dtype=self.variance.dtype).reshape(self.mean.shape))
+            shape = self.adapt_mean.shape
+            self.adapt_mean.copy_(torch.as_tensor(np.asarray(mean), dtype=self.adapt_mean.dtype).reshape(shape))
+            self.adapt_variance.copy_(torch.as_tensor(np.asarray(var), dtype=self.adapt_variance.dtype).reshape(shape))
 
     def _combine(self, batches: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Running mean and variance over batches (Keras' pairwise update, in float64)."""
-        stat_shape = tuple(self.mean.shape)
+        stat_shape = tuple(self.adapt_mean.shape)
         total_mean, total_var, total_count = np.zeros(stat_shape), np.zeros(stat_shape), 0
         for batch in batches:
             arr = _as_array(_first(batch))
@@ -176,13 +177,23 @@ class Normalization(Layer):
                              f"data.shape={tuple(shape)}")
 
     # ------------------------------------------------------------------ calling
+    @property
+    def mean(self) -> torch.Tensor | None:
+        """The mean in use, shaped to broadcast over the inputs (as Keras' ``layer.mean``); None before build."""
+        if not self.built:
+            return None
+        return self._fixed[0] if self.input_mean is not None else self.adapt_mean.reshape(self._broadcast_shape)
+
+    @property
+    def variance(self) -> torch.Tensor | None:
+        """The variance in use, shaped as ``mean``; None before build."""
+        if not self.built:
+            return None
+        return self._fixed[1] if self.input_mean is not None else self.adapt_variance.reshape(self._broadcast_shape)
+
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        x = to_float(check_tensor(self, inputs, ndim=self._ndim), self.compute_dtype)
-        if self.input_mean is not None:
-            mean, variance = self._fixed
-            mean, variance = mean.to(x.device), variance.to(x.device)
-        else:
-            mean, variance = self.mean.reshape(self._broadcast_shape), self.variance.reshape(self._broadcast_shape)
+        x = to_float(check_tensor(self, inputs), self.compute_dtype)  # any rank the statistics broadcast to, as Keras
+        mean, variance = self.mean.to(x.device), self.variance.to(x.device)
         std = torch.clamp(torch.sqrt(variance), min=_EPSILON)
         return mean + x * std if self.invert else (x - mean) / std
 
