@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,30 @@ def resolve(kind: str, identifier: Any) -> Any:
     if kind not in _RESOLVERS:
         raise ValueError(f"no {kind} family is loaded to resolve {identifier!r}")
     return _RESOLVERS[kind](identifier)
+
+
+#: the ``custom_objects`` of the loads in progress (innermost last), for ``from_config`` methods
+#: that must find a user's function by name (``Lambda``), since ``deserialize`` passes only configs.
+_CUSTOM_SCOPES: list[dict[str, Any]] = []
+
+
+@contextmanager
+def custom_object_scope(objects: Mapping[str, Any] | None) -> Iterator[None]:
+    """Make ``objects`` (name -> class or function) visible to ``custom_objects()`` inside the
+    block, as Keras' ``custom_object_scope``; ``load_model(custom_objects=...)`` opens one."""
+    _CUSTOM_SCOPES.append(dict(objects or {}))
+    try:
+        yield
+    finally:
+        _CUSTOM_SCOPES.pop()
+
+
+def custom_objects() -> dict[str, Any]:
+    """The custom objects of every open ``custom_object_scope`` (inner scopes win)."""
+    merged: dict[str, Any] = {}
+    for scope in _CUSTOM_SCOPES:
+        merged.update(scope)
+    return merged
 
 
 def lookup(kind: str, name: str) -> type:

@@ -271,7 +271,7 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
     the compile arguments and optimizer state. ``custom_objects`` maps the class/function names of
     your own layers, losses or metrics to them. ``safe_mode`` is accepted for Keras compatibility
     (loading never runs code from the file anyway)."""
-    from lstmkit.keras.engine.registry import deserialize, register
+    from lstmkit.keras.engine.registry import custom_object_scope, deserialize, register
 
     path = os.fspath(filepath)
     files = _read_zip(path)
@@ -290,7 +290,8 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         if isinstance(obj, type):
             for kind in ("layer", "loss", "metric"):
                 register(kind, name)(obj)
-    model = deserialize("layer", config["model"])
+    with custom_object_scope(custom_objects):  # functions (a Lambda's) are found by name there, never imported
+        model = deserialize("layer", config["model"])
     if not _is_model(model):
         raise ValueError(f"{path!r} does not hold a model but a {type(model).__name__}")
     tensors, meta = _load_tensors(files["model.safetensors"], f"{path!r} (model.safetensors)")
@@ -382,7 +383,7 @@ class SavingMixin:
 
 def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
     """Rebuild a model (new weights) from ``model.to_json()``."""
-    from lstmkit.keras.engine.registry import deserialize, register
+    from lstmkit.keras.engine.registry import custom_object_scope, deserialize, register
 
     try:
         data = json.loads(json_string)
@@ -391,4 +392,5 @@ def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = No
     for name, obj in (custom_objects or {}).items():
         if isinstance(obj, type):
             register("layer", name)(obj)
-    return deserialize("layer", data.get("model", data) if isinstance(data, dict) else data)
+    with custom_object_scope(custom_objects):
+        return deserialize("layer", data.get("model", data) if isinstance(data, dict) else data)
