@@ -49,12 +49,19 @@ def as_tensor(x: Any) -> torch.Tensor:
     if arr.dtype == object:
         raise TypeError(f"cannot convert an array of Python objects (dtype object) to a tensor: {arr[:3]!r}...")
     if np.issubdtype(arr.dtype, np.floating):
-        return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+        return _from_numpy(arr, np.float32)
     if np.issubdtype(arr.dtype, np.integer):
-        return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))
+        return _from_numpy(arr, np.int64)
     if arr.dtype == np.bool_:
-        return torch.from_numpy(np.ascontiguousarray(arr))
+        return _from_numpy(arr, np.bool_)
     raise TypeError(f"cannot convert an array of dtype {arr.dtype} to a tensor")
+
+
+def _from_numpy(arr: np.ndarray, dtype: Any) -> torch.Tensor:
+    """A tensor of ``arr`` as ``dtype``, a 0-d array as a 0-d tensor (``np.ascontiguousarray``
+    would make it 1-d)."""
+    arr = np.asarray(arr, dtype=dtype)
+    return torch.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
 
 
 def get_mask(x: Any) -> Any:
