@@ -167,7 +167,16 @@ class Layer(WeightsMixin, NodesMixin, nn.Module):
 
     @property
     def trainable_weights(self) -> list[torch.Tensor]:
-        return [w for w in self.weights if w.requires_grad]
+        out = [w for w in self.weights if w.requires_grad]
+        for w in out:
+            if not hasattr(w, "value"):
+                # a torch parameter or a Keras-layout view of some (LSTM kernel): Keras code reads
+                # ``v.value.grad``; a view has no gradient of its own (Optimizer.apply then updates
+                # the torch parameters behind it)
+                if not w.is_leaf:
+                    w.retain_grad()
+                w.value = w
+        return out
 
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:

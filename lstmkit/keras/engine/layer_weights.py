@@ -80,9 +80,11 @@ class WeightsMixin:
             if old is not None and old != key and key not in self._parameters:
                 self._rename_weight(old, key)
                 return
+        tracked = not key.startswith("_") and "_weight_names" in self.__dict__
+        if tracked and type(value) is list:
+            value = TrackedList(value, self, key)
         super().__setattr__(key, value)
-        if (not key.startswith("_") and isinstance(value, (list, tuple, dict)) and "_modules" in self.__dict__
-                and "_weight_names" in self.__dict__):
+        if tracked and isinstance(value, (list, tuple, dict)):
             self._track_sublayers(key, value)
 
     def _rename_weight(self, old: str, new: str) -> None:
@@ -102,16 +104,19 @@ class WeightsMixin:
 
     def _track_sublayers(self, key: str, value: Any) -> None:
         """Register the layers held in a list, tuple or dict attribute as torch children (as Keras
-        tracks them), so their weights are the model's; a new value replaces the old entries."""
+        tracks them), so their weights are the model's. Entries that stay keep their place in
+        the layer order; removed ones are dropped."""
         prefix = f"{key}__"
-        for old in [k for k in self._modules if k.startswith(prefix)]:
-            del self._modules[old]
         items = value.items() if isinstance(value, dict) else enumerate(value)
-        children = {id(m) for m in self._modules.values()}
-        for k, item in items:
-            if isinstance(item, WeightsMixin) and item is not self and id(item) not in children:
-                self._modules[prefix + re.sub(r"\W", "_", str(k))] = item
-                children.add(id(item))
+        wanted = {prefix + re.sub(r"\W", "_", str(k)): item for k, item in items
+                  if isinstance(item, WeightsMixin) and item is not self}
+        for old in [k for k in self._modules if k.startswith(prefix)]:
+            if wanted.get(old) is not self._modules[old]:
+                del self._modules[old]
+        others = {id(m) for k, m in self._modules.items() if not k.startswith(prefix)}
+        for k, item in wanted.items():
+            if k not in self._modules and id(item) not in others:
+                self._modules[k] = item
 
     def _sweep_sublayers(self) -> None:
         """Track the layers appended to list/dict attributes after they were assigned."""
@@ -125,3 +130,60 @@ class WeightsMixin:
         order = [n for n in names if n not in self._non_trainable_at_creation] + \
             [n for n in names if n in self._non_trainable_at_creation]
         return [getattr(self, n) for n in order]
+
+
+class TrackedList(list):
+    """A list held by a layer attribute (Keras' TrackedList): layers appended, inserted or removed
+    later are registered or dropped as the layer's children at once, in order."""
+
+    def __init__(self, items: Any, owner: Any, key: str):
+        super().__init__(items)
+        self._owner, self._key = owner, key
+
+    def _changed(self, items: Any = None) -> None:
+        """After an addition of ``items`` (None: a removal or a reorder), re-register if layers are concerned."""
+        if items is None:
+            prefix = f"{self._key}__"
+            concerned = any(k.startswith(prefix) for k in self._owner._modules)
+        else:
+            concerned = any(isinstance(v, WeightsMixin) for v in items)
+        if concerned:
+            self._owner._track_sublayers(self._key, self)
+
+    def append(self, value: Any) -> None:
+        super().append(value)
+        self._changed([value])
+
+    def extend(self, values: Any) -> None:
+        values = list(values)
+        super().extend(values)
+        self._changed(values)
+
+    def insert(self, index: Any, value: Any) -> None:
+        super().insert(index, value)
+        self._changed()
+
+    def __iadd__(self, values: Any) -> TrackedList:
+        self.extend(values)
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        super().__setitem__(index, value)
+        self._changed()
+
+    def __delitem__(self, index: Any) -> None:
+        super().__delitem__(index)
+        self._changed()
+
+    def pop(self, index: Any = -1) -> Any:
+        value = super().pop(index)
+        self._changed()
+        return value
+
+    def remove(self, value: Any) -> None:
+        super().remove(value)
+        self._changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()

@@ -22,6 +22,7 @@ from lstmkit.keras.engine.layer import Layer, as_tensor, set_mask, snake_case, u
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.models.functional import Graph, producer, rebuild
 from lstmkit.keras.models.saving import SavingMixin
+from lstmkit.keras.models.steps import StepsMixin
 from lstmkit.keras.models.training import Trainer
 
 
@@ -38,7 +39,7 @@ def _flatten_io(structure: Any, what: str) -> tuple[list[Any], Any]:
 
 
 @register("layer", "Functional")
-class Model(Trainer, SavingMixin, Layer):
+class Model(StepsMixin, Trainer, SavingMixin, Layer):
     """A Keras model.
 
     Args:
