@@ -13,6 +13,9 @@ from typing import Any
 from lstmkit.keras.engine.keras_tensor import Node
 
 
+_NODE_PROPERTIES = frozenset({"input", "output", "input_shape", "output_shape", "inputs", "outputs"})
+
+
 def _one(values: list[Any]) -> Any:
     return values[0] if len(values) == 1 else list(values)
 
@@ -21,6 +24,15 @@ class NodesMixin:
     """``input``, ``output``, ``input_shape``, ``output_shape`` from ``self._inbound_nodes``."""
 
     name: str
+
+    def __getattr__(self, name: str) -> Any:
+        # A property that raises AttributeError makes Python fall back to __getattr__, where
+        # nn.Module would replace Keras' message by "'Dense' object has no attribute 'output'".
+        if name in _NODE_PROPERTIES:
+            prop = getattr(type(self), name, None)
+            if isinstance(prop, property) and prop.fget is not None:
+                return prop.fget(self)  # raises the property's own error again
+        return super().__getattr__(name)
 
     def _add_inbound_node(self, node: Node) -> None:
         vars(self).setdefault("_inbound_nodes", []).append(node)
