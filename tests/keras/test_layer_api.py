@@ -34,8 +34,8 @@ def test_add_weight_keras3_form_and_defaults():
     out = layer(keras.Input((5,)))
     assert layer.shapes == (None, 5) and out.shape == (None, 4)
     names = [n for n, _ in layer.named_parameters()]
-    assert names == ["w", "bias", "steps"]  # an unnamed weight takes its attribute's name
-    assert layer.w.name == "w" and layer.b.path == "linear/bias"
+    assert names == ["w", "b", "steps"]  # a weight is registered under the attribute holding it
+    assert layer.w.name == "w" and layer.b.name == "bias" and layer.b.path == "linear/bias"
     assert layer.steps.dtype == torch.int32 and int(layer.steps) == 0  # "zeros" for non-float weights
     assert [w.shape for w in layer.trainable_weights] == [(5, 4), (4,)]
     assert len(layer.non_trainable_weights) == 1 and layer.count_params() == 25 and layer.built

@@ -189,10 +189,16 @@ class Layer(WeightsMixin, NodesMixin, nn.Module):
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
-        for p in self.parameters():
-            p.requires_grad_(self._trainable)
-        for layer in self._sublayers():
-            layer.trainable = value
+        for name, p in self._parameters.items():  # weights made trainable=False stay frozen (Keras)
+            if p is not None:
+                p.requires_grad_(self._trainable and name not in self._non_trainable_at_creation
+                                 and (p.is_floating_point() or p.is_complex()))
+        for m in self.children():
+            if isinstance(m, Layer):
+                m.trainable = value
+            else:  # plain torch modules inside a layer (the LSTM's lstmkit.nn module)
+                for p in m.parameters():
+                    p.requires_grad_(self._trainable)
 
     def _sublayers(self) -> list[Layer]:
         return [m for m in self.children() if isinstance(m, Layer)]
@@ -254,6 +260,8 @@ class Layer(WeightsMixin, NodesMixin, nn.Module):
             def build(self, input_shape, _original=original):
                 _original(self, input_shape)
                 self.built = True
+                if not self._trainable:  # sub-layers made in build() follow a frozen parent
+                    self.trainable = False
 
             build.__doc__ = original.__doc__
             cls.build = build

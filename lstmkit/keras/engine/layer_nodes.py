@@ -12,7 +12,6 @@ from typing import Any
 
 from lstmkit.keras.engine.keras_tensor import Node
 
-
 _NODE_PROPERTIES = frozenset({"input", "output", "input_shape", "output_shape", "inputs", "outputs"})
 
 

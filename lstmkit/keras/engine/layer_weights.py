@@ -36,8 +36,8 @@ class WeightsMixin:
         regularizer=None, constraint=None, aggregation="none", name=None)``, and lstmkit's earlier
         ``add_weight(name, shape, initializer, regularizer, constraint, trainable)``. The default
         initializer is "glorot_uniform" for float weights and "zeros" otherwise (Keras 3). A named
-        weight is also the attribute ``self.<name>``; an unnamed one takes the name of the
-        attribute it is assigned to (``self.w = self.add_weight(...)``)."""
+        weight is also the attribute ``self.<name>`` until it is assigned to another attribute
+        (``self.w = self.add_weight(...)``), which then holds it (in the Keras 3 form)."""
         a = weight_arguments(args, kwargs)
         unknown = set(a) - {"shape", "initializer", "dtype", "trainable", "autocast", "regularizer", "constraint",
                             "aggregation", "overwrite_with_gradient", "name", "synchronization", "use_resource"}
@@ -57,14 +57,18 @@ class WeightsMixin:
             base, k = attr, 1
             while attr in self._parameters or attr in vars(self):
                 attr, k = f"{base}_{k}", k + 1
-            if name is None:
-                self._auto_weight_names.add(attr)
+
         value = torch.empty(shape, dtype=dtype)
         registry.resolve("initializer", initializer)(value)
         grad = trainable and self._trainable and (dtype.is_floating_point or dtype.is_complex)
         param = Variable(value, requires_grad=grad, name=name or attr, path=f"{self.name}/{name or attr}")
+        param._named = name is not None
         self.register_parameter(attr, param)
         self._weight_names.append(attr)
+        if not (args and isinstance(args[0], str)):
+            # Keras 3 form: the weight is registered under the attribute it is assigned to (its
+            # name stays its Keras name); lstmkit's name-first form keeps ``self.<name>``
+            self._auto_weight_names.add(attr)
         if not trainable:
             self._non_trainable_at_creation.add(attr)
         if a.get("regularizer") is not None:
@@ -99,7 +103,7 @@ class WeightsMixin:
         if old in self._non_trainable_at_creation:
             self._non_trainable_at_creation.discard(old)
             self._non_trainable_at_creation.add(new)
-        if isinstance(param, Variable) and param._keras_name == old:
+        if isinstance(param, Variable) and not getattr(param, "_named", False):
             param._keras_name, param._keras_path = new, f"{self.name}/{new}"
 
     def _track_sublayers(self, key: str, value: Any) -> None:

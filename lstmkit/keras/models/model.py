@@ -315,10 +315,16 @@ class Model(StepsMixin, Trainer, SavingMixin, Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Model:
         inputs, outputs = rebuild(config, custom_objects)
-        model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+        # a subclass's own get_config() entries (Keras: passed back to its __init__)
+        extra = {k: v for k, v in config.items() if k not in _FUNCTIONAL_KEYS} if cls is not Model else {}
+        model = cls(inputs=inputs, outputs=outputs, name=config.get("name"), **extra)
         if config.get("trainable") is False:
             model.trainable = False
         return model
+
+
+_FUNCTIONAL_KEYS = frozenset({"name", "trainable", "layers", "nodes", "inputs", "outputs", "input_layers",
+                              "output_layers"})
 
 
 def _is_array(x: Any) -> bool:

@@ -100,9 +100,11 @@ def glu(x: Any, axis: int = -1) -> torch.Tensor:
 def _over_axes(x: Any, axis: Any, fn: Any) -> torch.Tensor:
     """Apply a softmax-like ``fn(t, dim)`` over one axis or several (flattened together)."""
     t = floating(x)
-    if isinstance(axis, int) or axis is None:
-        return fn(t, -1 if axis is None else axis) if t.dim() else fn(t.reshape(1), 0).reshape(())
-    dims = axes(axis, t.dim())
+    if t.dim() == 0:
+        return fn(t.reshape(1), 0).reshape(())
+    if isinstance(axis, int):
+        return fn(t, axis)
+    dims = tuple(range(t.dim())) if axis is None else axes(axis, t.dim())  # None: over all axes (Keras)
     rest = [d for d in range(t.dim()) if d not in dims]
     moved = t.permute(*rest, *dims)
     shape = moved.shape
@@ -114,7 +116,7 @@ def _over_axes(x: Any, axis: Any, fn: Any) -> torch.Tensor:
 
 
 def softmax(x: Any, axis: Any = -1) -> torch.Tensor:
-    """Softmax over ``axis`` (an int or a tuple of axes)."""
+    """Softmax over ``axis`` (an int, a tuple of axes, or None for all axes)."""
     return _over_axes(x, axis, lambda t, d: torch.softmax(t, dim=d))
 
 
