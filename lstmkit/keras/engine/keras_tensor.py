@@ -62,6 +62,8 @@ def flatten(structure: Any) -> list:
     """A tensor, or nested lists/tuples of them, as a flat list."""
     if isinstance(structure, (list, tuple)):
         return [t for item in structure for t in flatten(item)]
+    if isinstance(structure, dict):
+        return [t for item in structure.values() for t in flatten(item)]
     return [structure]
 
 

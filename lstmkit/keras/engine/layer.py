@@ -4,13 +4,17 @@ from the input's shape, works eagerly on tensors and symbolically on ``KerasTens
 
 Subclasses implement ``build(input_shape)`` (create weights with ``add_weight``) and
 ``call(inputs, ...)`` (torch code). ``call`` may take ``mask=`` and/or ``training=`` keyword
-arguments; ``__call__`` passes them only if the signature has them.
+arguments; ``__call__`` passes them only if the signature has them. As in Keras 3: a symbolic
+call builds the layer on the symbolic shapes (None for unknown sizes) and uses the layer's own
+``compute_output_shape`` when it defines one; sub-layers held in attributes, lists, tuples or
+dicts are tracked; ``get_config`` of a subclass that does not define one returns its
+``__init__`` arguments (auto_config.py); ``layer.input`` / ``layer.output`` come from
+layer_nodes.py and weights are ``Variable`` s (variable.py).
 """
 
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +23,10 @@ import torch
 from torch import nn
 
 from lstmkit.keras.engine import registry
+from lstmkit.keras.engine.auto_config import auto_config, record_init_arguments
 from lstmkit.keras.engine.keras_tensor import KerasTensor, Node, flatten, is_symbolic
+from lstmkit.keras.engine.layer_nodes import NodesMixin
+from lstmkit.keras.engine.layer_weights import WeightsMixin
 from lstmkit.keras.engine.registry import snake_case
 
 _NAME_COUNTS: dict[str, int] = {}
@@ -49,12 +56,19 @@ def as_tensor(x: Any) -> torch.Tensor:
     if arr.dtype == object:
         raise TypeError(f"cannot convert an array of Python objects (dtype object) to a tensor: {arr[:3]!r}...")
     if np.issubdtype(arr.dtype, np.floating):
-        return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+        return _from_numpy(arr, np.float32)
     if np.issubdtype(arr.dtype, np.integer):
-        return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))
+        return _from_numpy(arr, np.int64)
     if arr.dtype == np.bool_:
-        return torch.from_numpy(np.ascontiguousarray(arr))
+        return _from_numpy(arr, np.bool_)
     raise TypeError(f"cannot convert an array of dtype {arr.dtype} to a tensor")
+
+
+def _from_numpy(arr: np.ndarray, dtype: Any) -> torch.Tensor:
+    """A tensor of ``arr`` as ``dtype``, a 0-d array as a 0-d tensor (``np.ascontiguousarray``
+    would make it 1-d)."""
+    arr = np.asarray(arr, dtype=dtype)
+    return torch.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
 
 
 def get_mask(x: Any) -> Any:
@@ -77,6 +91,8 @@ def set_mask(x: Any, mask: Any) -> None:
 def _map(fn, structure):
     if isinstance(structure, (list, tuple)):
         return type(structure)(_map(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: _map(fn, v) for k, v in structure.items()}
     return fn(structure)
 
 
@@ -85,7 +101,7 @@ def shape_of(structure: Any):
     return _map(lambda t: tuple(t.shape), structure)
 
 
-class Layer(nn.Module):
+class Layer(WeightsMixin, NodesMixin, nn.Module):
     """Base of every lstmkit.keras layer. Arguments common to all layers:
 
     Args:
@@ -96,9 +112,15 @@ class Layer(nn.Module):
             Sequential model; ``input_dim=n`` is the same as ``input_shape=(n,)``.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        instance = super().__new__(cls)
+        record_init_arguments(instance, cls, args, kwargs)
+        return instance
+
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: Any = None,
                  input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
-                 batch_input_shape: Sequence[int | None] | None = None, **kwargs: Any):
+                 batch_input_shape: Sequence[int | None] | None = None, activity_regularizer: Any = None,
+                 autocast: bool = True, **kwargs: Any):
         super().__init__()
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): {sorted(kwargs)}")
@@ -110,10 +132,14 @@ class Layer(nn.Module):
         self._trainable = bool(trainable)
         self._dtype_name = "float32" if dtype is None else str(dtype).removeprefix("torch.")
         self._weight_names: list[str] = []
+        self._auto_weight_names: set[str] = set()  # added without a name: renamed by ``self.w = ...``
+        self._non_trainable_at_creation: set[str] = set()
         self._regularizers: dict[str, Any] = {}
         self._constraints: dict[str, Any] = {}
-        self.activity_regularizer = None
+        self.activity_regularizer = (None if activity_regularizer is None
+                                     else registry.resolve("regularizer", activity_regularizer))
         self._activity_losses: list[torch.Tensor] = []
+        self._added_losses: list[torch.Tensor] = []
         self._build_input_shape: Any = None
         if batch_input_shape is not None:
             self._input_shape_arg = tuple(batch_input_shape)
@@ -134,30 +160,23 @@ class Layer(nn.Module):
     def compute_dtype(self) -> torch.dtype:
         return getattr(torch, self._dtype_name)
 
-    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   regularizer: Any = None, constraint: Any = None, trainable: bool = True) -> nn.Parameter:
-        """Create, initialise and register a weight (``self.<name>``), Keras layout."""
-        attr = re.sub(r"\W", "_", name)
-        value = torch.empty(tuple(shape), dtype=self.compute_dtype)
-        registry.resolve("initializer", initializer)(value)
-        param = nn.Parameter(value, requires_grad=trainable and self._trainable)
-        self.register_parameter(attr, param)
-        self._weight_names.append(attr)
-        if regularizer is not None:
-            self._regularizers[attr] = registry.resolve("regularizer", regularizer)
-        if constraint is not None:
-            self._constraints[attr] = registry.resolve("constraint", constraint)
-        return param
-
     @property
     def weights(self) -> list[torch.Tensor]:
         """All weights in Keras order: this layer's own (creation order), then sub-layers'."""
-        own = [getattr(self, n) for n in self._weight_names]
-        return own + [w for layer in self._sublayers() for w in layer.weights]
+        return self._own_weights() + [w for layer in self._sublayers() for w in layer.weights]
 
     @property
     def trainable_weights(self) -> list[torch.Tensor]:
-        return [w for w in self.weights if w.requires_grad]
+        out = [w for w in self.weights if w.requires_grad]
+        for w in out:
+            if not hasattr(w, "value"):
+                # a torch parameter or a Keras-layout view of some (LSTM kernel): Keras code reads
+                # ``v.value.grad``; a view has no gradient of its own (Optimizer.apply then updates
+                # the torch parameters behind it)
+                if not w.is_leaf:
+                    w.retain_grad()
+                w.value = w
+        return out
 
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:
@@ -170,10 +189,16 @@ class Layer(nn.Module):
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
-        for p in self.parameters():
-            p.requires_grad_(self._trainable)
-        for layer in self._sublayers():
-            layer.trainable = value
+        for name, p in self._parameters.items():  # weights made trainable=False stay frozen (Keras)
+            if p is not None:
+                p.requires_grad_(self._trainable and name not in self._non_trainable_at_creation
+                                 and (p.is_floating_point() or p.is_complex()))
+        for m in self.children():
+            if isinstance(m, Layer):
+                m.trainable = value
+            else:  # plain torch modules inside a layer (the LSTM's lstmkit.nn module)
+                for p in m.parameters():
+                    p.requires_grad_(self._trainable)
 
     def _sublayers(self) -> list[Layer]:
         return [m for m in self.children() if isinstance(m, Layer)]
@@ -204,8 +229,16 @@ class Layer(nn.Module):
     def losses(self) -> list[torch.Tensor]:
         """Regularisation penalties: weight regularisers now, activity regularisers of the last call."""
         out = [reg(getattr(self, attr)) for attr, reg in self._regularizers.items()]
-        out += self._activity_losses
+        out += self._activity_losses + self._added_losses
         return out + [loss for layer in self._sublayers() for loss in layer.losses]
+
+    def add_loss(self, loss: Any) -> None:
+        """Add a loss tensor (or a list of them) computed in ``call``; it is part of ``losses`` and
+        of the training loss until the layer's next call (Keras 3)."""
+        for value in flatten(loss):
+            if callable(value):
+                value = value()
+            self._added_losses.append(as_tensor(value))
 
     def apply_constraints(self) -> None:
         """Project constrained weights back onto their constraint (called after each optimizer step)."""
@@ -227,6 +260,8 @@ class Layer(nn.Module):
             def build(self, input_shape, _original=original):
                 _original(self, input_shape)
                 self.built = True
+                if not self._trainable:  # sub-layers made in build() follow a frozen parent
+                    self.trainable = False
 
             build.__doc__ = original.__doc__
             cls.build = build
@@ -236,6 +271,7 @@ class Layer(nn.Module):
 
     def _maybe_build(self, input_shape: Any) -> None:
         if not self.built:
+            self._sweep_sublayers()
             self._build_input_shape = input_shape
             self.build(input_shape)
             self.built = True
@@ -269,6 +305,8 @@ class Layer(nn.Module):
             mask = get_mask(inputs)
         training = kwargs.pop("training", None)
         self._maybe_build(shape_of(inputs))
+        if self._added_losses:
+            self._added_losses = []
         params = self._call_params()
         if "mask" in params:
             kwargs["mask"] = mask
@@ -288,10 +326,43 @@ class Layer(nn.Module):
         set_mask(outputs, self.compute_mask(inputs, mask))
         return outputs
 
-    def _symbolic_call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        """Record a node: build on the symbolic shape and infer output shapes by running twice on
+    def _defines_output_shape(self) -> bool:
+        return type(self).compute_output_shape is not Layer.compute_output_shape
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Output shape(s) for inputs of ``input_shape`` (batch dim included, maybe None): by
+        default found by a symbolic call; layers may define it (then symbolic calls use it)."""
+        def spec(shape: Any) -> KerasTensor:
+            return KerasTensor(tuple(shape), self.compute_dtype)
+
+        is_one = isinstance(input_shape, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer))
+                                                               for d in input_shape)
+        structure = spec(input_shape) if is_one else _map_shapes(spec, input_shape)
+        out = self._symbolic_call(structure, _record=False)
+        return shape_of(out)
+
+    def _symbolic_call(self, inputs: Any, *args: Any, _record: bool = True, **kwargs: Any) -> Any:
+        """Record a node: build on the symbolic shapes, then take the output shapes from the
+        layer's ``compute_output_shape`` if it defines one, else infer them by running twice on
         small dummy tensors (the unknown sizes as 2 and 3); sizes that differ stay None."""
         global TRACING
+        self._maybe_build(shape_of(inputs))
+        node = Node(self, inputs, dict(kwargs))
+        if self._defines_output_shape():
+            shapes = self.compute_output_shape(shape_of(inputs))
+            has_mask = (type(self).compute_mask is not Layer.compute_mask
+                        or (self.supports_masking and any(getattr(t, "has_mask", False) for t in flatten(inputs))))
+
+            def declared(shape: tuple) -> KerasTensor:
+                t = KerasTensor(tuple(shape), self.compute_dtype, name=f"{self.name}/out{len(node.outputs)}",
+                                has_mask=has_mask, node=node, index=len(node.outputs))
+                node.outputs.append(t)
+                return t
+
+            outputs = _map_shapes(declared, shapes)
+            if _record:
+                self._add_inbound_node(node)
+            return outputs
         specs = []
         was_training = self.training
         self.eval()
@@ -326,7 +397,9 @@ class Layer(nn.Module):
         finally:
             TRACING = False
             self.train(was_training)
-        node = Node(self, inputs, dict(kwargs))
+            for m in self.modules():  # losses added while tracing are of dummy data
+                if isinstance(m, Layer) and m._added_losses:
+                    m._added_losses = []
         first, second = specs
 
         # the batch size stays fixed only if every input fixes it (Input(batch_size=...), stateful models)
@@ -341,13 +414,20 @@ class Layer(nn.Module):
             node.outputs.append(t)
             return t
 
-        return _map2(symbolic, first, second)
+        outputs = _map2(symbolic, first, second)
+        if _record:
+            self._add_inbound_node(node)
+        return outputs
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
+        """``name``, ``trainable``, ``dtype`` (and a legacy input shape); for a subclass that does not
+        define ``get_config``, also its ``__init__`` arguments when they are plain values (Keras 3)."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._input_shape_arg is not None:
             config["batch_input_shape"] = list(self._input_shape_arg)
+        if type(self).get_config is Layer.get_config and type(self).__module__.split(".")[0] != "lstmkit":
+            return auto_config(self, config)
         return config
 
     @classmethod
@@ -356,6 +436,15 @@ class Layer(nn.Module):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _map_shapes(fn, shapes):
+    """Apply ``fn`` to each shape tuple of a (nested list/dict of) shape(s)."""
+    if isinstance(shapes, dict):
+        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
+    if isinstance(shapes, (list, tuple)) and not all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+        return type(shapes)(_map_shapes(fn, v) for v in shapes)
+    return fn(tuple(shapes))
 
 
 def _map2(fn, a, b):

@@ -100,12 +100,14 @@ def serialize(obj: Any) -> Any:
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
 
 
-def deserialize(kind: str, data: Any) -> Any:
+def deserialize(kind: str, data: Any, custom_objects: dict[str, Any] | None = None) -> Any:
     """Inverse of ``serialize``: ``{"class_name": ..., "config": ...}`` -> object via
-    ``cls.from_config(config)`` (or ``cls(**config)``)."""
+    ``cls.from_config(config)`` (or ``cls(**config)``); ``custom_objects`` names classes that are
+    not registered (user layers)."""
     if not isinstance(data, dict) or "class_name" not in data:
         raise ValueError(f"expected a serialized {kind} {{'class_name': ..., 'config': ...}}, got {data!r}")
-    cls = lookup(kind, data["class_name"])
+    name = data["class_name"]
+    cls = custom_objects[name] if custom_objects and name in custom_objects else lookup(kind, name)
     config = data.get("config", {}) or {}
     if hasattr(cls, "from_config"):
         return cls.from_config(config)

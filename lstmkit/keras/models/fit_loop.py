@@ -179,7 +179,7 @@ def _run_epoch(model: Any, strategy: Strategy, forward: Any, data: Any, cbs: Any
                 return None, steps
             bad = None if status is None else (status, 0)
         else:
-            bad = model._train_step(*batch, forward=forward)
+            bad = model._dispatch_train_step(batch, forward)
         steps = step + 1
         if bad is not None:
             return (step, *bad), steps
@@ -243,7 +243,7 @@ def run_evaluate(model: Any, data: Any, verbose: Any, callbacks: Any, hooks: set
         for step, (bx, by, bsw) in enumerate(data.epoch()):
             if begin_hook:
                 callbacks.on_test_batch_begin(step)
-            model._test_step(bx, by, bsw)
+            model._dispatch_test_step(bx, by, bsw)
             steps = step + 1
             if end_hook:
                 callbacks.on_test_batch_end(step, model._logs())
@@ -280,7 +280,7 @@ def run_predict(model: Any, data: Any, verbose: Any, callbacks: Any, strategy: S
         for step, (bx, _, _) in enumerate(data.epoch()):
             if "on_predict_batch_begin" in hooks:
                 cbs.on_predict_batch_begin(step)
-            out = model(bx)
+            out = model._dispatch_predict_step(bx)
             outputs.append(out)
             if "on_predict_batch_end" in hooks:
                 cbs.on_predict_batch_end(step, {"outputs": out})

@@ -225,7 +225,7 @@ def rebuild(config: dict[str, Any], custom_objects: dict[str, Any] | None = None
     layers: dict[str, Any] = {}
     tensors: dict[tuple[str, int, int], KerasTensor] = {}
     for entry in config["layers"]:
-        layer = deserialize("layer", entry)
+        layer = deserialize("layer", entry, custom_objects)
         layers[layer.name] = layer
         output = getattr(layer, "output", None)
         if isinstance(output, KerasTensor) and output.node is None:  # an InputLayer

@@ -22,6 +22,7 @@ from lstmkit.keras.engine.layer import Layer, as_tensor, set_mask, snake_case, u
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.models.functional import Graph, producer, rebuild
 from lstmkit.keras.models.saving import SavingMixin
+from lstmkit.keras.models.steps import StepsMixin
 from lstmkit.keras.models.training import Trainer
 
 
@@ -38,7 +39,7 @@ def _flatten_io(structure: Any, what: str) -> tuple[list[Any], Any]:
 
 
 @register("layer", "Functional")
-class Model(Trainer, SavingMixin, Layer):
+class Model(StepsMixin, Trainer, SavingMixin, Layer):
     """A Keras model.
 
     Args:
@@ -314,10 +315,16 @@ class Model(Trainer, SavingMixin, Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Model:
         inputs, outputs = rebuild(config, custom_objects)
-        model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+        # a subclass's own get_config() entries (Keras: passed back to its __init__)
+        extra = {k: v for k, v in config.items() if k not in _FUNCTIONAL_KEYS} if cls is not Model else {}
+        model = cls(inputs=inputs, outputs=outputs, name=config.get("name"), **extra)
         if config.get("trainable") is False:
             model.trainable = False
         return model
+
+
+_FUNCTIONAL_KEYS = frozenset({"name", "trainable", "layers", "nodes", "inputs", "outputs", "input_layers",
+                              "output_layers"})
 
 
 def _is_array(x: Any) -> bool:

@@ -89,7 +89,7 @@ def reduced_logs(model: Any, strategy: Strategy, trackers: bool = True) -> dict[
     track = []
     if trackers:
         track = [model._loss_tracker] + (list(model._loss_fn.trackers) if model._loss_fn is not None else [])
-    variables = [(m, name) for m in model.metrics for name in m._variable_names]
+    variables = [(m, name) for m in model._compiled_metric_objects() for name in m._variable_names]
     pieces = [torch.tensor([_tracker_sum(t), float(t.count)], dtype=torch.float64) for t in track]
     pieces += [getattr(m, name).detach().reshape(-1).to("cpu", torch.float64) for m, name in variables]
     flat = torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.float64)

@@ -111,7 +111,9 @@ class Trainer:
         self._metric_set.build(y_pred)
         self._output_names_resolved = names
         self._build_optimizer()
-        self._has_penalties = any(m._regularizers or m.activity_regularizer is not None for m in self._all_layers())
+        # add_loss() losses of the first forward (this runs right after it) count as penalties too
+        self._has_penalties = any(m._regularizers or m.activity_regularizer is not None or m._added_losses
+                                  for m in self._all_layers())
         self._has_constraints = any(m._constraints for m in self._all_layers())
         self._ready = True
 

@@ -16,7 +16,7 @@ gradients the same way).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -214,6 +214,42 @@ class Optimizer:
                 self._before_step(lr)
                 self._torch.step()
         self._iterations += 1
+
+    @torch.no_grad()
+    def apply(self, grads: Sequence[torch.Tensor | None], trainable_variables: Sequence[torch.Tensor] | None = None
+              ) -> None:
+        """Keras 3's ``optimizer.apply(grads, trainable_variables)``: one update of the variables
+        with these gradients (clipping, weight decay and ``iterations`` as ``step``).
+
+        A variable that is a Keras-layout view rather than a torch parameter (an LSTM's ``kernel``)
+        has no gradient of its own; when one is passed, the optimizer's parameters missing from
+        the list (the torch parameters behind those views) are updated from the ``.grad`` that
+        ``loss.backward()`` left on them."""
+        variables = list(self._params if trainable_variables is None else trainable_variables)
+        grads = list(grads)
+        if len(grads) != len(variables):
+            raise ValueError(f"apply() got {len(grads)} gradients for {len(variables)} variables")
+        leaves = [v for v in variables if isinstance(v, torch.Tensor) and v.is_leaf and v.requires_grad]
+        if not self.built:
+            self.build(leaves)
+        given = {id(v): g for v, g in zip(variables, grads) if isinstance(v, torch.Tensor) and v.is_leaf}
+        views = len(leaves) < len(variables)
+        kept = []
+        for p in self._params:
+            if id(p) in given:
+                g = given[id(p)]
+                p.grad = None if g is None else g.to(device=p.device, dtype=p.dtype)
+            elif not views and p.grad is not None:
+                kept.append((p, p.grad))
+                p.grad = None  # not asked for: left as it is
+        self.step()
+        for p, g in kept:
+            p.grad = g
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[torch.Tensor | None, torch.Tensor]]) -> None:
+        """``apply`` on ``(gradient, variable)`` pairs (tf.keras' form)."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def _clip(self, grads: list[torch.Tensor]) -> None:
         if self.clipnorm:
