@@ -37,6 +37,7 @@ _WHERE = {
     "lstmkit.keras.layers.rnn.gru": ["GRU"],
     "lstmkit.keras.layers.rnn.simple_rnn": ["SimpleRNN"],
     "lstmkit.keras.layers.rnn.bidirectional": ["Bidirectional"],
+    "lstmkit.keras.layers.rnn.conv_lstm": ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {name: module for module, names in _WHERE.items()
                                                       for name in names})
