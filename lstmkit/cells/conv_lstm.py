@@ -129,11 +129,11 @@ def conv_lstm_step(
         x_k = conv(x * xm[j], kernel[..., cols], strides, padding, dilation_rate)  # (B, *out, F)
         if bias is not None:
             x_k = x_k + np.asarray(bias, dtype=np.float64)[cols]
+        if h.shape != x_k.shape or c.shape != x_k.shape:
+            raise ValueError(f"h and c must have the input convolution's output shape {x_k.shape}, got {h.shape} "
+                             f"and {c.shape}")
         h_k = conv(h * hm[j], recurrent_kernel[..., cols], 1, "same")  # (B, *out, F)
         pre["g" if gate == "c" else gate] = x_k + h_k
-    if pre["i"].shape != c.shape or h.shape != c.shape:
-        raise ValueError(f"h and c must have the convolution's output shape {pre['i'].shape}, got {h.shape} and "
-                         f"{c.shape}")
     return lstm_gates(conv_lstm_spec(activation, recurrent_activation), pre, c)
 
 
