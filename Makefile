@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: venv kernels browser demo test test-wheel lint bench clean
+.PHONY: venv kernels browser demo test test-wheel lint bench bench-keras clean
 
 venv: $(VENV)/.stamp kernels
 
@@ -52,6 +52,10 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/suite.py $(ARGS)
+
+# Keras layers beyond the seed deck (ConvLSTM2D, ...) vs Keras 3 on its torch backend (BENCHMARKS.md).
+bench-keras: venv
+	$(BIN)/python bench/bench_keras_layers.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build lstmkit/kernels/_lib *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -18,9 +18,13 @@ Reading order:
 6. ``rnn`` — ``simple_rnn_step``: the Elman RNN (torch.nn.RNN, Keras' SimpleRNN), no gates.
 7. ``sequence`` — ``unroll`` a step over time with padding (``lengths``) or masks, and
    ``run_lstm`` / ``run_gru`` / ``run_rnn`` for stacked, bidirectional networks.
+8. ``conv_lstm`` — ``conv_lstm_step`` / ``run_conv_lstm``: the convolutional LSTM of Shi et al.
+   (2015) as Keras' ConvLSTM1D/2D/3D compute it, on ``lstm_gates`` (the LSTM cell given its
+   pre-activations, which ``lstm_step`` uses too).
 """
 
 from .activations import get_activation, hard_sigmoid, linear, relu, sigmoid, softsign, tanh
+from .conv_lstm import conv, conv_lstm_step, run_conv_lstm
 from .gru import (
     GRU_STEPS,
     gru_cho_step,
@@ -37,6 +41,7 @@ from .lstm import (
     fgr_step,
     forget_bias_init,
     layer_norm,
+    lstm_gates,
     lstm_step,
     nfg_step,
     niaf_step,
@@ -75,7 +80,7 @@ __all__ = [
     "ACTIVATIONS", "LSTM_GATES", "GRU_GATES", "LSTMSpec", "GRUSpec", "RNNSpec", "LSTM_VARIANTS",
     "GRU_VARIANTS", "check_activation", "lstm_spec", "gru_spec", "rnn_spec",
     # LSTM family
-    "lstm_step", "layer_norm", "LN_EPS", "sigmoid_gate_state", "forget_bias_init", "LSTM_STEPS",
+    "lstm_step", "lstm_gates", "layer_norm", "LN_EPS", "sigmoid_gate_state", "forget_bias_init", "LSTM_STEPS",
     "standard_lstm_step", "vanilla_step", "nig_step", "nfg_step", "nog_step", "niaf_step",
     "noaf_step", "np_step", "cifg_step", "fgr_step",
     # GRU family
@@ -84,4 +89,6 @@ __all__ = [
     "simple_rnn_step",
     # sequences
     "unroll", "run_lstm", "run_gru", "run_rnn",
+    # convolutional LSTM
+    "conv", "conv_lstm_step", "run_conv_lstm",
 ]

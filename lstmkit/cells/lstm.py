@@ -124,6 +124,49 @@ def sigmoid_gate_state(spec: LSTMSpec, gates: dict[str, np.ndarray]) -> np.ndarr
     return np.concatenate([gates[k] for k in spec.sigmoid_gates], axis=1)
 
 
+# --------------------------------------------------------------------------- the cell proper
+def lstm_gates(
+    spec: LSTMSpec,
+    pre: dict[str, np.ndarray],
+    c: np.ndarray,
+    *,
+    peepholes: dict[str, np.ndarray] | None = None,
+    ln_c: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The LSTM cell given its gate pre-activations: the one definition of the gate equations.
+
+    ``pre`` maps each gate of ``spec.gates`` to its summed input and recurrent terms, shaped like
+    ``c``; any shape works, as everything is element-wise (``lstm_step`` passes (B, H) matmul
+    results, ``conv_lstm_step`` (B, *spatial, filters) convolution results). ``peepholes`` maps a
+    gate of ``spec.peephole_gates`` to its (H,) weights; ``ln_c`` is the layer-norm (weight, bias)
+    of the shown cell state. Returns ``(h_new, c_new, gates)`` before any projection or zoneout.
+    """
+    sigma = get_activation(spec.gate_activation)
+    act_in = get_activation(spec.input_activation)
+    act_out = get_activation(spec.output_activation)
+    peep = peepholes or {}
+
+    def with_peephole(k: str, cell: np.ndarray) -> np.ndarray:
+        return pre[k] + peep[k] * cell if k in peep else pre[k]
+
+    def fixed_open() -> np.ndarray:  # a gate the variant does not have: always fully open
+        return np.ones_like(c, dtype=np.float64)
+
+    i = sigma(with_peephole("i", c)) if "i" in spec.gates else fixed_open()
+    if spec.coupled:
+        f = 1.0 - i  # CIFG: forget exactly what is written
+    elif spec.forget_gate:
+        f = sigma(with_peephole("f", c))
+    else:
+        f = fixed_open()
+    g = act_in(pre["g"])  # block input / candidate
+    c_new = f * c + i * g
+    o = sigma(with_peephole("o", c_new)) if "o" in spec.gates else fixed_open()  # peephole: c_new
+    c_shown = c_new if ln_c is None else layer_norm(c_new, *ln_c)
+    h_new = o * act_out(c_shown)
+    return h_new, c_new, {"i": i, "f": f, "g": g, "o": o, "c": c_new}
+
+
 # --------------------------------------------------------------------------- the step
 def lstm_step(
     spec: LSTMSpec,
@@ -231,40 +274,16 @@ def lstm_step(
         for j, k in enumerate(sig):
             block[k] = block[k] + fgr[:, j * H:(j + 1) * H]
 
-    peep = {}
+    peep = None
     if spec.peepholes:
         w_p = _array("weight_peephole", params["weight_peephole"], (len(spec.peephole_gates), H))
         peep = {k: w_p[j] for j, k in enumerate(spec.peephole_gates)}  # each (H,)
-
-    def peephole(k: str, cell: np.ndarray) -> np.ndarray | float:
-        return peep[k] * cell if k in peep else 0.0
-
-    sigma = get_activation(spec.gate_activation)
-    act_in = get_activation(spec.input_activation)
-    act_out = get_activation(spec.output_activation)
-
-    def fixed_open() -> np.ndarray:  # a gate the variant does not have: always fully open
-        return np.ones((B, H))
-
-    # ---- the cell
-    i = sigma(block["i"] + peephole("i", c)) if "i" in gates else fixed_open()  # (B, H)
-    if spec.coupled:
-        f = 1.0 - i  # CIFG: forget exactly what is written
-    elif spec.forget_gate:
-        f = sigma(block["f"] + peephole("f", c))
-    else:
-        f = fixed_open()
-    g = act_in(block["g"])  # (B, H) block input / candidate
-    c_new = f * c + i * g  # (B, H)
-    o = sigma(block["o"] + peephole("o", c_new)) if "o" in gates else fixed_open()  # peephole: c_new
-    c_shown = c_new
+    ln_c = None
     if use_ln:
-        ln_c_w = _array("ln_c_weight", params["ln_c_weight"], (H,))
-        c_shown = layer_norm(c_new, ln_c_w, _array("ln_c_bias", params["ln_c_bias"], (H,)))
-    h_new = o * act_out(c_shown)  # (B, H)
+        ln_c = (_array("ln_c_weight", params["ln_c_weight"], (H,)), _array("ln_c_bias", params["ln_c_bias"], (H,)))
+    h_new, c_new, gates_out = lstm_gates(spec, block, c, peepholes=peep, ln_c=ln_c)  # (B, H) each
     if w_hr is not None:
         h_new = h_new @ w_hr.T  # (B, P)
-    gates_out = {"i": i, "f": f, "g": g, "o": o, "c": c_new}
 
     # ---- zoneout
     rates, keeps = _zoneout_args(zoneout, zoneout_masks, ("c", "h"))

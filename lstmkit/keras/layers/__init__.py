@@ -63,6 +63,7 @@ _WHERE = {
     "lstmkit.keras.layers.rnn.cells": ["LSTMCell", "GRUCell", "SimpleRNNCell"],
     "lstmkit.keras.layers.rnn.stacked_rnn_cells": ["StackedRNNCells"],
     "lstmkit.keras.layers.rnn.rnn": ["RNN"],
+    "lstmkit.keras.layers.rnn.conv_lstm": ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {name: module for module, names in _WHERE.items()
                                                       for name in names})
