@@ -327,7 +327,15 @@ class Layer(WeightsMixin, NodesMixin, nn.Module):
         return outputs
 
     def _defines_output_shape(self) -> bool:
-        return type(self).compute_output_shape is not Layer.compute_output_shape
+        """Whether symbolic calls can take the output shape from the layer's own one-shape
+        ``compute_output_shape`` (a layer whose version takes several shapes, as MultiHeadAttention's
+        ``(query_shape, value_shape, key_shape=None)``, is run on dummy tensors instead)."""
+        fn = type(self).compute_output_shape
+        if fn is Layer.compute_output_shape or getattr(self, "_shapes_from_dummy_runs", False):
+            return False
+        required = [p for p in list(inspect.signature(fn).parameters.values())[1:]
+                    if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return len(required) <= 1
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Output shape(s) for inputs of ``input_shape`` (batch dim included, maybe None): by

@@ -85,8 +85,8 @@ class WeightsMixin:
                 self._rename_weight(old, key)
                 return
         tracked = not key.startswith("_") and "_weight_names" in self.__dict__
-        if tracked and type(value) is list:
-            value = TrackedList(value, self, key)
+        if tracked and type(value) is list and not any(isinstance(v, torch.Tensor) for v in value):
+            value = TrackedList(value, self, key)  # lists of tensors (states) stay plain lists
         super().__setattr__(key, value)
         if tracked and isinstance(value, (list, tuple, dict)):
             self._track_sublayers(key, value)
@@ -140,12 +140,14 @@ class TrackedList(list):
     """A list held by a layer attribute (Keras' TrackedList): layers appended, inserted or removed
     later are registered or dropped as the layer's children at once, in order."""
 
-    def __init__(self, items: Any, owner: Any, key: str):
+    def __init__(self, items: Any = (), owner: Any = None, key: str = ""):
         super().__init__(items)
-        self._owner, self._key = owner, key
+        self._owner, self._key = owner, key  # no owner: a copy made by code that maps over lists (a plain list)
 
     def _changed(self, items: Any = None) -> None:
         """After an addition of ``items`` (None: a removal or a reorder), re-register if layers are concerned."""
+        if self._owner is None:
+            return
         if items is None:
             prefix = f"{self._key}__"
             concerned = any(k.startswith(prefix) for k in self._owner._modules)

@@ -179,12 +179,13 @@ class MultiHeadAttention(Layer):
         if not is_symbolic([query, value, key]):
             query, value = as_tensor(query), as_tensor(value)
             key = None if key is None else as_tensor(key)
-            if not self.built:
-                self._build_input_shape = tuple(query.shape)
-                self._build_from_shapes(query.shape, value.shape, None if key is None else key.shape)
-                self.train(self.training)
-                if not self.trainable:
-                    self.trainable = False
+        if not self.built:  # eager or symbolic: the engine's one-shape build cannot see value and key
+            self._build_input_shape = tuple(query.shape)
+            self._build_from_shapes(query.shape, value.shape, None if key is None else key.shape)
+            self.built = True
+            self.train(self.training)
+            if not self.trainable:
+                self.trainable = False
         return super().__call__(query, value=value, key=key, **kwargs)
 
     def call(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor | None = None,

@@ -102,6 +102,8 @@ class SpatialShapes:
     between its two passes and reports None. Masks are not supported (Keras' warning, dropped)."""
 
     _symbolic_shape: tuple | None = None
+    #: the engine's shape pass runs the layer (so the mask warning and the dummy-size rule above apply)
+    _shapes_from_dummy_runs = True
 
     def compute_output_shape(self, input_shape: Any) -> tuple:  # pragma: no cover - each layer defines it
         raise NotImplementedError

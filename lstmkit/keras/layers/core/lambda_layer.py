@@ -142,6 +142,9 @@ class Lambda(Layer):
         arguments: keyword arguments passed to the function on every call.
     """
 
+    #: the function runs in the shape pass; a declared output_shape is checked against it (_symbolic_call)
+    _shapes_from_dummy_runs = True
+
     def __init__(self, function: Callable[..., Any], output_shape: Any = None, mask: Any = None,
                  arguments: dict[str, Any] | None = None, **kwargs: Any):
         super().__init__(**kwargs)

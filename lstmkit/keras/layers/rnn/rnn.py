@@ -122,6 +122,10 @@ class RNN(Layer):
         shape_arg = self._input_shape_arg
         self._expected_batch = shape_arg[0] if shape_arg is not None and self.stateful else None
 
+    #: symbolic calls run the cell on dummy tensors: a nested cell has no single ``output_size`` for
+    #: ``compute_output_shape`` (which, as Keras', needs an int).
+    _shapes_from_dummy_runs = True
+
     @property
     def state_size(self) -> list[Any]:
         size = self.cell.state_size
