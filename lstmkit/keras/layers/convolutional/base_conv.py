@@ -1,7 +1,7 @@
-"""The N-D convolution shared by ``Conv1D`` and ``Conv2D``: Keras 3's arguments, checks and
+"""The N-D convolution shared by ``Conv1D``, ``Conv2D`` and ``Conv3D``: Keras 3's arguments, checks and
 config, the kernel in Keras' ``(*kernel_size, in_channels // groups, filters)`` layout (so
 ``get_weights``/``set_weights`` exchange arrays with real Keras unchanged), and the torch-backend
-arithmetic: ``torch.nn.functional.conv{1,2}d`` on a channels-first view, "same" padding split as
+arithmetic: ``torch.nn.functional.conv{1,2,3}d`` on a channels-first view, "same" padding split as
 Keras 3's torch backend splits it (``spatial.same_padding``)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from lstmkit.keras.layers.convolutional.spatial import (
     standardize_tuple,
 )
 
-_CONV = {1: F.conv1d, 2: F.conv2d}
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
 class BaseConv(SpatialShapes, Layer):
@@ -31,7 +31,7 @@ class BaseConv(SpatialShapes, Layer):
     as in Keras). Masks are not supported: a mask given is dropped with Keras' warning.
 
     Args:
-        rank: the number of spatial axes (1 or 2).
+        rank: the number of spatial axes (1, 2 or 3).
         filters: the number of output channels.
         kernel_size: an int or ``rank`` ints, the window.
         strides: an int or ``rank`` ints (> 1 excludes ``dilation_rate`` > 1, as in Keras).
