@@ -1,4 +1,6 @@
-"""Convolution layers: Conv1D, Conv2D (Keras: keras/src/layers/convolutional).
+"""Convolution layers: Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
+(Keras: keras/src/layers/convolutional).
 
-``base_conv`` holds the N-D convolution both share; ``spatial`` the argument checks, "same"
-padding rule and symbolic-shape help that the pooling and 1-D reshaping layers use too."""
+``base_conv`` holds the N-D convolution Conv1D/2D/3D share, ``base_conv_transpose`` the N-D
+transposed one; ``spatial`` the argument checks, "same" padding rule and symbolic-shape help that
+the pooling and reshaping layers use too."""

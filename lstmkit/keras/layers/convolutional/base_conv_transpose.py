@@ -33,7 +33,8 @@ __all__ = ["BaseConvTranspose", "transpose_output_length", "transpose_pads"]
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
-def transpose_pads(kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None) -> tuple[int, int]:
+def transpose_pads(kernel: int, stride: int, dilation: int, padding: str,
+                   output_padding: int | None) -> tuple[int, int]:
     """(left, right) padding of the dilated input in Keras' (JAX's) terms
     (``_convert_conv_transpose_padding_args_from_keras_to_jax``): "valid" pads
     ``effective_kernel - 1`` each side (plus ``output_padding`` on the right, by default what makes
