@@ -4,7 +4,7 @@ kept.
 
 Skipped or adapted, and why:
 - the Conv3D cases (test_conv3d_basic, test_conv3d, Conv3D in test_conv_symbolic_invalid_configuration):
-  lstmkit.keras has no Conv3D.
+  ported in tests/keras_compat/test_convolutional_nd.py, not here.
 - test_enable_lora, test_lora_weight_name, test_enable_lora_with_alpha, test_lora_rank_argument:
   lstmkit.keras' convolutions have no LoRA (``lora_rank=`` is an unexpected keyword, checked in
   tests/keras/test_convolutional.py).
