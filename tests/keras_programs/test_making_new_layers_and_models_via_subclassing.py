@@ -158,7 +158,7 @@ def test_add_loss_and_regularizers():
     # created by the `kernel_regularizer` above.
     print(layer.losses)
     assert len(layer.losses) == 1
-    np.testing.assert_allclose(float(layer.losses[0]), 1e-3 * np.sum(layer.dense.kernel.numpy() ** 2), rtol=1e-5)
+    np.testing.assert_allclose(float(layer.losses[0].detach()), 1e-3 * np.sum(layer.dense.kernel.numpy() ** 2), rtol=1e-5)
 
     inputs = keras.Input(shape=(3,))
     outputs = ActivityRegularizationLayer()(inputs)
