@@ -28,3 +28,11 @@ def _weight_options() -> None:
 
 for _kind in ("initializer", "regularizer", "constraint"):
     _registry.add_loader("resolver:" + _kind, _weight_options)
+
+
+def _ops() -> None:
+    """Import keras.ops, which resolves the operators of symbolic tensors (``x + inputs``)."""
+    from lstmkit.keras import ops  # noqa: F401
+
+
+_registry.add_loader("resolver:symbolic_op", _ops)

@@ -22,7 +22,8 @@ DRAWS = {
     "dropout": lambda r, seed: r.dropout(torch.ones(6, 5), rate=0.4, seed=seed),
     "noise_shape_dropout": lambda r, seed: r.dropout(torch.ones(6, 5), 0.5, noise_shape=(None, 1), seed=seed),
     "shuffle": lambda r, seed: r.shuffle(torch.arange(12.0).reshape(6, 2), seed=seed),
-    "categorical": lambda r, seed: r.categorical(torch.tensor([[0.2, 0.3, 0.5], [0.9, 0.05, 0.05]]).log(), 7, seed=seed),
+    "categorical": lambda r, seed: r.categorical(torch.tensor([[0.2, 0.3, 0.5], [0.9, 0.05, 0.05]]).log(), 7,
+                                                 seed=seed),
 }
 
 

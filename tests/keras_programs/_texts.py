@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: why the programs' end-to-end string models are xfail tests
+STRING_INPUTS = ("missing feature: string inputs in a functional model (keras.Input(dtype='string') feeding "
+                 "TextVectorization inside the graph, and fit/evaluate/predict/__call__ passing string arrays through)")
+
 FILLER = "the a of and to is in it this that was for on with as movie film story one".split()
 CLASS_WORDS = {
     "pos": "great wonderful superb moving brilliant loved enjoyable fine".split(),

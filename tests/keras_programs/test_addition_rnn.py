@@ -8,6 +8,8 @@ Changed from the original: 1000 questions instead of 50000, 2 iterations of 1 ep
 Keras 2 example's ``TimeDistributed(Dense)``.
 """
 
+# ruff: noqa: UP020, UP031, UP032, B007 -- the keras.io code as published (old-style formatting, unused loop names)
+
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,8 @@ characters per diversity instead of 400. The model, the ``sample`` function and 
 loop (one ``model.predict`` per character) are the original's.
 """
 
+# ruff: noqa: UP020, UP031, UP032, B007 -- the keras.io code as published (old-style formatting, unused loop names)
+
 from __future__ import annotations
 
 import io

@@ -158,7 +158,8 @@ def test_add_loss_and_regularizers():
     # created by the `kernel_regularizer` above.
     print(layer.losses)
     assert len(layer.losses) == 1
-    np.testing.assert_allclose(float(layer.losses[0].detach()), 1e-3 * np.sum(layer.dense.kernel.numpy() ** 2), rtol=1e-5)
+    expected = 1e-3 * np.sum(layer.dense.kernel.numpy() ** 2)
+    np.testing.assert_allclose(float(layer.losses[0].detach()), expected, rtol=1e-5)
 
     inputs = keras.Input(shape=(3,))
     outputs = ActivityRegularizationLayer()(inputs)
@@ -174,7 +175,6 @@ def test_add_loss_and_regularizers():
     # call during the forward pass!
     model.compile(optimizer="adam")
     history = model.fit(np.random.random((2, 3)), np.random.random((2, 3)))
-    x = np.random.random((2, 3))
     assert np.isfinite(history.history["loss"][0])
 
 

@@ -7,8 +7,11 @@ the GloVe vectors a random table of 100-d vectors for most of the vocabulary, 3 
 20, max_tokens 2000. ``tf.data.Dataset.from_tensor_slices(train_samples).batch(128)`` (TensorFlow,
 not Keras) is the list of samples itself. The embedding layer is built both ways keras.io shows
 it: ``build`` + ``set_weights`` (Keras 3) and ``embeddings_initializer=keras.initializers.Constant``
-(Keras 2). The vectorizer, model, fit and the end-to-end string model are the original's.
+(Keras 2). The vectorizer, model, fit and the end-to-end string model are the original's; the end-to-end
+model is an xfail test (string inputs in a functional graph are a missing feature).
 """
+
+# ruff: noqa: UP020, UP031, UP032, B007 -- the keras.io code as published (old-style formatting, unused loop names)
 
 from __future__ import annotations
 
@@ -17,11 +20,10 @@ import pytest
 
 from lstmkit import keras
 from lstmkit.keras import layers
-from tests.keras_programs._texts import make_texts
+from tests.keras_programs._texts import STRING_INPUTS, make_texts
 
 
-@pytest.mark.parametrize("embedding_style", ["set_weights", "constant_initializer"])
-def test_pretrained_word_embeddings_program(embedding_style):
+def run_program(embedding_style, end_to_end):
     class_names = ["comp.graphics", "rec.autos", "sci.space"]
     samples, labels = make_texts(class_names, 40, seed=0, length=(60, 120))
     print("Classes:", class_names)
@@ -119,6 +121,12 @@ def test_pretrained_word_embeddings_program(embedding_style):
     model.compile(loss="sparse_categorical_crossentropy", optimizer="rmsprop", metrics=["acc"])
     history = model.fit(x_train, y_train, batch_size=128, epochs=3, validation_data=(x_val, y_val))
 
+    assert sorted(history.history) == ["acc", "loss", "val_acc", "val_loss"]
+    np.testing.assert_array_equal(embedding_layer.get_weights()[0], embedding_matrix.astype("float32"))
+    assert not embedding_layer.trainable_weights
+    if not end_to_end:
+        return
+
     string_input = keras.Input(shape=(1,), dtype="string")
     x = vectorizer(string_input)
     preds = model(x)
@@ -130,7 +138,14 @@ def test_pretrained_word_embeddings_program(embedding_style):
 
     predicted = class_names[np.argmax(probabilities[0])]
 
-    assert sorted(history.history) == ["acc", "loss", "val_acc", "val_loss"]
-    np.testing.assert_array_equal(embedding_layer.get_weights()[0], embedding_matrix.astype("float32"))
-    assert not embedding_layer.trainable_weights
     assert tuple(probabilities.shape) == (1, 3) and predicted in class_names
+
+
+@pytest.mark.parametrize("embedding_style", ["set_weights", "constant_initializer"])
+def test_pretrained_word_embeddings_program(embedding_style):
+    run_program(embedding_style, end_to_end=False)
+
+
+@pytest.mark.xfail(strict=True, raises=(TypeError, ValueError), reason=STRING_INPUTS)
+def test_pretrained_word_embeddings_end_to_end_string_model():
+    run_program("set_weights", end_to_end=True)

@@ -6,6 +6,8 @@ Changed from the original: the Jena climate CSV is a synthetic DataFrame of the 
 The model, callbacks, fit call, history plot and single-step prediction loop are the original's.
 """
 
+# ruff: noqa: UP020, UP031, UP032, B007 -- the keras.io code as published (old-style formatting, unused loop names)
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

@@ -77,7 +77,7 @@ def dropout(inputs: Any, rate: float, noise_shape: Sequence[int | None] | None =
         return torch.zeros_like(x)
     if rate == 0.0:
         return x
-    seeded = seed is not None and not (getattr(seed, "_initial_seed", 0) is None)
+    seeded = seed is not None and getattr(seed, "_initial_seed", 0) is not None  # Keras: unseeded generator
     if not seeded and noise_shape is None:
         return torch.nn.functional.dropout(x, p=rate, training=True)
     keep = 1.0 - rate
@@ -118,7 +118,8 @@ def gamma(shape: Sequence[int], alpha: float, dtype: Any = None, seed: Any = Non
     return torch.distributions.Gamma(torch.tensor(alpha, dtype=dt), torch.tensor(1.0, dtype=dt)).sample(_shape(shape))
 
 
-def binomial(shape: Sequence[int], counts: Any, probabilities: Any, dtype: Any = None, seed: Any = None) -> torch.Tensor:
+def binomial(shape: Sequence[int], counts: Any, probabilities: Any, dtype: Any = None,
+             seed: Any = None) -> torch.Tensor:
     """Samples of binomial distributions (``counts`` trials of success probability ``probabilities``)."""
     dt = _float(dtype)
     _global_seeded(seed)
