@@ -185,6 +185,17 @@ def test_timeseries_dataset_behaves_like_keras_examples():
     assert list(ds.take(2)) and len(list(ds.take(2))) == 2  # re-iterable
 
 
+def test_cardinality_counts_batches_as_tf_data():
+    ds = timeseries_dataset_from_array(np.arange(20.0), None, sequence_length=4, batch_size=5)  # 17 windows
+    assert int(ds.cardinality()) == len(ds) == 4 and ds.cardinality().numpy() == 4
+    assert f"{ds.cardinality()}" == "4"
+    assert int(ds.take(2).cardinality()) == 2 and int(ds.take(9).cardinality()) == 4
+    assert int(ds.skip(3).cardinality()) == 1 and int(ds.skip(9).cardinality()) == 0
+    assert int(ds.map(lambda x: x).take(-1).cardinality()) == 4
+    assert int(ds.cache().prefetch(2).cardinality()) == 4
+    assert [int(ds.skip(k).cardinality()) for k in range(5)] == [len(list(ds.skip(k))) for k in range(5)]
+
+
 def test_plot_model_needs_pydot_or_draws(tmp_path):
     model = lk.Sequential([lk.layers.Input((3,)), lk.layers.Dense(2)])
     if importlib.util.find_spec("pydot") is None:

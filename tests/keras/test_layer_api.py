@@ -162,6 +162,28 @@ def test_add_loss_counts_in_training():
     assert loss == pytest.approx(1.5)
 
 
+def test_compile_without_loss_trains_on_added_losses():
+    """Keras 3: compile() without a loss is fine when the model add_loss()es one (the guide's VAE);
+    with neither, fitting raises Keras' "No loss to compute"."""
+    class Penalised(layers.Layer):
+        def call(self, x):
+            self.add_loss(ops.mean(ops.square(x)))
+            return x
+
+    model = keras.Sequential([keras.Input((2,)), layers.Dense(2, kernel_initializer="ones"), Penalised()])
+    model.compile("sgd")
+    x = np.ones((4, 2), "float32")
+    expected = float(np.mean(model.predict(x, verbose=0) ** 2))
+    assert model.evaluate(x, verbose=0) == pytest.approx(expected, rel=1e-6)
+    history = model.fit(x, epochs=3, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-6)
+    assert history.history["loss"][2] < history.history["loss"][0]
+    plain = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+    plain.compile("sgd")
+    with pytest.raises(ValueError, match="No loss to compute"):
+        plain.fit(x, np.zeros((4, 1)), verbose=0)
+
+
 def test_sublayers_in_attributes_and_lists_own_their_weights():
     class Stack(layers.Layer):
         def __init__(self):

@@ -172,12 +172,14 @@ def test_bad_arguments_raise(call, error, match):
         call()
 
 
-def test_symbolic_tensor_is_refused_with_advice():
+def test_symbolic_tensor_is_refused_with_advice_by_eager_only_ops():
+    """Ops on symbolic tensors make graph nodes (tests/keras/test_symbolic_ops.py), except the
+    eager control flow, which takes Python callables."""
     from lstmkit import keras as lk
 
     x = lk.Input(shape=(3,))
     with pytest.raises(TypeError, match="Lambda layer"):
-        ops.relu(x)
+        ops.cond(x, lambda: x, lambda: x)
 
 
 def test_nn_namespace_and_gradients_inside_a_layer():

@@ -51,11 +51,93 @@ class KerasTensor:
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={str(self.dtype).removeprefix('torch.')}, name={self.name}>"
 
-    # Python operators on symbolic tensors are not supported: say so clearly.
+    # Python operators make graph nodes, as in Keras 3 (lstmkit.keras.ops.symbolic). == and != are
+    # left as identity comparisons: the engine finds tensors in lists and dicts by them.
     def __add__(self, other):
-        raise TypeError("use lstmkit.keras.layers.Add()([a, b]) to add symbolic tensors in a functional model")
+        return _op("add", self, other)
 
-    __radd__ = __add__
+    def __radd__(self, other):
+        return _op("add", other, self)
+
+    def __sub__(self, other):
+        return _op("subtract", self, other)
+
+    def __rsub__(self, other):
+        return _op("subtract", other, self)
+
+    def __mul__(self, other):
+        return _op("multiply", self, other)
+
+    def __rmul__(self, other):
+        return _op("multiply", other, self)
+
+    def __matmul__(self, other):
+        return _op("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return _op("matmul", other, self)
+
+    def __truediv__(self, other):
+        return _op("true_divide", self, other)
+
+    def __rtruediv__(self, other):
+        return _op("true_divide", other, self)
+
+    def __floordiv__(self, other):
+        return _op("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return _op("floor_divide", other, self)
+
+    def __mod__(self, other):
+        return _op("mod", self, other)
+
+    def __rmod__(self, other):
+        return _op("mod", other, self)
+
+    def __pow__(self, other):
+        return _op("power", self, other)
+
+    def __rpow__(self, other):
+        return _op("power", other, self)
+
+    def __neg__(self):
+        return _op("negative", self)
+
+    def __abs__(self):
+        return _op("absolute", self)
+
+    def __lt__(self, other):
+        return _op("less", self, other)
+
+    def __le__(self, other):
+        return _op("less_equal", self, other)
+
+    def __gt__(self, other):
+        return _op("greater", self, other)
+
+    def __ge__(self, other):
+        return _op("greater_equal", self, other)
+
+    def __and__(self, other):
+        return _op("logical_and", self, other)
+
+    def __or__(self, other):
+        return _op("logical_or", self, other)
+
+    def __invert__(self):
+        return _op("logical_not", self)
+
+    def __getitem__(self, key):
+        return _op("get_item", self, key)
+
+
+def _op(name: str, *args: Any) -> KerasTensor:
+    """The keras op ``name`` on symbolic arguments (a graph node); found through the registry
+    because the engine sits below lstmkit.keras.ops."""
+    from lstmkit.keras.engine import registry
+
+    return registry.resolve("symbolic_op", name)(*args)
 
 
 def flatten(structure: Any) -> list:

@@ -86,10 +86,8 @@ class CompiledLoss:
 
         self.output_names = output_names
         self.identifiers = per_output(loss, output_names, "loss", broadcast_flat=False)
+        # no loss at all is allowed: a model that add_loss()es its own (a VAE) trains on those alone
         self.losses = [None if ident is None else losses_module.get(ident) for ident in self.identifiers]
-        if all(fn is None for fn in self.losses):
-            raise ValueError("No loss to compute: pass a loss to compile(), e.g. compile(optimizer='adam', "
-                             "loss='mse')")
         if loss_weights is None:
             weights = [None] * len(output_names)
         elif isinstance(loss_weights, (int, float)) and not isinstance(loss_weights, bool):
@@ -115,7 +113,8 @@ class CompiledLoss:
         self.trackers = ([RunningMean(f"{output_names[k]}_loss") for k in active] if len(active) > 1 else [])
 
     def __call__(self, y_true: list[Any], y_pred: list[torch.Tensor], sample_weight: list[Any]) -> tuple[
-            torch.Tensor, list[torch.Tensor]]:
+            torch.Tensor | None, list[torch.Tensor]]:
+        """The weighted total (None when no output has a loss) and each output's loss."""
         total = None
         parts = []
         for k in self.active:

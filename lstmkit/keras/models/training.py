@@ -179,10 +179,13 @@ class Trainer:
         ys = self._targets(y, n_out) if n_out > 1 or not isinstance(y, torch.Tensor) else [y]
         sws = [sw] * n_out if sw is None or isinstance(sw, torch.Tensor) else self._sample_weights(sw, n_out)
         total, parts = self._loss_fn(ys, y_pred, sws)
-        if self._has_penalties:
+        if self._has_penalties or total is None:
             penalties = self.losses
             if penalties:
-                total = total + sum(p.sum() for p in penalties)
+                penalty = sum(p.sum() for p in penalties)
+                total = penalty if total is None else total + penalty
+        if total is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         return total, parts, ys, y_pred, sws
 
     def _train_step(self, x: Any, y: Any, sw: Any, forward: Any = None) -> tuple[float, int] | None:

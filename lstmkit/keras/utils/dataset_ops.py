@@ -1,6 +1,6 @@
 """What Keras examples do with a ``tf.data.Dataset`` of batches, on our NumPy datasets:
 ``for x, y in ds.take(1): x.numpy()``, ``ds.map(fn)``, ``ds.cache().prefetch(AUTOTUNE)``,
-``ds.as_numpy_iterator()``, ``ds.skip(n)``.
+``ds.as_numpy_iterator()``, ``ds.skip(n)``, ``ds.cardinality()``.
 
 Batches stay NumPy arrays (``BatchArray``, an ``ndarray`` subclass that adds ``.numpy()``, as
 a TensorFlow eager tensor has), so NumPy code and ``fit`` keep working on them unchanged.
@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AUTOTUNE", "BatchArray", "DatasetOps", "as_batch"]
+__all__ = ["AUTOTUNE", "UNKNOWN_CARDINALITY", "BatchArray", "DatasetOps", "as_batch"]
 
 AUTOTUNE = -1  # tf.data.AUTOTUNE: accepted by prefetch(), nothing to tune here
+UNKNOWN_CARDINALITY = -2  # tf.data.UNKNOWN_CARDINALITY: what cardinality() says when it cannot count
 
 
 class BatchArray(np.ndarray):
@@ -48,18 +49,20 @@ class DatasetOps:
 
     def take(self, count: int) -> _Derived:
         """The first ``count`` batches (all of them for -1)."""
-        return _Derived(self, lambda it: it if count == -1 else itertools.islice(it, count), f"take({count})")
+        return _Derived(self, lambda it: it if count == -1 else itertools.islice(it, count), f"take({count})",
+                        lambda n: n if count == -1 else min(n, count))
 
     def skip(self, count: int) -> _Derived:
         """All batches after the first ``count``."""
-        return _Derived(self, lambda it: itertools.islice(it, count, None), f"skip({count})")
+        return _Derived(self, lambda it: itertools.islice(it, count, None), f"skip({count})",
+                        lambda n: max(n - count, 0))
 
     def map(self, fn: Callable[..., Any], num_parallel_calls: Any = None, deterministic: Any = None) -> _Derived:
         """``fn(*batch)`` (a tuple batch is unpacked, as tf.data does) for every batch, lazily."""
         def apply(it: Iterator[Any]) -> Iterator[Any]:
             for batch in it:
                 yield as_batch(fn(*batch) if isinstance(batch, tuple) else fn(batch))
-        return _Derived(self, apply, "map")
+        return _Derived(self, apply, "map", lambda n: n)
 
     def cache(self, filename: str = "") -> DatasetOps:
         """Accepted for compatibility: batches are computed on each pass (cheap NumPy indexing)."""
@@ -73,12 +76,26 @@ class DatasetOps:
         """The batches as plain NumPy arrays."""
         return (_plain(b) for b in self)
 
+    def _count(self) -> int:
+        return len(self) if hasattr(self, "__len__") else UNKNOWN_CARDINALITY
+
+    def cardinality(self) -> BatchArray:
+        """The number of batches, as tf.data's (a 0-d int64 array: prints as the number, has
+        ``.numpy()``); ``UNKNOWN_CARDINALITY`` (-2) where it cannot be known without iterating."""
+        return np.asarray(self._count(), dtype=np.int64).view(BatchArray)
+
 
 class _Derived(DatasetOps):
     """A lazily transformed view of another dataset; re-iterable like its source."""
 
-    def __init__(self, source: Any, transform: Callable[[Iterator[Any]], Iterator[Any]], what: str):
+    def __init__(self, source: Any, transform: Callable[[Iterator[Any]], Iterator[Any]], what: str,
+                 size: Callable[[int], int] | None = None):
         self._source, self._transform, self._what = source, transform, what
+        self._size = size  # the number of batches from the source's; None: unknown
+
+    def _count(self) -> int:
+        n = self._source._count() if isinstance(self._source, DatasetOps) else UNKNOWN_CARDINALITY
+        return UNKNOWN_CARDINALITY if n < 0 or self._size is None else self._size(n)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._transform(iter(self._source)))
