@@ -3,7 +3,7 @@ and Keras code runs on lstmkit's layers (``from lstmkit.keras.layers import LSTM
 ``from lstmkit.keras.models import Sequential``, ...).
 
 Submodules mirror tensorflow.keras: layers, models, optimizers, losses, metrics, callbacks,
-regularizers, initializers, constraints, activations, utils, preprocessing, backend, datasets, ops. They are
+regularizers, initializers, constraints, activations, utils, preprocessing, backend, datasets, ops, saving. They are
 imported on first use.
 """
 
@@ -17,7 +17,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
     {"Sequential": "models", "Model": "models", "Input": "engine.input_layer", "Layer": "engine.layer",
      "clear_session": "engine.layer"},
     submodules=("layers", "models", "optimizers", "losses", "metrics", "callbacks", "regularizers", "initializers",
-                "constraints", "activations", "utils", "preprocessing", "backend", "datasets", "ops"),
+                "constraints", "activations", "utils", "preprocessing", "backend", "datasets", "ops",
+                "saving"),
 )
 
 
