@@ -23,7 +23,8 @@ TOL = dict(atol=1e-5, rtol=1e-5)
 B, T, U = 3, 4, 5
 RNG = np.random.default_rng(0)
 X = {"a": RNG.normal(size=(B, T, 2)).astype("float32"),
-     "nested": {"b": RNG.normal(size=(B, T, 3)).astype("float32"), "c": RNG.normal(size=(B, T, 2, 2)).astype("float32")}}
+     "nested": {"b": RNG.normal(size=(B, T, 3)).astype("float32"),
+                "c": RNG.normal(size=(B, T, 2, 2)).astype("float32")}}
 
 
 def _np(t):

@@ -22,6 +22,7 @@ from lstmkit.keras.utils.timeseries import TimeseriesDataset, timeseries_dataset
 
 CustomObjectScope = custom_object_scope  # Keras' class name for the same context manager
 
-__all__ = ["CustomObjectScope", "custom_object_scope", "Progbar", "AUTOTUNE", "BatchArray", "PyDataset", "Sequence", "TextDataset", "TimeseriesDataset", "get_file",
+__all__ = ["CustomObjectScope", "custom_object_scope",
+           "Progbar", "AUTOTUNE", "BatchArray", "PyDataset", "Sequence", "TextDataset", "TimeseriesDataset", "get_file",
            "model_to_dot", "normalize", "pad_sequences", "plot_model", "set_random_seed", "text_dataset_from_directory",
            "timeseries_dataset_from_array", "to_categorical"]

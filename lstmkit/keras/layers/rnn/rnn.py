@@ -1,7 +1,8 @@
 """``RNN(cell)``: the generic recurrent layer, as ``keras.layers.RNN``: the time loop around a cell.
 
 Any cell works: a Layer (or object) with ``state_size`` (an int, a list of ints or of state
-shapes, nested lists, or a dict: one state structure) and ``call(inputs, states) -> (output, new_states)``, optionally ``get_initial_state``,
+shapes, nested lists, or a dict: one state structure) and ``call(inputs, states) -> (output,
+new_states)``, optionally ``get_initial_state``,
 ``output_size`` and a ``constants=`` argument; a list of cells becomes ``StackedRNNCells``. A
 user cell runs in a plain Python loop over the time steps, on nested inputs too (lists, tuples
 and dicts of (batch, time, ...) tensors, one structure per step, as the Keras guide "Working with
