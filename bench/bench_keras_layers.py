@@ -6,8 +6,9 @@ Cases:
 - ``convlstm2d``: ``ConvLSTM2D(filters, 3, padding="same", return_sequences=True)`` on a small
   video batch (batch, frames, size, size, channels); loss ``sum(output ** 2)``, gradients of the
   input and every weight.
-- ``rnn_user_cell``: the slot for ``RNN(user cell)``, timed by the lead once that layer exists
-  (``time_rnn_user_cell`` below returns None until then and the case is reported as pending).
+- ``rnn_user_cell``: ``RNN(MinimalRNNCell(units), return_sequences=True)``, the Keras docs' user
+  cell written once with ``keras.ops`` for both sides, on (batch, timesteps, features); loss
+  ``sum(output ** 2)``, gradients of the input and both weights.
 
 Each case builds both layers with the same weights, checks that their outputs agree (1e-4),
 warms up, then alternates lstmkit and Keras for ``--repeats`` rounds of ``--iters`` passes each
@@ -16,7 +17,7 @@ the ratio Keras 3 / lstmkit.
 
 Usage::
 
-    python bench/bench_keras_layers.py [--repeats 7] [--iters 5] [--threads 2] [--only convlstm2d]
+    python bench/bench_keras_layers.py [--repeats 7] [--iters 5] [--threads 2] [--only rnn_user_cell]
 """
 
 from __future__ import annotations
@@ -83,15 +84,59 @@ def time_convlstm2d(args: argparse.Namespace) -> tuple[float, float, str]:
     return ms_ours, ms_theirs, f"batch {args.batch}, {frames}, {args.filters} filters, kernel 3, same"
 
 
-def time_rnn_user_cell(args: argparse.Namespace) -> tuple[float, float, str] | None:
-    """SLOT (lead, issue 16): RNN(user cell) forward + backward, lstmkit.keras vs Keras 3.
+def _minimal_cell(lib):
+    """The Keras docs' ``MinimalRNNCell`` (``h = tanh(x K + h_prev R)``), written once with
+    ``lib.ops`` so that the same code is the user cell on both sides."""
 
-    Fill in once ``lstmkit.keras.layers.RNN`` takes a user cell: build the same small custom
-    cell on both sides, copy the weights, then return ``(ms_ours, ms_keras, description)`` from
-    ``_interleaved(ours_pass, theirs_pass, args.repeats, args.iters)`` as ``time_convlstm2d``
-    does. Returning None reports the case as pending.
-    """
-    return None
+    class MinimalRNNCell(lib.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = units
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform",
+                                          name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(self.units, self.units), initializer="orthogonal",
+                                                    name="recurrent_kernel")
+
+        def call(self, inputs, states):
+            prev = states[0]
+            output = lib.ops.tanh(lib.ops.matmul(inputs, self.kernel) + lib.ops.matmul(prev, self.recurrent_kernel))
+            return output, [output]
+
+    return MinimalRNNCell
+
+
+def time_rnn_user_cell(args: argparse.Namespace) -> tuple[float, float, str] | None:
+    """``RNN(MinimalRNNCell(units), return_sequences=True)`` forward + backward: a user cell runs
+    in a Python loop over the steps on both sides (no fused kernel applies to it)."""
+    import keras
+
+    from lstmkit import keras as lk
+
+    shape = (args.rnn_batch, args.timesteps, args.features)
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    theirs = keras.layers.RNN(_minimal_cell(keras)(args.units), return_sequences=True)
+    ours = lk.layers.RNN(_minimal_cell(lk)(args.units), return_sequences=True)
+    theirs(x)
+    ours(x)
+    ours.set_weights(theirs.get_weights())
+    x_ours = torch.from_numpy(x).requires_grad_()
+    x_theirs = torch.from_numpy(x).requires_grad_()
+    with torch.no_grad():
+        diff = np.abs(keras.ops.convert_to_numpy(theirs(x)) - ours(x).numpy()).max()
+    if diff > 1e-4:
+        raise SystemExit(f"rnn_user_cell: lstmkit and Keras disagree by {diff:.2e}; not timing different computations")
+
+    def ours_pass() -> None:
+        ours(x_ours).square().sum().backward()
+
+    def theirs_pass() -> None:
+        theirs(x_theirs).square().sum().backward()
+
+    ms_ours, ms_theirs = _interleaved(ours_pass, theirs_pass, args.repeats, args.iters)
+    return ms_ours, ms_theirs, f"batch {args.rnn_batch}, {args.timesteps} steps of {args.features}, {args.units} units"
 
 
 CASES: dict[str, Callable[[argparse.Namespace], tuple[float, float, str] | None]] = {
@@ -111,6 +156,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--channels", type=int, default=1)
     parser.add_argument("--filters", type=int, default=16)
+    parser.add_argument("--rnn-batch", type=int, default=32, help="rnn_user_cell: batch (default 32)")
+    parser.add_argument("--timesteps", type=int, default=50, help="rnn_user_cell: steps (default 50)")
+    parser.add_argument("--features", type=int, default=16, help="rnn_user_cell: input features (default 16)")
+    parser.add_argument("--units", type=int, default=32, help="rnn_user_cell: cell units (default 32)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -3,7 +3,8 @@ and Keras code runs on lstmkit's layers (``from lstmkit.keras.layers import LSTM
 ``from lstmkit.keras.models import Sequential``, ...).
 
 Submodules mirror tensorflow.keras: layers, models, optimizers, losses, metrics, callbacks,
-regularizers, initializers, constraints, activations, utils, preprocessing, backend, datasets, ops, random. They are
+regularizers, initializers, constraints, activations, utils, preprocessing, backend, datasets, ops, random,
+saving, tree (``keras.device`` is the backend's device scope). They are
 imported on first use.
 """
 
@@ -15,9 +16,10 @@ from lstmkit.keras.engine import registry as _registry
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {"Sequential": "models", "Model": "models", "Input": "engine.input_layer", "Layer": "engine.layer",
-     "clear_session": "engine.layer"},
+     "clear_session": "engine.layer", "device": "backend"},
     submodules=("layers", "models", "optimizers", "losses", "metrics", "callbacks", "regularizers", "initializers",
-                "constraints", "activations", "utils", "preprocessing", "backend", "datasets", "ops", "random"),
+                "constraints", "activations", "utils", "preprocessing", "backend", "datasets", "ops", "random",
+                "saving", "tree"),
 )
 
 

@@ -32,6 +32,7 @@ def _data(n=6):
     return [rng.standard_normal((n, 4)).astype("float32"), rng.standard_normal((n, 3)).astype("float32")]
 
 
+@pytest.mark.usefixtures("fresh_names")  # it reads automatic layer names
 def test_multi_io_structure_and_parity_with_keras():
     import lstmkit.keras as lk
 

@@ -72,23 +72,32 @@ def _from_numpy(arr: np.ndarray, dtype: Any) -> torch.Tensor:
 
 
 def get_mask(x: Any) -> Any:
-    """The Keras mask attached to a tensor (or list of tensors), else None."""
+    """The Keras mask attached to a tensor, else None; for a list/tuple/dict of tensors the same
+    structure of masks (None if no tensor has one)."""
     if isinstance(x, (list, tuple)):
-        masks = [getattr(t, "_keras_mask", None) for t in x]
+        masks = [get_mask(t) for t in x]
         return None if all(m is None for m in masks) else masks
+    if isinstance(x, dict):
+        by_key = {k: get_mask(v) for k, v in x.items()}
+        return None if all(m is None for m in by_key.values()) else by_key
     return getattr(x, "_keras_mask", None)
 
 
 def set_mask(x: Any, mask: Any) -> None:
+    """Attach ``mask`` to the tensors of ``x``: a structure of masks entry by entry, one mask to all."""
     if isinstance(x, (list, tuple)):
         masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
         for t, m in zip(x, masks):
             set_mask(t, m)
+    elif isinstance(x, dict):
+        for k, t in x.items():
+            set_mask(t, mask.get(k) if isinstance(mask, dict) else mask)
     elif isinstance(x, torch.Tensor):
         x._keras_mask = mask
 
 
 def _map(fn, structure):
+    """``fn`` over the leaves of nested lists, tuples and dicts (the containers kept)."""
     if isinstance(structure, (list, tuple)):
         return type(structure)(_map(fn, s) for s in structure)
     if isinstance(structure, dict):
@@ -456,6 +465,9 @@ def _map_shapes(fn, shapes):
 
 
 def _map2(fn, a, b):
+    """``fn((leaf_a, leaf_b))`` over two equally nested structures of lists, tuples and dicts."""
     if isinstance(a, (list, tuple)):
         return type(a)(_map2(fn, x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return {k: _map2(fn, v, b[k]) for k, v in a.items()}
     return fn((a, b))

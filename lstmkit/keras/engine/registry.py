@@ -62,10 +62,16 @@ _CUSTOM_SCOPES: list[dict[str, Any]] = []
 
 
 @contextmanager
-def custom_object_scope(objects: Mapping[str, Any] | None) -> Iterator[None]:
-    """Make ``objects`` (name -> class or function) visible to ``custom_objects()`` inside the
-    block, as Keras' ``custom_object_scope``; ``load_model(custom_objects=...)`` opens one."""
-    _CUSTOM_SCOPES.append(dict(objects or {}))
+def custom_object_scope(*objects: Mapping[str, Any] | None) -> Iterator[None]:
+    """Make ``objects`` (dicts of name -> class or function, later ones win) visible to
+    ``custom_objects()`` inside the block, as Keras' ``custom_object_scope``;
+    ``load_model(custom_objects=...)`` opens one."""
+    merged: dict[str, Any] = {}
+    for part in objects:
+        if part is not None and not isinstance(part, Mapping):
+            raise TypeError(f"custom_object_scope takes dicts of name -> object, got {part!r}")
+        merged.update(part or {})
+    _CUSTOM_SCOPES.append(merged)
     try:
         yield
     finally:
@@ -80,34 +86,108 @@ def custom_objects() -> dict[str, Any]:
     return merged
 
 
+custom_objects_in_scope = custom_objects  # the name used where a parameter is called custom_objects
+
+
 def lookup(kind: str, name: str) -> type:
+    """The ``kind`` class registered as ``name``: lstmkit's own (``register``), then a class of an
+    open ``custom_object_scope``, then one registered with ``register_serializable`` (as
+    "package>name", or by its bare name when only one has it). Nothing is ever imported because
+    a name was asked for."""
     table = _REGISTRY.get(kind, {})
     if name not in table:
         for loader in _LOADERS.pop(kind, []):
             loader()
         table = _REGISTRY.get(kind, {})
-    if name not in table:
-        raise ValueError(f"unknown {kind} {name!r}; known: {sorted(table)}")
-    return table[name]
+    if name in table:
+        return table[name]
+    found = registered_object(name)
+    if found is not None:
+        return found
+    raise ValueError(f"unknown {kind} {name!r}: it is neither one of lstmkit.keras's {kind}s nor a registered custom "
+                     f"object. If {name!r} is your own class, import the module that defines it before loading and "
+                     f"decorate the class with @keras.saving.register_keras_serializable() (or pass "
+                     f"custom_objects={{{name.split('>')[-1]!r}: {name.split('>')[-1]}}}); lstmkit never imports a "
+                     f"module named by a file. Known {kind}s: {sorted(table)}")
+
+
+# ---------------------------------------------------------------------- Keras 3's custom-object registration
+#: "package>name" -> class or function, as Keras 3's ``GLOBAL_CUSTOM_OBJECTS``; and back.
+_SERIALIZABLE: dict[str, Any] = {}
+_SERIALIZABLE_NAMES: dict[Any, str] = {}
+
+
+def register_serializable(obj: Any, package: str = "Custom", name: str | None = None) -> Any:
+    """Register a class or function as ``"package>name"`` (``name`` defaults to its ``__name__``),
+    so that saved configs name it and loading finds it without ``custom_objects``; returns ``obj``."""
+    if not isinstance(package, str) or not package or ">" in package:
+        raise ValueError(f"register_keras_serializable: package must be a non-empty string without '>', got "
+                         f"{package!r}")
+    name = getattr(obj, "__name__", None) if name is None else name
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"register_keras_serializable: cannot name {obj!r}; pass name=")
+    if inspect.isclass(obj) and not hasattr(obj, "get_config"):
+        raise ValueError(f"Cannot register a class that does not have a get_config() method: {obj!r}")
+    key = f"{package}>{name}"
+    _SERIALIZABLE[key] = obj
+    _SERIALIZABLE_NAMES[obj] = key
+    return obj
+
+
+def registered_objects() -> dict[str, Any]:
+    """A copy of the "package>name" -> object table of ``register_serializable``."""
+    return dict(_SERIALIZABLE)
+
+
+def registered_name(obj: Any) -> str:
+    """The name ``obj`` (or its class) is saved under: its "package>name" if registered, else its ``__name__``."""
+    if obj in _SERIALIZABLE_NAMES:
+        return _SERIALIZABLE_NAMES[obj]
+    return getattr(obj, "__name__", type(obj).__name__)
+
+
+def registered_object(name: str, custom_objects: Mapping[str, Any] | None = None,
+                      module_objects: Mapping[str, Any] | None = None) -> Any:
+    """``name``'s object from ``custom_objects``, the open scopes, the registered objects (a bare
+    class name matches when exactly one registered object has it) or ``module_objects``; else None."""
+    for source in (custom_objects or {}, custom_objects_in_scope(), _SERIALIZABLE):
+        if name in source:
+            return source[name]
+    if ">" not in name:
+        matches = [obj for key, obj in _SERIALIZABLE.items() if key.split(">", 1)[1] == name]
+        if len(matches) == 1:
+            return matches[0]
+    return (module_objects or {}).get(name)
 
 
 def serialize(obj: Any) -> Any:
-    """JSON-able description of a registered object (its class name and ``get_config()``)."""
+    """JSON-able description of a registered object (its class name and ``get_config()``; a class
+    registered with ``register_serializable`` also gets its ``"registered_name"``, as Keras 3)."""
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     if not hasattr(obj, "get_config"):
         raise TypeError(f"cannot serialize {type(obj).__name__}: it has no get_config()")
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    data = {"class_name": type(obj).__name__, "config": obj.get_config()}
+    if type(obj) in _SERIALIZABLE_NAMES:
+        data["registered_name"] = _SERIALIZABLE_NAMES[type(obj)]
+    return data
 
 
 def deserialize(kind: str, data: Any, custom_objects: dict[str, Any] | None = None) -> Any:
     """Inverse of ``serialize``: ``{"class_name": ..., "config": ...}`` -> object via
-    ``cls.from_config(config)`` (or ``cls(**config)``); ``custom_objects`` names classes that are
-    not registered (user layers)."""
+    ``cls.from_config(config)`` (or ``cls(**config)``); ``custom_objects`` (and any open
+    ``custom_object_scope``) names classes that are not registered (user layers)."""
     if not isinstance(data, dict) or "class_name" not in data:
         raise ValueError(f"expected a serialized {kind} {{'class_name': ..., 'config': ...}}, got {data!r}")
     name = data["class_name"]
-    cls = custom_objects[name] if custom_objects and name in custom_objects else lookup(kind, name)
+    objects = {**custom_objects_in_scope(), **(custom_objects or {})}
+    registered = data.get("registered_name")
+    if name in objects:
+        cls = objects[name]
+    elif isinstance(registered, str) and registered_object(registered, objects) is not None:
+        cls = registered_object(registered, objects)
+    else:
+        cls = lookup(kind, registered if isinstance(registered, str) and ">" in registered else name)
     config = data.get("config", {}) or {}
     if hasattr(cls, "from_config"):
         return cls.from_config(config)

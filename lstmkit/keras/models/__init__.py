@@ -21,12 +21,36 @@ __all__ = ["Model", "Sequential", "load_model", "save_model", "model_from_json",
 
 def clone_model(model: Model, input_tensors: Any = None) -> Model:
     """A new model with the same architecture and freshly initialised weights (Keras'
-    ``clone_model`` for Sequential and functional models)."""
-    from lstmkit.keras.engine.registry import deserialize, serialize
+    ``clone_model`` for Sequential and functional models). The model's own objects go along by
+    name (``custom_object_scope``): each layer's class, and each Lambda's functions (keyed by the
+    function's name and, for a Python lambda, by the layer's name), so nothing needs registering."""
+    from lstmkit.keras.engine.registry import custom_object_scope, deserialize, serialize
 
     if input_tensors is not None:
         raise NotImplementedError("clone_model(input_tensors=...) is not supported; clone, then call the clone on "
                                   "the tensors")
     if not isinstance(model, Model):
         raise TypeError(f"clone_model() takes a lstmkit.keras model, got {type(model).__name__}")
-    return deserialize("layer", serialize(model))
+    with custom_object_scope(_own_objects(model)):
+        return deserialize("layer", serialize(model))
+
+
+def _own_objects(model: Model) -> dict[str, Any]:
+    """Name -> class / function for every layer inside ``model`` (nested models and cells too)."""
+    from lstmkit.keras.engine.layer import Layer
+    from lstmkit.keras.layers import Lambda
+
+    objects: dict[str, Any] = {}
+    for layer in model.modules():
+        if not isinstance(layer, Layer) or layer is model:
+            continue
+        objects.setdefault(type(layer).__name__, type(layer))
+        if isinstance(layer, Lambda):
+            for what, fn in (("function", layer.function), ("output_shape", layer._output_shape),
+                             ("mask", layer.mask)):
+                if callable(fn):
+                    name = getattr(fn, "__name__", "<lambda>")
+                    objects[layer.name if what == "function" else f"{layer.name}/{what}"] = fn
+                    if name != "<lambda>":
+                        objects[name] = fn
+    return objects

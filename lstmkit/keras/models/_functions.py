@@ -43,15 +43,27 @@ def serialisable_functions() -> dict[tuple[str, str], Callable[..., Any]]:
 
 def resolve_function(entry: Any, custom_objects: dict[str, Any] | None = None) -> Callable[..., Any]:
     """The function a ``[module, name]`` entry of a saved file names: ``custom_objects[name]`` if
-    the user passed it, else the registry's; ValueError for anything else (nothing is imported)."""
+    the user passed it, else the registry's, else one this program registered with
+    ``keras.saving.register_keras_serializable``; ValueError for anything else (nothing is imported)."""
     if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and all(isinstance(v, str) for v in entry)):
         raise ValueError(f"corrupt file: a function entry must be [module, name] strings, got {entry!r}")
     module, name = entry
     if custom_objects and name in custom_objects:
         return custom_objects[name]
-    function = serialisable_functions().get((module, name))
+    function = serialisable_functions().get((module, name)) or _registered_function(module, name)
     if function is None:
         raise ValueError(f"the model names the function {module}.{name}, which is not one of lstmkit's serialisable "
-                         f"losses, metrics or activations; if you trust the file, pass it to load_model("
+                         "losses, metrics or activations (nor registered with "
+                         "@keras.saving.register_keras_serializable()); if you trust the file, pass it to load_model("
                          f"custom_objects={{{name!r}: {name}}}) (or load_model(..., compile=False))")
     return function
+
+
+def _registered_function(module: str, name: str) -> Callable[..., Any] | None:
+    """A function this program registered (``register_keras_serializable``) that is ``module.name``."""
+    from lstmkit.keras.engine.registry import registered_objects
+
+    for obj in registered_objects().values():
+        if inspect.isfunction(obj) and obj.__module__ == module and obj.__name__ == name:
+            return obj
+    return None

@@ -28,9 +28,11 @@ from lstmkit.keras.models.training import Trainer
 
 def _flatten_io(structure: Any, what: str) -> tuple[list[Any], Any]:
     """Model inputs/outputs as a flat list plus a description of their structure:
-    ``"single"``, ``"list"`` or the dict's keys."""
+    ``"single"``, ``"list"`` or the dict's keys. A dict is flattened in sorted key order, as Keras 3's
+    ``tree.flatten``, so layers and weights come in Keras' order."""
     if isinstance(structure, dict):
-        return list(structure.values()), list(structure.keys())
+        keys = sorted(structure)
+        return [structure[k] for k in keys], keys
     if isinstance(structure, (list, tuple)):
         if not structure:
             raise ValueError(f"Model {what} must not be empty")

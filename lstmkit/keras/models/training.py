@@ -350,7 +350,8 @@ class Trainer:
         self.reset_metrics()
         self.train()
         try:
-            bad = self._train_step(x, y, sample_weight) or self._guard.previous()
+            # a class's own train_step runs as in fit() (steps.py); its logs are the result
+            bad = self._dispatch_train_step((x, y, sample_weight)) or self._guard.previous()
         finally:
             self.eval()
         if bad is not None:
@@ -366,7 +367,7 @@ class Trainer:
         self.reset_metrics()
         self.eval()
         with torch.no_grad():
-            self._test_step(x, y, sample_weight)
+            self._dispatch_test_step(x, y, sample_weight)  # a class's own test_step, as in evaluate()
         logs = self._logs()
         return logs if return_dict else self._flatten_logs(logs)
 

@@ -8,6 +8,7 @@ Everything here works on NumPy (and torch where noted), so a Keras script's data
 unchanged.
 """
 
+from lstmkit.keras.engine.registry import custom_object_scope
 from lstmkit.keras.utils.dataset_ops import AUTOTUNE, BatchArray
 from lstmkit.keras.utils.file_utils import get_file
 from lstmkit.keras.utils.numerical import normalize, to_categorical
@@ -19,6 +20,9 @@ from lstmkit.keras.utils.sequence import pad_sequences
 from lstmkit.keras.utils.text_dataset import TextDataset, text_dataset_from_directory
 from lstmkit.keras.utils.timeseries import TimeseriesDataset, timeseries_dataset_from_array
 
-__all__ = ["Progbar", "AUTOTUNE", "BatchArray", "PyDataset", "Sequence", "TextDataset", "TimeseriesDataset", "get_file",
+CustomObjectScope = custom_object_scope  # Keras' class name for the same context manager
+
+__all__ = ["CustomObjectScope", "custom_object_scope",
+           "Progbar", "AUTOTUNE", "BatchArray", "PyDataset", "Sequence", "TextDataset", "TimeseriesDataset", "get_file",
            "model_to_dot", "normalize", "pad_sequences", "plot_model", "set_random_seed", "text_dataset_from_directory",
            "timeseries_dataset_from_array", "to_categorical"]

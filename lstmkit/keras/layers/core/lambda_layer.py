@@ -106,8 +106,9 @@ def _function_from(entry: Any, objects: dict[str, Any], layer_name: str, what: s
     if callable(entry):
         return entry
     if isinstance(entry, dict) and entry.get("class_name") == _LAMBDA:
-        if what == "function" and callable(objects.get(layer_name)):
-            return objects[layer_name]
+        key = layer_name if what == "function" else f"{layer_name}/{what}"  # clone_model passes both
+        if callable(objects.get(key)):
+            return objects[key]
         raise _lambda_refused(layer_name, what)
     name = entry.get("config") if isinstance(entry, dict) else entry
     if not isinstance(name, str):
@@ -219,7 +220,10 @@ class Lambda(Layer):
         name = str(config.get("name", "lambda"))
         config["function"] = _function_from(config.get("function"), objects, name, "function")
         shape = config.get("output_shape")
-        if isinstance(shape, dict) and shape.get("class_name") == _LAMBDA:
+        is_lambda = isinstance(shape, dict) and shape.get("class_name") == _LAMBDA
+        if is_lambda and callable(objects.get(f"{name}/output_shape")):  # clone_model passes it along
+            config["output_shape"] = objects[f"{name}/output_shape"]
+        elif is_lambda:
             warnings.warn(f"Lambda layer {name!r}: its output_shape was a Python lambda, which is not loaded; the "
                           "output shape is inferred by running the function instead", stacklevel=2)
             config.pop("output_shape")

@@ -1,10 +1,12 @@
 """``RNN(cell)``: the generic recurrent layer, as ``keras.layers.RNN``: the time loop around a cell.
 
-Any cell works: a Layer (or object) with ``state_size`` (an int, a list of ints, or nested
-lists) and ``call(inputs, states) -> (output, new_states)``, optionally ``get_initial_state``,
+Any cell works: a Layer (or object) with ``state_size`` (an int, a list of ints or of state
+shapes, nested lists, or a dict: one state structure) and ``call(inputs, states) -> (output,
+new_states)``, optionally ``get_initial_state``,
 ``output_size`` and a ``constants=`` argument; a list of cells becomes ``StackedRNNCells``. A
-user cell runs in a plain Python loop over the time steps, on nested inputs too (a list/tuple
-of (batch, time, ...) tensors, one structure per step, as the Keras guide "Working with RNNs").
+user cell runs in a plain Python loop over the time steps, on nested inputs too (lists, tuples
+and dicts of (batch, time, ...) tensors, one structure per step, as the Keras guide "Working with
+RNNs"); its outputs and states may be such structures too.
 
 The built-in cells (``LSTMCell``, ``GRUCell``, ``SimpleRNNCell``, and stacks of them) take a
 faster road when nothing per-step needs the loop (no dropout mask in this call, no
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from lstmkit.keras.engine import layer as engine_layer
@@ -39,10 +42,13 @@ from lstmkit.keras.layers.rnn.time_distributed import deserialize_layer
 
 
 def map_structure(fn: Any, *structures: Any) -> Any:
-    """``fn`` over the leaves of equally nested lists/tuples (the container types kept)."""
+    """``fn`` over the leaves of equally nested lists/tuples/dicts (the container types kept;
+    dicts are matched by key)."""
     first = structures[0]
     if isinstance(first, (list, tuple)):
         return type(first)(map_structure(fn, *parts) for parts in zip(*structures))
+    if isinstance(first, dict):
+        return {k: map_structure(fn, *(s[k] for s in structures)) for k in first}
     return fn(*structures)
 
 
@@ -56,12 +62,23 @@ def _step_shape(shape: Any) -> Any:
         if len(shape) < 3:
             raise ValueError(f"RNN expects inputs of shape (batch, timesteps, features...), got shape {tuple(shape)}")
         return (shape[0], *shape[2:])
+    if isinstance(shape, dict):
+        return {k: _step_shape(s) for k, s in shape.items()}
     return type(shape)(_step_shape(s) for s in shape)
 
 
 def _where(keep: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
     """``new`` where the (batch,) step mask is True, else ``old`` (any trailing shape)."""
     return torch.where(keep.reshape(-1, *[1] * (new.dim() - 1)), new, old)
+
+
+def _first_mask(mask: Any) -> Any:
+    """One (batch, time) mask from a structure of masks (nested inputs): the first one given."""
+    if isinstance(mask, (list, tuple, dict)):
+        leaves = flatten(mask)
+        if all(m is None or isinstance(m, (torch.Tensor, np.ndarray)) for m in leaves):  # not a list of bools
+            return next((m for m in leaves if m is not None), None)
+    return mask
 
 
 def _reset_masks(cell: Any) -> None:
@@ -90,7 +107,7 @@ class RNN(Layer):
         name, trainable, dtype, input_shape, batch_input_shape: see ``Layer``.
 
     Call: ``layer(sequences, initial_state=None, mask=None, training=None, constants=None)``.
-    ``sequences`` is (batch, time, features) or a list/tuple of such tensors (nested inputs);
+    ``sequences`` is (batch, time, features) or a list/tuple/dict of such tensors (nested inputs);
     masked steps keep the states. ``constants`` (a tensor or list, lstmkit's keeping of Keras 2's
     argument) is passed to ``cell.call(..., constants=...)`` at every step when the cell takes it.
     """
@@ -106,9 +123,9 @@ class RNN(Layer):
         state_size = getattr(cell, "state_size", None)
         if state_size is None:
             raise ValueError("state_size must be specified as property on the RNN cell.")
-        if isinstance(state_size, bool) or not isinstance(state_size, (list, tuple, int)):
-            raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each state tensor)."
-                             f" Received: state_size={state_size!r}")
+        if isinstance(state_size, bool) or not isinstance(state_size, (list, tuple, int, dict)):
+            raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each state tensor), "
+                             f"or a dict of them (one state structure). Received: state_size={state_size!r}")
         super().__init__(**kwargs)
         self.cell = cell
         self.return_sequences = bool(return_sequences)
@@ -129,7 +146,7 @@ class RNN(Layer):
     @property
     def state_size(self) -> list[Any]:
         size = self.cell.state_size
-        return [size] if isinstance(size, int) else list(size)
+        return [size] if isinstance(size, (int, dict)) else list(size)
 
     # ------------------------------------------------------------------ building
     def build(self, sequences_shape: Any, initial_state_shape: Any = None) -> None:
@@ -154,6 +171,7 @@ class RNN(Layer):
         x0 = leaves[0]
         B, T = x0.shape[:2]
         self._place(x0)
+        mask = _first_mask(mask)
         mask = as_bool_mask(mask, x0)
         if mask is not None and tuple(mask.shape[:2]) != (B, T):
             raise ValueError(f"RNN layer {self.name!r}: mask must have shape (batch, timesteps) = {(B, T)}, got "
@@ -256,7 +274,8 @@ class RNN(Layer):
         outputs, previous = [], None
         for t in range(T):
             x_t = map_structure(lambda s, t=t: s[:, t], sequences)
-            out, new = call_cell(self.cell, x_t, states, **kwargs)
+            # a dict state_size is one state structure: the cell gets (and returns) the dict itself
+            out, new = call_cell(self.cell, x_t, states[0] if self._dict_state else states, **kwargs)
             new = list(new) if isinstance(new, (list, tuple)) else [new]
             if mask is not None:
                 new = map_structure(lambda n, o, t=t: _where(mask[:, t], n, o), new, states)
@@ -268,6 +287,10 @@ class RNN(Layer):
             previous, states = out, new
         seq = map_structure(lambda *steps: torch.stack(steps, dim=1), *outputs) if self.return_sequences else None
         return seq, outputs[-1], states
+
+    @property
+    def _dict_state(self) -> bool:
+        return isinstance(self.cell.state_size, dict)
 
     def compute_output_shape(self, sequences_shape: Any, initial_state_shape: Any = None) -> Any:
         """The output shape(s) for inputs of ``sequences_shape`` (batch, time, ...), as Keras:
@@ -282,8 +305,8 @@ class RNN(Layer):
         return (output, *states) if self.return_state else output
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        first = flatten(mask)[0] if isinstance(mask, (list, tuple)) and mask else mask
-        output_mask = as_bool_mask(first) if self.return_sequences else None
+        first = _first_mask(mask)
+        output_mask = as_bool_mask(first) if self.return_sequences and first is not None else None
         if self.return_state:
             return [output_mask] + [None] * len(self.state_size)
         return output_mask

@@ -38,10 +38,21 @@ def cell_output_size(cell: Any) -> Any:
     return state[0] if isinstance(state, (list, tuple)) else state
 
 
-def zero_states(state_size: Any, batch_size: int, dtype: torch.dtype, device: Any = None) -> Any:
-    """Zeros of a ``state_size`` structure: an int gives one (batch, size) tensor, a list one per entry."""
+def _is_dims(size: Any) -> bool:
+    return isinstance(size, (list, tuple)) and bool(size) and all(
+        isinstance(d, int) and not isinstance(d, bool) for d in size)
+
+
+def zero_states(state_size: Any, batch_size: int, dtype: torch.dtype, device: Any = None, top: bool = True) -> Any:
+    """Zeros of a cell's ``state_size``: an int gives one (batch, size) tensor; a list/tuple one
+    state per entry, where an entry that is itself a list/tuple of ints is the shape of one state
+    ((batch, *shape): the tf.keras guide's ``TensorShape([unit_2, unit_3])``); a dict one state per key."""
+    if isinstance(state_size, dict):
+        return {k: zero_states(s, batch_size, dtype, device, top=False) for k, s in state_size.items()}
     if isinstance(state_size, (list, tuple)):
-        return [zero_states(s, batch_size, dtype, device) for s in state_size]
+        if not top and _is_dims(state_size):
+            return torch.zeros(batch_size, *state_size, dtype=dtype, device=device)
+        return [zero_states(s, batch_size, dtype, device, top=False) for s in state_size]
     return torch.zeros(batch_size, int(state_size), dtype=dtype, device=device)
 
 
