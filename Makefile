@@ -52,6 +52,7 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/suite.py $(ARGS)
+	$(BIN)/python bench/bench_keras_layers.py
 
 # Keras layers beyond the seed deck (ConvLSTM2D, ...) vs Keras 3 on its torch backend (BENCHMARKS.md).
 bench-keras: venv
