@@ -17,6 +17,7 @@ from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.layers.common import check_single_shape, check_tensor, serialize_options, to_float, weight_options
 from lstmkit.keras.layers.convolutional.spatial import (
     SpatialShapes,
+    conv_output_size,
     same_padding,
     standardize_data_format,
     standardize_padding,
@@ -104,16 +105,14 @@ class BaseConv(SpatialShapes, Layer):
         for length, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate):
             if length is None:
                 out.append(None)
-            elif self.padding == "valid":
-                size = (length - d * (k - 1) - 1) // s + 1
-                if size <= 0:
+            else:
+                size = conv_output_size(length, k, s, self.padding, d)
+                if self.padding == "valid" and size <= 0:
                     raise ValueError("Computed output size would be zero or negative. Received "
                                      f"`inputs shape={shape}`, `kernel shape={self._kernel_shape(shape)}`, "
                                      f"`dilation_rate={list(self.dilation_rate)}`, `strides={self.strides}`, "
                                      f"`padding={self.padding}`.")
                 out.append(size)
-            else:  # "same" and "causal"
-                out.append((length - 1) // s + 1)
         if self.data_format == "channels_last":
             return (shape[0], *out, self.filters)
         return (shape[0], self.filters, *out)

@@ -21,8 +21,8 @@ import torch
 from lstmkit.keras.engine import layer as engine_layer
 from lstmkit.keras.engine.keras_tensor import KerasTensor
 
-__all__ = ["DATA_FORMATS", "SpatialShapes", "drop_mask", "same_padding", "standardize_data_format",
-           "standardize_padding", "standardize_tuple"]
+__all__ = ["DATA_FORMATS", "SpatialShapes", "conv_output_size", "drop_mask", "same_padding",
+           "standardize_data_format", "standardize_padding", "standardize_tuple"]
 
 DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -83,6 +83,14 @@ def same_padding(length: int, kernel: int, stride: int, dilation: int = 1) -> tu
         out = (length + stride - 1) // stride
         total = max(0, (out - 1) * stride + effective - length)
     return total // 2, total - total // 2
+
+
+def conv_output_size(length: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
+    """Positions along one axis of a convolution's output (Keras' ``compute_conv_output_shape``):
+    ``ceil(length / stride)`` for "same" (and "causal"), else the positions a dilated kernel fits."""
+    if padding in ("same", "causal"):
+        return (length - 1) // stride + 1
+    return (length - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def drop_mask(layer: Any, mask: Any) -> None:

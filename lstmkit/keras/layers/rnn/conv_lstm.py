@@ -23,7 +23,8 @@ from lstmkit.keras.engine import layer as engine_layer
 from lstmkit.keras.engine.keras_tensor import KerasTensor
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.layers.common import check_single_shape, positive_int
-from lstmkit.keras.layers.rnn.conv_geometry import Conv, check_data_format, check_padding, conv_tuple
+from lstmkit.keras.layers.convolutional.spatial import standardize_data_format, standardize_padding, standardize_tuple
+from lstmkit.keras.layers.rnn.conv_geometry import Conv
 from lstmkit.keras.layers.rnn.rnn_base import RecurrentBase
 
 GATES = 4  # i|f|c|o
@@ -76,11 +77,11 @@ class ConvLSTM(RecurrentBase):
                          seed=seed, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, **kwargs)
         self.filters = filters
-        self.kernel_size = conv_tuple(kernel_size, self.rank, "kernel_size")
-        self.strides = conv_tuple(strides, self.rank, "strides")
-        self.padding = check_padding(padding)
-        self.data_format = check_data_format(data_format)
-        self.dilation_rate = conv_tuple(dilation_rate, self.rank, "dilation_rate")
+        self.kernel_size = standardize_tuple(kernel_size, self.rank, "kernel_size")
+        self.strides = standardize_tuple(strides, self.rank, "strides")
+        self.padding = standardize_padding(padding)
+        self.data_format = standardize_data_format(data_format)
+        self.dilation_rate = standardize_tuple(dilation_rate, self.rank, "dilation_rate")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError("Specifying `strides > 1` is not compatible with `dilation_rate > 1`. Please provide "
                              f"`strides=1` or `dilation_rate=1`. Received: strides={self.strides} and "
