@@ -79,6 +79,28 @@ def weight_options(**named: Any) -> dict[str, Any]:
     return out
 
 
+def set_weight_options(layer: Any, **named: Any) -> None:
+    """``weight_options(**named)``, each stored as the layer's attribute of the same name."""
+    for key, value in weight_options(**named).items():
+        setattr(layer, key, value)
+
+
+def add_kernel_and_bias(layer: Any, kernel_shape: Any, bias_shape: Any, options: dict[str, Any] | None = None) -> None:
+    """The ``kernel`` weight, then (unless ``bias_shape`` is None, which sets ``layer.bias = None``)
+    the ``bias``: Keras' order, each with its ``*_initializer``, ``*_regularizer`` and
+    ``*_constraint`` from ``options`` or, without it, from the layer's attributes."""
+    def get(key: str) -> Any:
+        return getattr(layer, key) if options is None else options[key]
+
+    layer.add_weight("kernel", tuple(kernel_shape), get("kernel_initializer"), get("kernel_regularizer"),
+                     get("kernel_constraint"))
+    if bias_shape is None:
+        layer.bias = None
+    else:
+        layer.add_weight("bias", tuple(bias_shape), get("bias_initializer"), get("bias_regularizer"),
+                         get("bias_constraint"))
+
+
 def serialize_options(layer: Any, *keys: str) -> dict[str, Any]:
     """The config entries for a layer's initializer/regularizer/constraint attributes."""
     out = {}

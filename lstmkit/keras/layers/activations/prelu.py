@@ -9,7 +9,13 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_single_shape, check_tensor, serialize_options, to_float, weight_options
+from lstmkit.keras.layers.common import (
+    check_single_shape,
+    check_tensor,
+    serialize_options,
+    set_weight_options,
+    to_float,
+)
 
 
 def _shared_axes(value: Any) -> list[int] | None:
@@ -38,10 +44,8 @@ class PReLU(Layer):
     def __init__(self, alpha_initializer: Any = "Zeros", alpha_regularizer: Any = None, alpha_constraint: Any = None,
                  shared_axes: int | list[int] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        opts = weight_options(alpha_initializer=alpha_initializer, alpha_regularizer=alpha_regularizer,
-                              alpha_constraint=alpha_constraint)
-        for key, value in opts.items():
-            setattr(self, key, value)
+        set_weight_options(self, alpha_initializer=alpha_initializer, alpha_regularizer=alpha_regularizer,
+                           alpha_constraint=alpha_constraint)
         self.shared_axes = _shared_axes(shared_axes)
         self.supports_masking = True
 

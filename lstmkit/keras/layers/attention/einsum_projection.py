@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from lstmkit.keras.engine.layer import Layer
+from lstmkit.keras.layers.common import add_kernel_and_bias
 
 _LETTERS = string.ascii_lowercase
 
@@ -69,13 +70,7 @@ class EinsumProjection(Layer):
         super().__init__(name=name, dtype=dtype)
         self.equation = equation
         self.activation = activation
-        self.add_weight("kernel", tuple(kernel_shape), options["kernel_initializer"], options["kernel_regularizer"],
-                        options["kernel_constraint"])
-        if bias_shape is not None:
-            self.add_weight("bias", tuple(bias_shape), options["bias_initializer"], options["bias_regularizer"],
-                            options["bias_constraint"])
-        else:
-            self.bias = None
+        add_kernel_and_bias(self, kernel_shape, bias_shape, options)
         self.activity_regularizer = options.get("activity_regularizer")
         self.built = True
 

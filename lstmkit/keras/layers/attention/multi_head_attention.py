@@ -35,7 +35,7 @@ from lstmkit.keras.layers.attention.einsum_projection import (
     attention_equations,
     projection_equation,
 )
-from lstmkit.keras.layers.common import as_bool_mask, serialize_options, weight_options
+from lstmkit.keras.layers.common import as_bool_mask, serialize_options, set_weight_options
 
 __all__ = ["MultiHeadAttention"]
 
@@ -119,11 +119,9 @@ class MultiHeadAttention(Layer):
         self.attention_axes = None if attention_axes is None else tuple(attention_axes)
         self.sliding_window = sliding_window
         self.seed = seed
-        opts = weight_options(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                              kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                              kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        for key, value in opts.items():
-            setattr(self, key, value)
+        set_weight_options(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                           kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                           kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self._projection_activity_regularizer = regularizers.get(activity_regularizer)
         self._generators: dict[str, torch.Generator] = {}
         self._returned_scores = False

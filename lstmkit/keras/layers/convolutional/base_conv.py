@@ -14,7 +14,14 @@ import torch.nn.functional as F
 from lstmkit.keras import activations, regularizers
 from lstmkit.keras.engine import layer as engine_layer
 from lstmkit.keras.engine.layer import Layer
-from lstmkit.keras.layers.common import check_single_shape, check_tensor, serialize_options, to_float, weight_options
+from lstmkit.keras.layers.common import (
+    add_kernel_and_bias,
+    check_single_shape,
+    check_tensor,
+    serialize_options,
+    set_weight_options,
+    to_float,
+)
 from lstmkit.keras.layers.convolutional.spatial import (
     SpatialShapes,
     conv_output_size,
@@ -74,11 +81,9 @@ class BaseConv(SpatialShapes, Layer):
         self.padding, self.data_format = padding, data_format
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        opts = weight_options(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                              kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                              kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        for key, value in opts.items():
-            setattr(self, key, value)
+        set_weight_options(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                           kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                           kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
     @property
@@ -141,12 +146,7 @@ class BaseConv(SpatialShapes, Layer):
                              f"shape is {shape}).")
         if not engine_layer.TRACING:  # the shape pass builds on dummy sizes; the declared ones were checked
             self.compute_output_shape(shape)
-        self.add_weight("kernel", self._kernel_shape(shape), self.kernel_initializer, self.kernel_regularizer,
-                        self.kernel_constraint)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer, self.bias_constraint)
-        else:
-            self.bias = None
+        add_kernel_and_bias(self, self._kernel_shape(shape), (self.filters,) if self.use_bias else None)
 
     # ------------------------------------------------------------------ calling
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, Any]:

@@ -20,7 +20,14 @@ import torch.nn.functional as F
 
 from lstmkit.keras import activations, regularizers
 from lstmkit.keras.engine.layer import Layer
-from lstmkit.keras.layers.common import check_single_shape, check_tensor, serialize_options, to_float, weight_options
+from lstmkit.keras.layers.common import (
+    add_kernel_and_bias,
+    check_single_shape,
+    check_tensor,
+    serialize_options,
+    set_weight_options,
+    to_float,
+)
 from lstmkit.keras.layers.convolutional.spatial import (
     SpatialShapes,
     standardize_data_format,
@@ -114,11 +121,9 @@ class BaseConvTranspose(SpatialShapes, Layer):
         self.padding, self.output_padding, self.data_format = padding, output_padding, data_format
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        opts = weight_options(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                              kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                              kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        for key, value in opts.items():
-            setattr(self, key, value)
+        set_weight_options(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                           kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                           kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
     @property
@@ -163,12 +168,8 @@ class BaseConvTranspose(SpatialShapes, Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of rank {self.rank + 2}, got shape "
                              f"{shape}")
         channels = self._check_channels(shape)
-        self.add_weight("kernel", (*self.kernel_size, self.filters, channels), self.kernel_initializer,
-                        self.kernel_regularizer, self.kernel_constraint)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer, self.bias_constraint)
-        else:
-            self.bias = None
+        bias_shape = (self.filters,) if self.use_bias else None
+        add_kernel_and_bias(self, (*self.kernel_size, self.filters, channels), bias_shape)
 
     # ------------------------------------------------------------------ calling
     def _crop(self, y: torch.Tensor) -> torch.Tensor:

@@ -12,12 +12,13 @@ from lstmkit.keras import activations, regularizers
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.layers.common import (
+    add_kernel_and_bias,
     check_single_shape,
     check_tensor,
     positive_int,
     serialize_options,
+    set_weight_options,
     to_float,
-    weight_options,
 )
 
 
@@ -48,11 +49,9 @@ class Dense(Layer):
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        opts = weight_options(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                              kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                              kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        for key, value in opts.items():
-            setattr(self, key, value)
+        set_weight_options(self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                           kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                           kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.supports_masking = True
 
@@ -63,12 +62,7 @@ class Dense(Layer):
                              f"shape {shape}")
         if shape[-1] is None:
             raise ValueError(f"Dense layer {self.name!r} needs a known last (feature) dimension, got shape {shape}")
-        self.add_weight("kernel", (shape[-1], self.units), self.kernel_initializer, self.kernel_regularizer,
-                        self.kernel_constraint)
-        if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer, self.bias_constraint)
-        else:
-            self.bias = None
+        add_kernel_and_bias(self, (shape[-1], self.units), (self.units,) if self.use_bias else None)
         self.built = True  # also when build() is called directly, as in Keras
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:

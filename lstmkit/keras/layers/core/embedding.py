@@ -18,7 +18,7 @@ from lstmkit.keras.engine import layer as layer_module
 from lstmkit.keras.engine.keras_tensor import KerasTensor
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_tensor, positive_int, serialize_options, weight_options
+from lstmkit.keras.layers.common import check_tensor, positive_int, serialize_options, set_weight_options
 
 
 @register("layer")
@@ -52,11 +52,9 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.input_dim, self.output_dim = input_dim, output_dim
         self.input_length = input_length
-        opts = weight_options(embeddings_initializer=embeddings_initializer,
-                              embeddings_regularizer=embeddings_regularizer,
-                              embeddings_constraint=embeddings_constraint)
-        for key, value in opts.items():
-            setattr(self, key, value)
+        set_weight_options(self, embeddings_initializer=embeddings_initializer,
+                           embeddings_regularizer=embeddings_regularizer,
+                           embeddings_constraint=embeddings_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero

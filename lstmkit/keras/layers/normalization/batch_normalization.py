@@ -26,8 +26,8 @@ from lstmkit.keras.layers.common import (
     check_single_shape,
     check_tensor,
     serialize_options,
+    set_weight_options,
     to_float,
-    weight_options,
 )
 
 #: Keras' ``backend.epsilon()``: keeps the masked moments finite when every step is masked
@@ -105,13 +105,11 @@ class BatchNormalization(Layer):
         self.renorm = bool(renorm)
         self.renorm_clipping = _renorm_clipping(self.renorm, renorm_clipping)
         self.renorm_momentum = float(renorm_momentum)
-        opts = weight_options(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
-                              moving_mean_initializer=moving_mean_initializer,
-                              moving_variance_initializer=moving_variance_initializer,
-                              beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                              beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
-        for key, value in opts.items():
-            setattr(self, key, value)
+        set_weight_options(self, beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+                           moving_mean_initializer=moving_mean_initializer,
+                           moving_variance_initializer=moving_variance_initializer,
+                           beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                           beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.supports_masking = True
 
     # ------------------------------------------------------------------ weights

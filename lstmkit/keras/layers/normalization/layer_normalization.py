@@ -12,7 +12,13 @@ import torch.nn.functional as F
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_single_shape, check_tensor, serialize_options, to_float, weight_options
+from lstmkit.keras.layers.common import (
+    check_single_shape,
+    check_tensor,
+    serialize_options,
+    set_weight_options,
+    to_float,
+)
 
 
 @register("layer")
@@ -50,11 +56,9 @@ class LayerNormalization(Layer):
             raise ValueError(f"LayerNormalization epsilon must be a non-negative float, got {epsilon!r}")
         self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        opts = weight_options(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
-                              beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                              beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
-        for key, value in opts.items():
-            setattr(self, key, value)
+        set_weight_options(self, beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+                           beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                           beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.supports_masking = True
 
     def build(self, input_shape: Any) -> None:
