@@ -22,7 +22,7 @@ from torch.func import functional_call
 from lstmkit.keras import activations, constraints, initializers, regularizers
 from lstmkit.keras.engine.layer import Layer, as_tensor
 from lstmkit.keras.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-from lstmkit.keras.layers.rnn.rnn_base import check_rate
+from lstmkit.keras.layers.rnn.rnn_base import set_cell_options
 from lstmkit.nn.family import Spec, family_of
 from lstmkit.nn.rnn import RecurrentStack
 
@@ -66,23 +66,13 @@ class FamilyCell(Layer, DropoutRNNCell):
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Received an invalid value for argument `units`, expected a positive integer, "
                              f"got {units!r} ({kind})")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"{kind}: seed must be an int or None, got {seed!r}")
         self.units = units
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = check_rate(kind, "dropout", dropout)
-        self.recurrent_dropout = check_rate(kind, "recurrent_dropout", recurrent_dropout)
-        self.seed = seed
+        set_cell_options(self, kind, activation=activation, use_bias=use_bias, dropout=dropout,
+                         recurrent_dropout=recurrent_dropout, seed=seed, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.output_size = units
         self.bias = None
 

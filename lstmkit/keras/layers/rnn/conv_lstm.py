@@ -170,19 +170,12 @@ class ConvLSTM(RecurrentBase):
     # ------------------------------------------------------------------ calling
     def call(self, inputs: torch.Tensor, mask: Any = None, training: bool | None = None,
              initial_state: Any = None) -> Any:
-        x = self._check_input(inputs)
-        self._place(x)
-        B, T = x.shape[:2]
-        mask = self._check_mask(mask, B, T, x.device)
-        states = self._initial_states(initial_state, x)
-        if self.go_backwards:
-            x = x.flip(1)
-            mask = None if mask is None else mask.flip(1)
+        x, mask, states = self._prepare(inputs, mask, initial_state, input_dropout=False)  # dropout: in _run
         seq, (h, c) = self._run(self._to_torch(x, 2), states, mask, bool(training))
         seq, h, c = self._from_torch(seq, 2), self._from_torch(h, 1), self._from_torch(c, 1)
         if self.stateful and not engine_layer.TRACING:
             self._states = [h.detach(), c.detach()]
-            self._expected_batch = B
+            self._expected_batch = x.shape[0]
         output = seq if self.return_sequences else seq[:, -1]
         return [output, h, c] if self.return_state else output
 

@@ -30,7 +30,7 @@ from lstmkit.keras.engine.registry import register, serialize
 from lstmkit.keras.layers.common import as_bool_mask
 from lstmkit.keras.layers.rnn.cell_base import FamilyCell
 from lstmkit.keras.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-from lstmkit.keras.layers.rnn.rnn_base import UNROLL_NEEDS_TIMESTEPS
+from lstmkit.keras.layers.rnn.rnn_base import UNROLL_NEEDS_TIMESTEPS, set_sequence_options
 from lstmkit.keras.layers.rnn.stacked_rnn_cells import (
     StackedRNNCells,
     call_accepts,
@@ -128,16 +128,9 @@ class RNN(Layer):
                              f"or a dict of them (one state structure). Received: state_size={state_size!r}")
         super().__init__(**kwargs)
         self.cell = cell
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
-        self.unroll = bool(unroll)
-        self.zero_output_for_mask = bool(zero_output_for_mask)
-        self.supports_masking = True
+        set_sequence_options(self, return_sequences, return_state, go_backwards, stateful, unroll,
+                             zero_output_for_mask)
         self.states: list[Any] | None = None
-        shape_arg = self._input_shape_arg
-        self._expected_batch = shape_arg[0] if shape_arg is not None and self.stateful else None
 
     #: symbolic calls run the cell on dummy tensors: a nested cell has no single ``output_size`` for
     #: ``compute_output_shape`` (which, as Keras', needs an int).

@@ -19,7 +19,7 @@ from lstmkit.keras import activations, constraints, initializers, regularizers
 from lstmkit.keras.engine import layer as engine_layer
 from lstmkit.keras.engine.keras_tensor import KerasTensor, flatten
 from lstmkit.keras.engine.layer import Layer, as_tensor
-from lstmkit.keras.layers.common import as_bool_mask
+from lstmkit.keras.layers.common import as_bool_mask, set_weight_options
 from lstmkit.nn import _checks
 
 
@@ -27,6 +27,37 @@ def check_rate(layer: str, name: str, value: Any) -> float:
     """A dropout rate in [0, 1), or a ValueError naming the layer and the argument (the check of
     lstmkit.nn, which the layer's module runs again)."""
     return _checks.rate(f"{layer}: {name}", value)
+
+
+def set_cell_options(layer: Any, kind: str, *, activation: Any, use_bias: bool, dropout: Any,
+                     recurrent_dropout: Any, seed: Any, **weight_opts: Any) -> None:
+    """What a recurrent layer and a cell check and store alike: the seed (an int or None), the
+    activation, ``use_bias``, the ``*_initializer`` / ``*_regularizer`` / ``*_constraint``
+    arguments (resolved, in the order given), then the two dropout rates. ``kind`` names the
+    layer in the messages."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"{kind}: seed must be an int or None, got {seed!r}")
+    layer.activation = activations.get(activation)
+    layer.use_bias = bool(use_bias)
+    set_weight_options(layer, **weight_opts)
+    layer.dropout = check_rate(kind, "dropout", dropout)
+    layer.recurrent_dropout = check_rate(kind, "recurrent_dropout", recurrent_dropout)
+    layer.seed = seed
+
+
+def set_sequence_options(layer: Any, return_sequences: Any, return_state: Any, go_backwards: Any, stateful: Any,
+                         unroll: Any, zero_output_for_mask: Any) -> None:
+    """The sequence arguments of ``RNN`` and the built-in recurrent layers, as bools; masks are
+    supported, and a stateful layer given ``batch_input_shape`` expects that batch size."""
+    layer.return_sequences = bool(return_sequences)
+    layer.return_state = bool(return_state)
+    layer.go_backwards = bool(go_backwards)
+    layer.stateful = bool(stateful)
+    layer.unroll = bool(unroll)
+    layer.zero_output_for_mask = bool(zero_output_for_mask)
+    layer.supports_masking = True
+    shape_arg = layer._input_shape_arg
+    layer._expected_batch = shape_arg[0] if shape_arg is not None and layer.stateful else None
 
 
 #: Keras 3's error for unroll=True without a known number of timesteps (keras.layers.RNN.call).
@@ -86,37 +117,20 @@ class RecurrentBase(Layer):
         kind = type(self).__name__
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"{kind}: units must be a positive int, got {units!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"{kind}: seed must be an int or None, got {seed!r}")
         self.units = units
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = check_rate(kind, "dropout", dropout)
-        self.recurrent_dropout = check_rate(kind, "recurrent_dropout", recurrent_dropout)
-        self.seed = seed
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
-        self.unroll = bool(unroll)
-        self.zero_output_for_mask = bool(zero_output_for_mask)
-        self.supports_masking = True
+        set_cell_options(self, kind, activation=activation, use_bias=use_bias, dropout=dropout,
+                         recurrent_dropout=recurrent_dropout, seed=seed, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint)
+        set_sequence_options(self, return_sequences, return_state, go_backwards, stateful, unroll,
+                             zero_output_for_mask)
         self._states: list[torch.Tensor] | None = None
         self._generator: torch.Generator | None = None
         self._input_dim: int | None = None
         self._placed = False
-        shape_arg = self._input_shape_arg
-        self._expected_batch = shape_arg[0] if shape_arg is not None and self.stateful else None
         # Keras-layout name -> regularizer / constraint, read by ``losses`` / ``apply_constraints``.
         for attr, reg, con in (("kernel", self.kernel_regularizer, self.kernel_constraint),
                                ("recurrent_kernel", self.recurrent_regularizer, self.recurrent_constraint),
@@ -162,22 +176,30 @@ class RecurrentBase(Layer):
 
     def call(self, inputs: torch.Tensor, mask: Any = None, training: bool | None = None,
              initial_state: Any = None) -> Any:
-        x = self._check_input(inputs)
-        self._place(x)
-        B, T = x.shape[:2]
-        mask = self._check_mask(mask, B, T, x.device)
-        states = self._initial_states(initial_state, x)
-        if training and self.dropout > 0:
-            x = x * self._dropout_mask(x)
-        if self.go_backwards:
-            x = x.flip(1)
-            mask = None if mask is None else mask.flip(1)
+        x, mask, states = self._prepare(inputs, mask, initial_state, bool(training) and self.dropout > 0)
+        B = x.shape[0]
         seq, final = self._run(x, states, mask)
         if self.stateful and not engine_layer.TRACING:
             self._states = [s.detach() for s in final]
             self._expected_batch = B
         output = seq if self.return_sequences else seq[:, -1]
         return [output, *final] if self.return_state else output
+
+    def _prepare(self, inputs: Any, mask: Any, initial_state: Any,
+                 input_dropout: bool) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor] | None]:
+        """The checked input (on the weights' device), its bool mask and the initial states; with
+        ``input_dropout`` Keras' input dropout mask applied; both time-reversed for go_backwards."""
+        x = self._check_input(inputs)
+        self._place(x)
+        B, T = x.shape[:2]
+        mask = self._check_mask(mask, B, T, x.device)
+        states = self._initial_states(initial_state, x)
+        if input_dropout:
+            x = x * self._dropout_mask(x)
+        if self.go_backwards:
+            x = x.flip(1)
+            mask = None if mask is None else mask.flip(1)
+        return x, mask, states
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         output_mask = as_bool_mask(mask, inputs) if self.return_sequences else None
