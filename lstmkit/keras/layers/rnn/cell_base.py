@@ -74,6 +74,7 @@ class FamilyCell(Layer, DropoutRNNCell):
                          bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
                          recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.output_size = units
+        self.state_size: int | list[int] = units  # one state h (LSTMCell: [h, c])
         self.bias = None
 
     # ------------------------------------------------------------------ subclass hooks

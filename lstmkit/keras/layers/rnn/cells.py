@@ -114,7 +114,6 @@ class GRUCell(FamilyCell):
         self.reset_after = bool(reset_after)
         self._names = (spec_activation("GRUCell", "activation", self.activation),
                        spec_activation("GRUCell", "recurrent_activation", self.recurrent_activation))
-        self.state_size = units
 
     @cached_property
     def spec(self):
@@ -149,21 +148,7 @@ class SimpleRNNCell(FamilyCell):
     Weights: ``kernel`` (features, units), ``recurrent_kernel`` (units, units), ``bias`` (units,).
     """
 
-    _num_gates = 1
-
-    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal",
-                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
-                 bias_regularizer: Any = None, kernel_constraint: Any = None, recurrent_constraint: Any = None,
-                 bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 seed: int | None = None, **kwargs: Any):
-        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                         recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
-                         dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
-        self.state_size = units
+    _num_gates = 1  # FamilyCell's constructor as it is (its arguments are exactly Keras' SimpleRNNCell's)
 
     def _nonlinearity(self) -> Any:
         """The activation's name when the reference cells know it, else the Keras function."""
