@@ -85,20 +85,26 @@ def set_weight_options(layer: Any, **named: Any) -> None:
         setattr(layer, key, value)
 
 
-def add_kernel_and_bias(layer: Any, kernel_shape: Any, bias_shape: Any, options: dict[str, Any] | None = None) -> None:
-    """The ``kernel`` weight, then (unless ``bias_shape`` is None, which sets ``layer.bias = None``)
-    the ``bias``: Keras' order, each with its ``*_initializer``, ``*_regularizer`` and
-    ``*_constraint`` from ``options`` or, without it, from the layer's attributes."""
-    def get(key: str) -> Any:
+def add_configured_weight(layer: Any, name: str, shape: Any, options: dict[str, Any] | None = None) -> None:
+    """The weight ``name`` with its ``<name>_initializer``, ``<name>_regularizer`` and
+    ``<name>_constraint`` from ``options`` or, without it, from the layer's attributes; a None
+    ``shape`` (an optional weight switched off) sets ``layer.<name> = None`` instead."""
+    if shape is None:
+        setattr(layer, name, None)
+        return
+
+    def get(what: str) -> Any:
+        key = f"{name}_{what}"
         return getattr(layer, key) if options is None else options[key]
 
-    layer.add_weight("kernel", tuple(kernel_shape), get("kernel_initializer"), get("kernel_regularizer"),
-                     get("kernel_constraint"))
-    if bias_shape is None:
-        layer.bias = None
-    else:
-        layer.add_weight("bias", tuple(bias_shape), get("bias_initializer"), get("bias_regularizer"),
-                         get("bias_constraint"))
+    layer.add_weight(name, tuple(shape), get("initializer"), get("regularizer"), get("constraint"))
+
+
+def add_kernel_and_bias(layer: Any, kernel_shape: Any, bias_shape: Any, options: dict[str, Any] | None = None) -> None:
+    """The ``kernel`` weight, then (unless ``bias_shape`` is None, which sets ``layer.bias = None``)
+    the ``bias``: Keras' order (see ``add_configured_weight``)."""
+    add_configured_weight(layer, "kernel", kernel_shape, options)
+    add_configured_weight(layer, "bias", bias_shape, options)
 
 
 def serialize_options(layer: Any, *keys: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from lstmkit.keras.engine import layer as engine_layer
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.layers.common import (
+    add_configured_weight,
     as_bool_mask,
     check_single_shape,
     check_tensor,
@@ -133,15 +134,8 @@ class BatchNormalization(Layer):
         self._ndim, self._channel_axis = ndim, axis
         self._reduction_axes = [d for d in range(ndim) if d != axis]
         self._bshape = [param_shape[0] if d == axis else 1 for d in range(ndim)]
-        if self.scale:
-            self.add_weight("gamma", param_shape, self.gamma_initializer, self.gamma_regularizer,
-                            self.gamma_constraint)
-        else:
-            self.gamma = None
-        if self.center:
-            self.add_weight("beta", param_shape, self.beta_initializer, self.beta_regularizer, self.beta_constraint)
-        else:
-            self.beta = None
+        add_configured_weight(self, "gamma", param_shape if self.scale else None)
+        add_configured_weight(self, "beta", param_shape if self.center else None)
         self._add_statistic("moving_mean", param_shape, self.moving_mean_initializer)
         self._add_statistic("moving_variance", param_shape, self.moving_variance_initializer)
         if self.renorm:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.layers.common import (
+    add_configured_weight,
     check_single_shape,
     check_tensor,
     serialize_options,
@@ -79,15 +80,8 @@ class LayerNormalization(Layer):
                              f"{shape}")
         self._ndim, self._param_shape = ndim, param_shape
         self._trailing = self._axes == list(range(ndim - len(self._axes), ndim))
-        if self.scale:
-            self.add_weight("gamma", param_shape, self.gamma_initializer, self.gamma_regularizer,
-                            self.gamma_constraint)
-        else:
-            self.gamma = None
-        if self.center:
-            self.add_weight("beta", param_shape, self.beta_initializer, self.beta_regularizer, self.beta_constraint)
-        else:
-            self.beta = None
+        add_configured_weight(self, "gamma", param_shape if self.scale else None)
+        add_configured_weight(self, "beta", param_shape if self.center else None)
         self.built = True  # also when build() is called directly, as in Keras
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
