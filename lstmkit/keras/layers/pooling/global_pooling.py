@@ -16,13 +16,13 @@ from lstmkit.keras.layers.convolutional.spatial import drop_mask, standardize_da
 __all__ = ["GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D"]
 
 
-class _GlobalPooling1D(Layer):
-    """Shared arguments.
+class GlobalPoolingBase(Layer):
+    """The arguments every global pooling layer (1-D here, 2-D/3-D in ``global_pooling_nd``) shares.
 
     Args:
-        data_format: "channels_last" (inputs ``(batch, steps, features)``, the default) or
-            "channels_first" (``(batch, features, steps)``); any case, as in Keras.
-        keepdims: keep the pooled axis with size 1.
+        data_format: "channels_last" (``(batch, *spatial, channels)``, the default) or
+            "channels_first" (``(batch, channels, *spatial)``); any case, as in Keras.
+        keepdims: keep the pooled axes with size 1.
     """
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
@@ -32,12 +32,17 @@ class _GlobalPooling1D(Layer):
         # no weights: built at construction as in Keras, unless a subclass brings its own build()
         self.built = type(self).build is Layer.build
 
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class _GlobalPooling1D(GlobalPoolingBase):
+    """Over the steps axis of ``(batch, steps, features)`` (channels_last) or
+    ``(batch, features, steps)`` (channels_first)."""
+
     @property
     def _steps_axis(self) -> int:
         return 1 if self.data_format == "channels_last" else 2
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
 @register("layer", "GlobalAvgPool1D")

@@ -10,32 +10,19 @@ from typing import Any
 
 import torch
 
-from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
 from lstmkit.keras.layers.common import check_tensor
-from lstmkit.keras.layers.convolutional.spatial import drop_mask, standardize_data_format
+from lstmkit.keras.layers.convolutional.spatial import drop_mask
+from lstmkit.keras.layers.pooling.global_pooling import GlobalPoolingBase
 
 __all__ = ["GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool2D", "GlobalAvgPool3D",
            "GlobalMaxPool2D", "GlobalMaxPool3D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"]
 
 
-class _GlobalPoolingND(Layer):
-    """Shared arguments.
-
-    Args:
-        data_format: "channels_last" (``(batch, *spatial, channels)``, the default) or
-            "channels_first" (``(batch, channels, *spatial)``); any case, as in Keras.
-        keepdims: keep the pooled axes with size 1.
-    """
+class _GlobalPoolingND(GlobalPoolingBase):
+    """Over ``_rank`` spatial axes (arguments: ``GlobalPoolingBase``'s)."""
 
     _rank = 2
-
-    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.data_format = standardize_data_format(data_format)
-        self.keepdims = bool(keepdims)
-        # no weights: built at construction as in Keras, unless a subclass brings its own build()
-        self.built = type(self).build is Layer.build
 
     @property
     def _spatial_axes(self) -> tuple[int, ...]:
@@ -60,9 +47,6 @@ class _GlobalPoolingND(Layer):
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:
         drop_mask(self, mask)
         return None
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
 class _GlobalAverage(_GlobalPoolingND):
