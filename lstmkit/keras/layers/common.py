@@ -63,6 +63,15 @@ def check_single_shape(layer: Any, input_shape: Any) -> tuple:
     return tuple(input_shape)
 
 
+def check_build_rank(layer: Any, input_shape: Any, ndim: int) -> tuple:
+    """The build shape of a single-input layer whose inputs have rank ``ndim`` (as Keras' input
+    spec), else a ValueError naming the layer."""
+    shape = check_single_shape(layer, input_shape)
+    if len(shape) != ndim:
+        raise ValueError(f"{type(layer).__name__} {layer.name!r} expects inputs of rank {ndim}, got shape {shape}")
+    return shape
+
+
 def weight_options(**named: Any) -> dict[str, Any]:
     """Resolve ``*_initializer`` / ``*_regularizer`` / ``*_constraint`` arguments with the
     matching ``get`` (names, dicts, objects and callables all accepted)."""

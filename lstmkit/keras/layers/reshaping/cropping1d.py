@@ -9,7 +9,7 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_single_shape, check_tensor
+from lstmkit.keras.layers.common import check_build_rank, check_tensor
 from lstmkit.keras.layers.convolutional.spatial import SpatialShapes, standardize_tuple
 
 
@@ -30,9 +30,7 @@ class Cropping1D(SpatialShapes, Layer):
 
     def build(self, input_shape: Any) -> None:
         """No weights; checks the rank (as Keras' input spec)."""
-        shape = check_single_shape(self, input_shape)
-        if len(shape) != 3:
-            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of rank 3, got shape {shape}")
+        check_build_rank(self, input_shape, 3)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         shape = tuple(input_shape)

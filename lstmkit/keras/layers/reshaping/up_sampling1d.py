@@ -10,7 +10,7 @@ import torch
 
 from lstmkit.keras.engine.layer import Layer
 from lstmkit.keras.engine.registry import register
-from lstmkit.keras.layers.common import check_single_shape, check_tensor
+from lstmkit.keras.layers.common import check_build_rank, check_tensor
 from lstmkit.keras.layers.convolutional.spatial import drop_mask
 
 
@@ -34,9 +34,7 @@ class UpSampling1D(Layer):
 
     def build(self, input_shape: Any) -> None:
         """No weights; checks the rank (as Keras' input spec)."""
-        shape = check_single_shape(self, input_shape)
-        if len(shape) != 3:
-            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of rank 3, got shape {shape}")
+        check_build_rank(self, input_shape, 3)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         shape = tuple(input_shape)
