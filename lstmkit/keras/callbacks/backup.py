@@ -25,6 +25,7 @@ from typing import Any
 
 from lstmkit.io import atomic_write_bytes, atomic_write_json
 from lstmkit.keras.callbacks import _state
+from lstmkit.keras.callbacks._save_freq import save_due_on_batch
 from lstmkit.keras.callbacks.base import Callback
 from lstmkit.keras.engine.registry import register
 
@@ -104,15 +105,7 @@ class BackupAndRestore(Callback):
             self._save()
 
     def _should_save_on_batch(self, batch: int) -> bool:
-        if self.save_freq == "epoch":
-            return False
-        added = batch + 1 if batch <= self._last_batch_seen else batch - self._last_batch_seen  # a new epoch: batch + 1
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
+        return save_due_on_batch(self, batch)
 
     def _save(self) -> None:
         os.makedirs(self.backup_dir, exist_ok=True)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lstmkit.keras.callbacks._save_freq import save_due_on_batch
 from lstmkit.keras.callbacks.monitor import MonitorCallback
 from lstmkit.keras.engine.registry import register
 
@@ -63,18 +64,7 @@ class ModelCheckpoint(MonitorCallback):
             self._save_model(epoch, None, logs)
 
     def _should_save_on_batch(self, batch: int) -> bool:
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            added = batch + 1  # a new epoch started
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
+        return save_due_on_batch(self, batch)
 
     def _should_save(self, epoch: int, logs: dict[str, Any], filepath: str) -> bool:
         if not self.save_best_only:
