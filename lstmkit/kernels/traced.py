@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
+from torch._subclasses.fake_tensor import is_fake  # private, the one test for non-strict export
 
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
 from lstmkit.kernels import fused, fused_gru, native
@@ -33,11 +34,8 @@ from lstmkit.kernels.fused_gru import GRUConfig, GRUOperands
 def capturing(x: torch.Tensor) -> bool:
     """Whether this call is being captured into a graph (dynamo / ``torch.export`` /
     ``torch.jit.trace``, or fake tensors from a non-strict export) rather than run eagerly."""
-    if torch.jit.is_tracing() or torch.compiler.is_compiling():
-        return True
-    from torch._subclasses.fake_tensor import is_fake  # noqa: PLC0415 - private; only asked here
-
-    return is_fake(x)
+    # ~0.2 us on an eager call (a plain Tensor); fake and functional tensors are subclasses
+    return torch.jit.is_tracing() or torch.compiler.is_compiling() or (type(x) is not torch.Tensor and is_fake(x))
 
 
 _TYPES = {bool: "bool", str: "str", float: "float"}
