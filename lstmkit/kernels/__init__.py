@@ -165,12 +165,18 @@ def choose_path(req: PathRequest) -> PathChoice:
     return PathChoice(resolve_backend(req.backend, blockers), spans)
 
 
+def _capturing() -> bool:
+    """A graph being captured (torch.export / torch.compile / torch.jit.trace) must not depend on
+    the batch size, which ``_native_is_faster`` reads: captured calls stay on the fused path."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
 def _native_is_faster(req: PathRequest) -> bool:
     """``backend="auto"``: plain float32 LSTM inference on CPU with a large per-step GEMM
     (batch >= 16, hidden >= 128) runs faster on torch's oneDNN kernels than on the fused
     ones (BENCHMARKS.md: fused 0.74-1.05x there); small and batch-1 shapes, training,
     variants and extras stay fused. Both compute the same function; this is speed only."""
-    if not req.native_speedup or req.bf16 or req.mask is not None:
+    if not req.native_speedup or req.bf16 or req.mask is not None or _capturing():
         return False
     x = req.x
     if x.device.type != "cpu" or x.dtype != torch.float32 or x.shape[1] < 16 or req.min_hidden < 128:

@@ -140,9 +140,18 @@ def gru_recurrence(
     if not fused.available():
         raise fused._unavailable()
     config = GRUConfig.of(spec, zoneout)
+    t = gru_operands(p, gx, h0, rmask, step_mask, keep_h, input_ln)
+    if not fused._needs_grad(*t):
+        return _gru_forward(t, config, save=False)[:2]
+    return _GRUFunction.apply(config, *t)
+
+
+def gru_operands(p: dict[str, torch.Tensor], gx: torch.Tensor, h0: torch.Tensor, rmask: torch.Tensor | None,
+                 step_mask: torch.Tensor | None, keep_h: torch.Tensor | None, input_ln: bool) -> GRUOperands:
+    """The kernel's tensors of one ``gru_recurrence`` call, contiguous, the biases folded as it reads them."""
     ln = "ln_hh_weight" in p
     c = fused._contiguous
-    t = GRUOperands(
+    return GRUOperands(
         gx=gx.contiguous(), h0=h0.contiguous(), weight_hh=p["weight_hh"].contiguous(),
         bias_hh=None if ln else c(p.get("bias_hh")),  # with layer norm: folded into its shift
         ln_hh_weight=c(p.get("ln_hh_weight")),
@@ -151,6 +160,3 @@ def gru_recurrence(
         ln_ih_bias=fused.ln_shift(p, "ln_ih_bias", "bias_ih").contiguous() if input_ln else None,
         rmask=c(rmask), step_mask=fused._u8(step_mask), keep_h=fused._u8(keep_h),
     )
-    if not fused._needs_grad(*t):
-        return _gru_forward(t, config, save=False)[:2]
-    return _GRUFunction.apply(config, *t)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lstmkit.kernels import native
+from lstmkit.kernels import native, traced
 from lstmkit.kernels.loop import (
     carry_fill,
     carry_forward,
@@ -80,11 +80,18 @@ class ExecutionPaths:
             hx = [torch.stack([st[k] for l in group for st in states[l]]) for k in range(family.n_states)]  # noqa: E741
             if order is not None:
                 hx = [h.index_select(1, order) for h in hx]
-            data, out_state = native.rnn(
-                family.native_name(self.spec), data, family.torch_state(tuple(hx)), self._flat_weights(group),
-                bias=self.bias, num_layers=len(group), dropout=self.dropout, training=self.training,
-                bidirectional=self.bidirectional, batch_sizes=batch_sizes,
-            )
+            if batch_sizes is None and traced.capturing(data) and not (self.dropout and self.training):
+                # graph capture: one node, the sequence length left symbolic
+                data, out_state = traced.native_stack(family.native_name(self.spec), data.contiguous(), hx,
+                                                      self._flat_weights(group), self.bias, len(group),
+                                                      self.bidirectional)
+                out_state = family.torch_state(tuple(out_state))
+            else:
+                data, out_state = native.rnn(
+                    family.native_name(self.spec), data, family.torch_state(tuple(hx)), self._flat_weights(group),
+                    bias=self.bias, num_layers=len(group), dropout=self.dropout, training=self.training,
+                    bidirectional=self.bidirectional, batch_sizes=batch_sizes,
+                )
             if group.stop < self.num_layers and self.dropout and self.training:
                 data = F.dropout(data, self.dropout, True)
             out_state = family.split_state(out_state)

@@ -22,7 +22,7 @@ from lstmkit.cells.gru import gru_step
 from lstmkit.cells.lstm import lstm_step, sigmoid_gate_state
 from lstmkit.cells.rnn import simple_rnn_step
 from lstmkit.cells.spec import GRUSpec, LSTMSpec, RNNSpec
-from lstmkit.kernels import fused, fused_gru, steps
+from lstmkit.kernels import fused, fused_gru, steps, traced
 from lstmkit.kernels.loop import Step
 from lstmkit.nn.params import gru_shapes, lstm_shapes, rnn_shapes
 
@@ -145,8 +145,9 @@ class LSTMFamily(Family):
         return x  # fused.lstm_layer projects inside
 
     def run_fused(self, spec, p, gx, state0, *, rmask, step_mask, keep, zoneout, bf16):
-        out, h, c = fused.lstm_layer(spec, p, gx, state0[0], state0[1], rmask=rmask, step_mask=step_mask,
-                                     keep_h=keep[0], keep_c=keep[1], zoneout=zoneout, bf16=bf16)
+        run = traced.lstm_layer if traced.capturing(gx) else fused.lstm_layer  # graph capture: one opaque op
+        out, h, c = run(spec, p, gx, state0[0], state0[1], rmask=rmask, step_mask=step_mask,
+                        keep_h=keep[0], keep_c=keep[1], zoneout=zoneout, bf16=bf16)
         return out, (h, c)
 
     def trace_keys(self, spec):
@@ -186,11 +187,13 @@ class GRUFamily(Family):
 
     def fused_input(self, spec, p, x):
         # the projection here, its input layer norm (if any) in the kernel
-        return fused.input_projection(x, p["weight_ih"], None if "ln_ih_weight" in p else p.get("bias_ih"))
+        project = traced.input_projection if traced.capturing(x) else fused.input_projection
+        return project(x, p["weight_ih"], None if "ln_ih_weight" in p else p.get("bias_ih"))
 
     def run_fused(self, spec, p, gx, state0, *, rmask, step_mask, keep, zoneout, bf16):
-        out, h = fused_gru.gru_recurrence(spec, p, gx, state0[0], rmask=rmask, step_mask=step_mask,
-                                          keep_h=keep[0], zoneout=zoneout[0], input_ln="ln_ih_weight" in p)
+        run = traced.gru_recurrence if traced.capturing(gx) else fused_gru.gru_recurrence
+        out, h = run(spec, p, gx, state0[0], rmask=rmask, step_mask=step_mask,
+                     keep_h=keep[0], zoneout=zoneout[0], input_ln="ln_ih_weight" in p)
         return out, (h,)
 
     def trace_keys(self, spec):

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from lstmkit import kernels
-from lstmkit.nn import _checks
+from lstmkit.nn import _checks, _script
 from lstmkit.nn._paths import ExecutionPaths
 from lstmkit.nn.family import Spec, family_of
 from lstmkit.nn.params import forget_rows, init_value, suffix
@@ -182,6 +182,16 @@ class RecurrentStack(ExecutionPaths, nn.Module):
         if any(self.zoneout):
             s += f", zoneout={self.zoneout}"
         return s
+
+    def to_torch(self) -> nn.Module:
+        """The torch.nn.LSTM / GRU / RNN sharing these parameters (see ``lstmkit.nn._script``);
+        TypeError for a configuration torch.nn lacks."""
+        return _script.torch_equivalent(self)
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """``torch.jit.script(module)`` scripts ``to_torch()`` (tensor input; TorchScript cannot
+        compile this forward: PackedSequence or tensor, keyword-only lengths/mask, run-time path choice)."""
+        return _script.prepare_scriptable(self)
 
     # ------------------------------------------------------------------ dispatch
     def _path_request(self, x: torch.Tensor, mask: torch.Tensor | None) -> kernels.PathRequest:
