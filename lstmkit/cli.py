@@ -19,6 +19,7 @@ from lstmkit.errors import AppError
 #: command -> module with ``add_parser(subparsers)``; the parser's default ``handler(args)`` runs it.
 COMMANDS = {
     "demo": "lstmkit.apps.demo",
+    "export": "lstmkit.export.cli",
     "forecast": "lstmkit.apps.forecast.cli",
     "sentiment": "lstmkit.apps.sentiment.cli",
     "textgen": "lstmkit.apps.textgen.cli",

@@ -34,8 +34,9 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("kernels", ("lstmkit.kernels",)),  # and csrc/, which only lstmkit.kernels builds and loads
     ("nn", ("lstmkit.nn",)),
     ("keras", ("lstmkit.keras", "lstmkit.checkpoint")),
-    ("libraries", ("lstmkit.tune", "lstmkit.viz", "lstmkit.distributed")),
-    ("apps", ("lstmkit.apps",)),
+    ("libraries", ("lstmkit.tune", "lstmkit.viz", "lstmkit.distributed", "lstmkit.export")),
+    # the export of app checkpoints loads them with the apps' loaders; to_onnx itself is a library
+    ("apps", ("lstmkit.apps", "lstmkit.export.checkpoints", "lstmkit.export.cli")),
     ("cli", ("lstmkit.cli", "lstmkit.__main__")),
 ]
 

@@ -142,6 +142,10 @@ def choose_path(req: PathRequest) -> PathChoice:
     """
     if req.single_step:
         return PathChoice(resolve_backend(req.backend, native_blockers(req.spec, **req.extras)))
+    if torch.onnx.is_in_onnx_export() and req.backend in ("auto", "fused"):  # the C++ ops have no ONNX form:
+        # torch's kernels export as ONNX LSTM/GRU/RNN, anything else as the loop's plain ops
+        native = not native_blockers(req.spec, **req.extras, mask=req.mask is not None)
+        return PathChoice("torch" if native else "reference")
     if req.backend == "auto" and _native_is_faster(req):
         return PathChoice("torch")
     if req.backend not in ("auto", "fused"):

@@ -23,7 +23,7 @@ LN_EPS = 1e-5
 
 
 def _layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    return F.layer_norm(x, (x.shape[-1],), weight, bias, eps=LN_EPS)
+    return F.layer_norm(x, (int(x.shape[-1]),), weight, bias, eps=LN_EPS)  # int: a constant when traced (ONNX)
 
 
 # ----------------------------------------------------------------------------- LSTM family

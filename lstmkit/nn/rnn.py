@@ -209,7 +209,7 @@ class RecurrentStack(ExecutionPaths, nn.Module):
     def _flat_weights(self, layers: range) -> list[torch.Tensor]:
         return [w for l in layers for d in range(self.num_directions) for w in self.layer_params(l, d).values()]  # noqa: E741
 
-    def forward(self, input, hx=None, *, lengths=None, mask=None):
+    def forward(self, input, hx=None, lengths=None, mask=None):
         """Run the stack. Same inputs and outputs as torch.nn.LSTM / GRU / RNN, plus:
 
         Args:
@@ -218,6 +218,9 @@ class RecurrentStack(ExecutionPaths, nn.Module):
                 each sequence's own last step, and the final states are those at each length.
             mask: (batch, seq) if batch_first else (seq, batch), bool, Keras semantics: masked
                 steps leave the state unchanged (anywhere in the sequence).
+
+        ``lengths`` and ``mask`` are not keyword-only because torch.onnx's TorchScript exporter
+        passes every defaulted argument positionally.
         """
         packed = isinstance(input, PackedSequence)
         if packed and (lengths is not None or mask is not None):

@@ -201,7 +201,8 @@ class Concatenate(_Merge):
             raise ValueError(f"Concatenate {self.name!r} (axis={self.axis}) needs inputs of equal rank that have that "
                              f"axis, got shapes {shapes}")
         axis = self.axis % ndim
-        if len({s[:axis] + s[axis + 1:] for s in shapes}) != 1:
+        rest = [s[:axis] + s[axis + 1:] for s in shapes]
+        if any(r != rest[0] for r in rest[1:]):  # not a set: traced sizes (ONNX export) hash by identity
             raise ValueError(f"Concatenate {self.name!r} needs inputs with matching shapes except on the "
                              f"concatenation axis {self.axis}, got shapes {shapes}")
         dtype = xs[0].dtype
