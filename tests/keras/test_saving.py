@@ -50,9 +50,17 @@ def test_save_load_identical_predictions_and_file_layout(tmp_path):
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         config = json.loads(zf.read("config.json"))
-    assert names == {"config.json", "model.safetensors", "optimizer.json", "optimizer.safetensors"}
-    assert config["format"] == "lstmkit.keras" and config["model"]["class_name"] == "Sequential"
+    # Keras 3's archive (Keras layers only) plus lstmkit's compile arguments and optimizer state
+    assert names == {"config.json", "metadata.json", "model.weights.h5", "lstmkit.json", "optimizer.json",
+                     "optimizer.safetensors"}
+    assert config["module"] == "keras" and config["class_name"] == "Sequential"
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]  # no temporary file left behind
+    model.save(tmp_path / "own.keras", save_format="lstmkit")  # lstmkit's own archive on request
+    with zipfile.ZipFile(tmp_path / "own.keras") as zf:
+        assert set(zf.namelist()) == {"config.json", "model.safetensors", "optimizer.json", "optimizer.safetensors"}
+        assert json.loads(zf.read("config.json"))["format"] == "lstmkit.keras"
+    np.testing.assert_array_equal(load_model(tmp_path / "own.keras").predict(x, verbose=0), model.predict(x, verbose=0))
+    (tmp_path / "own.keras").unlink()
     loaded = load_model(path)
     assert type(loaded) is Sequential and loaded.compiled
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
@@ -107,7 +115,10 @@ def test_weights_only(tmp_path):
     model = _lstm_model()
     model.save_weights(tmp_path / "w.weights.h5")
     with open(tmp_path / "w.weights.h5", "rb") as f:
-        assert f.read(8) != b"\x89HDF\r\n\x1a\n"  # safetensors, not HDF5
+        assert f.read(8) == b"\x89HDF\r\n\x1a\n"  # Keras 3's HDF5 layout
+    model.save_weights(tmp_path / "w.safetensors")  # any other name: safetensors, still read back
+    with open(tmp_path / "w.safetensors", "rb") as f:
+        assert f.read(8) != b"\x89HDF\r\n\x1a\n"
     clear_session()
     other = Sequential([layers.Input((10, 2)), layers.LSTM(6), layers.Dense(1)])  # fresh weights, other names
     other.load_weights(tmp_path / "w.weights.h5")
@@ -115,6 +126,7 @@ def test_weights_only(tmp_path):
     model.save(tmp_path / "m.keras")
     third = Sequential([layers.Input((10, 2)), layers.LSTM(6), layers.Dense(1)])
     third.load_weights(tmp_path / "m.keras")  # weights straight from a whole-model file
+    other.load_weights(tmp_path / "w.safetensors")
     np.testing.assert_array_equal(third.predict(x, verbose=0), model.predict(x, verbose=0))
     wrong = Sequential([layers.Input((10, 2)), layers.LSTM(5), layers.Dense(1)])
     with pytest.raises(ValueError, match="do not fit|shape"):
@@ -132,7 +144,7 @@ def test_bad_files_give_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="not a lstmkit.keras model file"):
         load_model(other_zip)
     model = Sequential([layers.Input((3,)), layers.Dense(2)])
-    model.save(tmp_path / "ok.keras")
+    model.save(tmp_path / "ok.keras", save_format="lstmkit")
     with zipfile.ZipFile(tmp_path / "ok.keras") as zf:
         files = {n: zf.read(n) for n in zf.namelist()}
     with zipfile.ZipFile(tmp_path / "corrupt.keras", "w") as zf:

@@ -19,7 +19,7 @@ from lstmkit.keras.models._functions import resolve_function, serialisable_funct
 def _saved(tmp_path):
     model = Sequential([layers.Input((3,)), layers.Dense(1)])
     model.compile("sgd", loss=mean_squared_error)
-    model.save(tmp_path / "ok.keras")
+    model.save(tmp_path / "ok.keras", save_format="lstmkit")  # test_keras3_files.py covers Keras 3's archive
     return tmp_path / "ok.keras"
 
 

@@ -1,17 +1,27 @@
 """Saving and loading models: ``model.save(path)`` / ``load_model(path)`` and weights only.
 
-A saved model is ONE zip file (``.keras`` by convention, any name accepted) holding:
+Which format ``model.save("x.keras")`` writes (the documented rule):
 
-- ``config.json``: format and lstmkit versions, the architecture (layer configs; for a functional
-  model the layer calls connecting them) and the compile arguments;
-- ``model.safetensors``: every weight in Keras' layout, keyed ``"<layer name>/<weight index>"``;
-- ``optimizer.json`` + ``optimizer.safetensors``: the optimizer state (step counts, moments, ...)
-  when the model was compiled and trained, so training resumes exactly where it stopped.
+- **Keras 3's own archive** (``config.json`` + ``metadata.json`` + ``model.weights.h5``, see
+  ``keras3_format``) for every Sequential or functional model made only of Keras layers with Keras
+  arguments: real Keras 3 ``keras.models.load_model`` reads it. lstmkit adds ``lstmkit.json`` (its
+  exact compile arguments) and ``optimizer.json`` + ``optimizer.safetensors`` (its optimizer state),
+  members Keras ignores, so an lstmkit round trip still resumes training exactly.
+- **lstmkit's own archive** for a model Keras 3 could not rebuild (lstmkit-only arguments such as
+  ``variant``, ``peepholes``, ``zoneout``, ``backend``; Lambda or custom layers), with a warning
+  saying so and why, or always with ``save_format="lstmkit"``. It holds ``config.json`` (format and
+  lstmkit versions, architecture, compile arguments), ``model.safetensors`` (every weight in Keras'
+  layout, keyed ``"<layer name>/<weight index>"``) and the optimizer files above.
 
-Only JSON and safetensors are read: loading a file never runs code from it (no pickle). Files are
-written atomically (temporary file in the same folder, fsync, rename), so an interrupted save never
-leaves a truncated model behind. ``save_weights`` writes a single safetensors file; Keras'
-``.weights.h5`` names are accepted but the content is safetensors, not HDF5.
+``load_model`` reads both, and ``.keras`` files saved by Keras 3 (their ``optimizer/vars`` are not
+read: the optimizer starts fresh). ``save_weights("x.weights.h5")`` (any ``.h5`` name) writes Keras
+3's HDF5 weights layout; other names get one safetensors file. ``load_weights`` tells the two apart
+by their first bytes (and reads the weights of both kinds of ``.keras`` archive).
+
+Only JSON, safetensors and numeric HDF5 datasets are read: loading a file never runs or imports code
+named in it (no pickle). Zip members are checked before inflating (declared size and ratio). Files
+are written atomically (temporary file in the same folder, fsync, rename), so an interrupted save
+never leaves a truncated model behind.
 """
 
 from __future__ import annotations
@@ -29,13 +39,16 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from lstmkit.io import atomic_write_bytes
+from lstmkit.keras.models.saving_json import decode, encode
 
 FORMAT = "lstmkit.keras"
 WEIGHTS_FORMAT = "lstmkit.keras.weights"
 FORMAT_VERSION = 1
 #: the only zip members a model file is read for; weights are stored uncompressed, JSON deflated
-MEMBERS = ("config.json", "model.safetensors", "optimizer.json", "optimizer.safetensors")
+MEMBERS = ("config.json", "model.safetensors", "optimizer.json", "optimizer.safetensors", "metadata.json",
+           "model.weights.h5", "lstmkit.json")
 MAX_COMPRESSION_RATIO = 200
+MAX_JSON_BYTES = 64 << 20
 
 
 def atomic_write(path: Any, data: bytes) -> None:
@@ -142,68 +155,10 @@ def assign_weights(model: Any, tensors: dict[str, torch.Tensor], meta: dict[str,
                     w.copy_(value.to(device=w.device, dtype=w.dtype))
 
 
-# ---------------------------------------------------------------------- tagged JSON (compile args, optimizer)
-def encode(obj: Any, tensors: dict[str, torch.Tensor] | None = None) -> Any:
-    """JSON form of nested compile arguments / optimizer state: objects by config, functions by
-    name, tensors moved to ``tensors`` (referenced by key), tuples and non-string keys tagged."""
-    if obj is None or isinstance(obj, (str, bool, int, float)):
-        return obj
-    if isinstance(obj, torch.Tensor):
-        if tensors is None:
-            raise TypeError("cannot store a tensor here")
-        key = f"t{len(tensors)}"
-        tensors[key] = obj.detach().cpu().contiguous().clone()
-        return {"__tensor__": key}
-    if isinstance(obj, tuple):
-        return {"__tuple__": [encode(v, tensors) for v in obj]}
-    if isinstance(obj, list):
-        return [encode(v, tensors) for v in obj]
-    if isinstance(obj, dict):
-        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
-            return {k: encode(v, tensors) for k, v in obj.items()}
-        return {"__items__": [[encode(k, tensors), encode(v, tensors)] for k, v in obj.items()]}
-    if hasattr(obj, "get_config"):
-        from lstmkit.keras.engine.registry import serialize
-
-        return {"__object__": serialize(obj)}
-    if callable(obj) and hasattr(obj, "__name__") and hasattr(obj, "__module__"):
-        return {"__function__": [obj.__module__, obj.__name__]}
-    raise TypeError(f"cannot save an object of type {type(obj).__name__}")
-
-
-def decode(obj: Any, kind: str = "", tensors: dict[str, torch.Tensor] | None = None,
-           custom_objects: dict[str, Any] | None = None) -> Any:
-    if isinstance(obj, list):
-        return [decode(v, kind, tensors, custom_objects) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if "__tensor__" in obj:
-        if tensors is None or obj["__tensor__"] not in tensors:
-            raise ValueError(f"corrupt file: missing tensor {obj['__tensor__']!r}")
-        return tensors[obj["__tensor__"]]
-    if "__tuple__" in obj:
-        return tuple(decode(v, kind, tensors, custom_objects) for v in obj["__tuple__"])
-    if "__items__" in obj:
-        return {decode(k, kind, tensors, custom_objects): decode(v, kind, tensors, custom_objects)
-                for k, v in obj["__items__"]}
-    if "__object__" in obj:
-        from lstmkit.keras.engine.registry import deserialize
-
-        data = obj["__object__"]
-        name = data.get("class_name") if isinstance(data, dict) else None
-        if custom_objects and name in custom_objects:
-            cls = custom_objects[name]
-            return cls.from_config(data.get("config", {})) if hasattr(cls, "from_config") else cls(**data["config"])
-        return deserialize(kind, data)
-    if "__function__" in obj:  # only from an explicit registry (or custom_objects): never an import
-        from lstmkit.keras.models._functions import resolve_function
-
-        return resolve_function(obj["__function__"], custom_objects)
-    return {k: decode(v, kind, tensors, custom_objects) for k, v in obj.items()}
-
-
 # ---------------------------------------------------------------------- whole models
-def model_bytes(model: Any, include_optimizer: bool = True) -> bytes:
+def model_bytes(model: Any, include_optimizer: bool = True, keras_format: bool = True) -> bytes:
+    """The saved file's bytes: Keras 3's archive when Keras could read the model (and
+    ``keras_format``), else lstmkit's own (see the module docstring)."""
     from lstmkit.keras.engine.registry import serialize
 
     config: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "lstmkit_version": _version(),
@@ -222,6 +177,12 @@ def model_bytes(model: Any, include_optimizer: bool = True) -> bytes:
             state = encode(model.optimizer.state_dict(), tensors)
             opt_files["optimizer.json"] = json.dumps(state).encode()
             opt_files["optimizer.safetensors"] = st_save(tensors, metadata={"format": FORMAT})
+    if keras_format:
+        from lstmkit.keras.models.keras3_io import keras_archive
+
+        data = keras_archive(model, opt_files, config["compile_config"])
+        if data is not None:
+            return data
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("config.json", json.dumps(config, indent=1), compress_type=zipfile.ZIP_DEFLATED)
@@ -239,11 +200,11 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
     fmt = kwargs.pop("save_format", None)
     if kwargs:
         raise TypeError(f"save() got unexpected keyword argument(s): {sorted(kwargs)}")
-    if fmt not in (None, "keras"):
-        warnings.warn(f"save_format={fmt!r} is ignored: lstmkit always writes its .keras zip format", stacklevel=3)
+    if fmt not in (None, "keras", "lstmkit"):
+        warnings.warn(f"save_format={fmt!r} is ignored: lstmkit writes .keras zip files", stacklevel=3)
     if not overwrite and os.path.exists(os.fspath(filepath)):
         raise FileExistsError(f"{os.fspath(filepath)!r} exists and overwrite=False")
-    atomic_write(filepath, model_bytes(model, include_optimizer=include_optimizer))
+    atomic_write(filepath, model_bytes(model, include_optimizer=include_optimizer, keras_format=fmt != "lstmkit"))
 
 
 def _read_zip(filepath: Any) -> dict[str, bytes]:
@@ -256,6 +217,9 @@ def _read_zip(filepath: Any) -> dict[str, bytes]:
         with zipfile.ZipFile(path) as zf:
             members = [info for info in zf.infolist() if info.filename in MEMBERS]  # others are never inflated
             for info in members:
+                if info.filename.endswith(".json") and info.file_size > MAX_JSON_BYTES:
+                    raise ValueError(f"{path!r}: {info.filename} declares {info.file_size:,} bytes, more than a "
+                                     f"model config can need ({MAX_JSON_BYTES:,})")
                 if (info.compress_type != zipfile.ZIP_STORED and info.file_size > 1 << 20
                         and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)):
                     raise ValueError(f"{path!r} is not a model file lstmkit wrote: {info.filename} would inflate "
@@ -275,6 +239,15 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
 
     path = os.fspath(filepath)
     files = _read_zip(path)
+    for name, obj in (custom_objects or {}).items():
+        if isinstance(obj, type):
+            for kind in ("layer", "loss", "metric"):
+                register(kind, name)(obj)
+    from lstmkit.keras.models.keras3_io import is_keras_archive, load_keras_archive
+
+    if is_keras_archive(files):
+        with custom_object_scope(custom_objects):
+            return load_keras_archive(path, files, custom_objects, compile, _restore_compile)
     if "config.json" not in files or "model.safetensors" not in files:
         raise ValueError(f"{path!r} is not a lstmkit.keras model file (config.json or model.safetensors missing)")
     try:
@@ -286,10 +259,6 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
                          f"{config.get('format') if isinstance(config, dict) else None!r})")
     if int(config.get("format_version", 0)) > FORMAT_VERSION:
         raise ValueError(f"{path!r} was written by a newer lstmkit (format {config['format_version']}); upgrade")
-    for name, obj in (custom_objects or {}).items():
-        if isinstance(obj, type):
-            for kind in ("layer", "loss", "metric"):
-                register(kind, name)(obj)
     with custom_object_scope(custom_objects):  # functions (a Lambda's) are found by name there, never imported
         model = deserialize("layer", config["model"])
     if not _is_model(model):
@@ -336,8 +305,8 @@ class SavingMixin:
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
-        """Save the weights only, as one safetensors file (a ``.weights.h5`` name is accepted,
-        but the file is safetensors, not HDF5)."""
+        """Save the weights only: Keras 3's HDF5 layout for a ``.h5`` name (``x.weights.h5``),
+        else one safetensors file."""
         if kwargs.pop("save_format", None) not in (None, "h5", "keras", "safetensors"):
             warnings.warn("save_format is ignored: weights are stored as safetensors", stacklevel=2)
         if kwargs:
@@ -346,21 +315,33 @@ class SavingMixin:
             raise ValueError(f"model {self.name!r} is not built yet, so it has no weights to save")
         if not overwrite and os.path.exists(os.fspath(filepath)):
             raise FileExistsError(f"{os.fspath(filepath)!r} exists and overwrite=False")
-        atomic_write(filepath, weights_bytes(self))
+        if os.fspath(filepath).endswith(".h5"):
+            from lstmkit.keras.models.keras3_format import h5_bytes
+
+            atomic_write(filepath, h5_bytes(self))
+        else:
+            atomic_write(filepath, weights_bytes(self))
 
     def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
-        """Load weights saved by ``save_weights`` (or from a whole-model ``.keras`` file)."""
+        """Load weights saved by ``save_weights`` (HDF5 or safetensors, by Keras 3 or lstmkit) or
+        from a whole-model ``.keras`` file."""
+        from lstmkit.keras.models.keras3_format import is_hdf5, load_h5
+
         path = os.fspath(filepath)
         if not os.path.exists(path):
             raise FileNotFoundError(f"no such file: {path!r}")
         if zipfile.is_zipfile(path):
             files = _read_zip(path)
+            if "model.weights.h5" in files:
+                return load_h5(self, files["model.weights.h5"], f"{path!r} (model.weights.h5)", skip_mismatch)
             if "model.safetensors" not in files:
                 raise ValueError(f"{path!r} is a zip file but not a lstmkit.keras model (no model.safetensors)")
             data = files["model.safetensors"]
         else:
             with open(path, "rb") as f:
                 data = f.read()
+            if is_hdf5(data):
+                return load_h5(self, data, repr(path), skip_mismatch)
         tensors, meta = _load_tensors(data, repr(path))
         if meta.get("format") != WEIGHTS_FORMAT:
             raise ValueError(f"{path!r} is not a lstmkit.keras weights file (format {meta.get('format')!r})")
