@@ -34,7 +34,10 @@ from lstmkit.kernels.fused_gru import GRUConfig, GRUOperands
 def capturing(x: torch.Tensor) -> bool:
     """Whether this call is being captured into a graph (dynamo / ``torch.export`` /
     ``torch.jit.trace``, or fake tensors from a non-strict export) rather than run eagerly."""
-    # ~0.2 us on an eager call (a plain Tensor); fake and functional tensors are subclasses
+    # ~0.2 us on an eager call (a plain Tensor); fake and functional tensors are subclasses.
+    # An ONNX export is routed to torch's own ops instead (choose_path), which ONNX maps to its LSTM/GRU/RNN.
+    if torch.onnx.is_in_onnx_export():
+        return False
     return torch.jit.is_tracing() or torch.compiler.is_compiling() or (type(x) is not torch.Tensor and is_fake(x))
 
 
