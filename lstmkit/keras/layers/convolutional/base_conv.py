@@ -86,15 +86,6 @@ class BaseConv(SpatialShapes, Layer):
                            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
-    @property
-    def _channel_axis(self) -> int:
-        return -1 if self.data_format == "channels_last" else 1
-
-    @property
-    def _spatial_axes(self) -> tuple[int, ...]:
-        start = 1 if self.data_format == "channels_last" else 2
-        return tuple(range(start, start + self.rank))
-
     # ------------------------------------------------------------------ shapes
     def compute_output_shape(self, input_shape: Any) -> tuple:
         """Keras' ``compute_conv_output_shape``: None sizes stay None; a known size that the

@@ -126,15 +126,6 @@ class BaseConvTranspose(SpatialShapes, Layer):
                            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
-    @property
-    def _channel_axis(self) -> int:
-        return -1 if self.data_format == "channels_last" else 1
-
-    @property
-    def _spatial_axes(self) -> tuple[int, ...]:
-        start = 1 if self.data_format == "channels_last" else 2
-        return tuple(range(start, start + self.rank))
-
     def _output_paddings(self) -> tuple:
         return (None,) * self.rank if self.output_padding is None else self.output_padding
 

@@ -127,9 +127,15 @@ class SpatialShapes:
             self._symbolic_shape = previous
 
     @property
+    def _channel_axis(self) -> int:
+        return 1 if getattr(self, "data_format", "channels_last") == "channels_first" else -1
+
+    @property
     def _spatial_axes(self) -> tuple[int, ...]:
-        """The axes whose sizes the layer changes (the steps axis by default)."""
-        return (2,) if getattr(self, "data_format", "channels_last") == "channels_first" else (1,)
+        """The axes whose sizes the layer changes: ``rank`` of them (1, the steps axis, for layers
+        without a ``rank``), after the batch axis, or after the channels with channels_first."""
+        start = 2 if getattr(self, "data_format", "channels_last") == "channels_first" else 1
+        return tuple(range(start, start + getattr(self, "rank", 1)))
 
     def traced_output(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor | None:
         """Zeros shaped like the output for the engine's shape pass when the symbolic input had an

@@ -57,11 +57,6 @@ class BasePooling(SpatialShapes, Layer):
         # no weights: built at construction as in Keras, unless a subclass brings its own build()
         self.built = type(self).build is Layer.build
 
-    @property
-    def _spatial_axes(self) -> tuple[int, ...]:
-        start = 1 if self.data_format == "channels_last" else 2
-        return tuple(range(start, start + self.rank))
-
     def compute_output_shape(self, input_shape: Any) -> tuple:
         """Keras' ``compute_pooling_output_shape``: None stays None; a window larger than a known
         input ("valid") is a ValueError."""
