@@ -120,11 +120,15 @@ class PathRequest:
     min_hidden: int = 0  #: the smallest hidden size of the stack
     #: the module's parameters (``module.parameters``), read only where gradients matter
     parameters: Callable[[], Iterable[torch.Tensor]] = tuple
+    #: a one-direction stack (no bidirectional, no go_backwards) without lengths: the streaming
+    #: kernel can run it
+    streamable: bool = False
 
 
 @dataclass(slots=True)
 class PathChoice:
-    """The path for one call: "fused", "torch" or "reference" (the loop)."""
+    """The path for one call: "fused", "stream" (the fused streaming kernel), "torch" or
+    "reference" (the loop)."""
 
     path: str
     #: (starts, lengths), each (B,), of a mask whose real steps form one run per sequence, when
@@ -148,6 +152,8 @@ def choose_path(req: PathRequest) -> PathChoice:
         return PathChoice("torch" if native else "reference")
     if req.backend == "auto" and _native_is_faster(req):
         return PathChoice("torch")
+    if req.backend == "auto" and _stream_is_faster(req):
+        return PathChoice("stream")
     if req.backend not in ("auto", "fused"):
         fused_blockers = ["not requested"]
     elif req.fused_unsupported is not None:
@@ -175,6 +181,29 @@ def _capturing() -> bool:
     return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
+#: largest batch ``backend="auto"`` runs whole sequences on the streaming kernel (inference only)
+STREAM_SEQUENCE_MAX_BATCH = 4
+
+
+def _no_grad_wanted(req: PathRequest) -> bool:
+    return not (torch.is_grad_enabled() and (req.x.requires_grad or any(p.requires_grad for p in req.parameters())))
+
+
+def _stream_is_faster(req: PathRequest) -> bool:
+    """``backend="auto"``: plain float32 LSTM/GRU inference on CPU at batch <= 4 runs the
+    streaming kernel (``lstmkit/csrc/stream.cpp``: weights packed once per module, each core's
+    share kept in its L2, one call for the whole sequence), measured faster there than both the
+    sequence kernels and torch's (BENCHMARKS.md, "Streaming")."""
+    if not req.streamable or req.bf16 or req.mask is not None or _capturing():
+        return False
+    x = req.x
+    if x.device.type != "cpu" or x.dtype != torch.float32 or not 0 < x.shape[1] <= STREAM_SEQUENCE_MAX_BATCH:
+        return False
+    if native_blockers(req.spec, **req.extras) or not fused.available() or not isinstance(req.spec, (LSTMSpec, GRUSpec)):
+        return False
+    return _no_grad_wanted(req)
+
+
 def _native_is_faster(req: PathRequest) -> bool:
     """``backend="auto"``: plain float32 LSTM inference on CPU with a large per-step GEMM
     (batch >= 16, hidden >= 128) runs faster on torch's oneDNN kernels than on the fused
@@ -185,6 +214,6 @@ def _native_is_faster(req: PathRequest) -> bool:
     x = req.x
     if x.device.type != "cpu" or x.dtype != torch.float32 or x.shape[1] < 16 or req.min_hidden < 128:
         return False
-    if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in req.parameters())):
+    if not _no_grad_wanted(req):
         return False
     return not native_blockers(req.spec, **req.extras)

@@ -40,7 +40,7 @@ DIR_ENV = "LSTMKIT_KERNEL_DIR"
 BUILD_COMMAND = "python -m lstmkit.kernels.build"
 SOURCES = (
     "lstm.cpp", "lstm_backward.cpp", "lstm_team.cpp", "gru.cpp", "gemm.cpp", "microkernel.cpp",
-    "microkernel_bf16.cpp", "pool.cpp", "masks.cpp", "rows.cpp", "ops.cpp",
+    "microkernel_bf16.cpp", "pool.cpp", "masks.cpp", "rows.cpp", "ops.cpp", "stream.cpp", "peak.cpp",
 )
 
 

@@ -18,11 +18,12 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from lstmkit import kernels
 from lstmkit.nn import _checks, _script
 from lstmkit.nn._paths import ExecutionPaths
+from lstmkit.nn._stream import StreamingStep
 from lstmkit.nn.family import Spec, family_of
 from lstmkit.nn.params import forget_rows, init_value, suffix
 
 
-class RecurrentStack(ExecutionPaths, nn.Module):
+class RecurrentStack(ExecutionPaths, StreamingStep, nn.Module):
     """Base of ``lstmkit.nn.LSTM``, ``GRU`` and ``RNN``; see those for the arguments.
 
     ``mode`` is torch.nn's string ("LSTM", "GRU", "RNN_TANH", "RNN_RELU"), kept as the
@@ -194,7 +195,7 @@ class RecurrentStack(ExecutionPaths, nn.Module):
         return _script.prepare_scriptable(self)
 
     # ------------------------------------------------------------------ dispatch
-    def _path_request(self, x: torch.Tensor, mask: torch.Tensor | None) -> kernels.PathRequest:
+    def _path_request(self, x: torch.Tensor, mask: torch.Tensor | None, lengths: bool = False) -> kernels.PathRequest:
         """The facts ``kernels.choose_path`` decides this call's path on."""
         family = self.family
         return kernels.PathRequest(
@@ -204,6 +205,8 @@ class RecurrentStack(ExecutionPaths, nn.Module):
             fused_unsupported=family.fused_unsupported, bf16=self.matmul_precision == "bf16",
             native_speedup=family.native_speedup and not self.proj_size, min_hidden=min(self.hidden_sizes),
             parameters=self.parameters,
+            streamable=not (self.bidirectional or self.go_backwards or lengths or self.proj_size)
+            and (self.dropout == 0 or not self.training) and family.torch_name in ("LSTM", "GRU"),
         )
 
     def _flat_weights(self, layers: range) -> list[torch.Tensor]:
@@ -246,8 +249,10 @@ class RecurrentStack(ExecutionPaths, nn.Module):
         if x.shape[1] == 0:  # an empty batch: empty outputs, as torch.nn.LSTM gives (no kernel runs)
             output = x.new_zeros(x.shape[0], 0, self._out_features(self.num_layers - 1))  # (T, 0, D*H)
             return (output.transpose(0, 1) if self.batch_first else output), self._format_states(states, batched)
-        choice = kernels.choose_path(self._path_request(x, mask))  # warns from here if fused kernels are missing
-        if choice.path == "torch" and choice.spans is not None:
+        choice = kernels.choose_path(self._path_request(x, mask, lengths=lens is not None))  # warns from here if fused kernels are missing
+        if choice.path == "stream":
+            output, final = self._run_stream(x, states)
+        elif choice.path == "torch" and choice.spans is not None:
             output, final = self._run_native_spans(x, states, *choice.spans)
         elif choice.path == "torch":
             output, final = self._run_native(input if packed else x, states, lens, packed)

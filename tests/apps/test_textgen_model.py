@@ -161,3 +161,17 @@ def test_scoring_with_context_matches_one_long_pass(trained: TextGenerator) -> N
     assert streams == pytest.approx(one_pass, abs=1e-5)
     blind = trained.log2_probs(text, batch_size=4, chunk=50, context=0)
     assert not np.allclose(blind, one_pass, atol=1e-5)
+
+
+def test_step_logits_equal_the_sequence_forward(trained: TextGenerator) -> None:
+    """The sampler's one-character step (lstmkit.nn.LSTM.step) gives the whole-sequence logits."""
+    ids = torch.from_numpy(trained.vocab.encode(TEXT[:40], what="text")[None, :])
+    model = trained.model.eval()
+    with torch.inference_mode(), model.score_kernels():
+        want, want_state = model(ids)
+        state, got = None, []
+        for t in range(ids.shape[1]):
+            logits, state = model.step(ids[:, t], state)
+            got.append(logits)
+    torch.testing.assert_close(torch.stack(got, dim=1), want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(state[1], want_state[1], rtol=1e-5, atol=1e-5)

@@ -65,6 +65,19 @@ class CharLSTM(nn.Module):
             output = self.drop(output)
         return self.head(output), state  # (B, T, V)
 
+    def step(self, ids: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+             ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """One character per sequence: ``ids`` (batch,) int64 -> logits (batch, vocab) and the new
+        ``(h, c)``; the LSTM runs ``lstmkit.nn.LSTM.step`` (weights kept packed between calls)."""
+        if self.embed is not None:
+            x = self.embed(ids)  # (B, E)
+        else:
+            x = nn.functional.one_hot(ids, self.vocab_size).float()
+        output, state = self.lstm.step(x, state)  # (B, H)
+        if self.drop is not None:
+            output = self.drop(output)
+        return self.head(output), state  # (B, V)
+
     @contextlib.contextmanager
     def score_kernels(self) -> Iterator[None]:
         """Run the block with float32 matrix products on the fastest inference kernels ("auto").

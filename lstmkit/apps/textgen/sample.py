@@ -71,8 +71,8 @@ def _sample(generator: TextGenerator, prime: str, length: int, temperature: floa
     current = int(ids[-1])
     out: list[int] = []
     for _ in range(length):
-        logits, state = model(torch.tensor([[current]]), state)
-        probs = shape_distribution(logits[0, -1].double().numpy(), temperature, top_k)
+        logits, state = model.step(torch.tensor([current]), state)  # one character: the streaming step
+        probs = shape_distribution(logits[0].double().numpy(), temperature, top_k)
         current = int(rng.choice(len(probs), p=probs))
         out.append(current)
     return generator.vocab.decode(out)

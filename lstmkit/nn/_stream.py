@@ -1,0 +1,89 @@
+"""``step``: one time step of a recurrent stack, for generation and online inference.
+
+Why a method and not ``forward`` on a length-1 sequence: called per token, ``forward`` pays its
+whole set-up every step (checks, path choice, the input projection as its own GEMM, per-layer
+kernel calls), which at batch 1 costs more than the arithmetic. ``step`` keeps the weights
+packed across calls (``lstmkit.kernels.stream``: repacked only when a parameter changes) and
+runs every layer of the step in one kernel call, split across the cores.
+
+The fast path runs the plain LSTM and GRU (torch.nn's equations) in float32 on the CPU,
+unidirectional, when no gradient is needed (``torch.no_grad()`` / ``inference_mode()``, or
+parameters that do not require grad) and at batch <= ``STREAM_MAX_BATCH``. Everything else (the
+variants and extras, training, bf16 mode, the reference backend) runs ``forward`` on a length-1
+sequence: the same result, by the layer's own path.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lstmkit import kernels
+from lstmkit.kernels import fused, stream
+from lstmkit.nn import _checks
+
+#: largest batch the streaming kernel takes; a bigger batch is GEMM-shaped and runs ``forward``
+STREAM_MAX_BATCH = 16
+
+
+class StreamingStep:
+    """Mixin of ``RecurrentStack``: the ``step`` method and its packed-weight cache."""
+
+    def step(self, input: torch.Tensor, state=None):
+        """One time step: ``(output_t, state) = layer.step(x_t, state)``.
+
+        Args:
+            input: x_t, (batch, input_size), or (input_size,) for one sequence.
+            state: what the previous ``step`` or ``forward`` returned ((h, c) for an LSTM, h for
+                a GRU/RNN, each (num_layers, batch, hidden)); None starts from zeros.
+
+        Returns:
+            output_t (batch, hidden) (the last layer's h; (hidden,) for one sequence) and the
+            new state, in ``forward``'s format. Equal to ``forward`` run over the steps one by
+            one (and to torch.nn.LSTM / GRU with the same weights).
+        """
+        if self.bidirectional or self.go_backwards:
+            raise ValueError("step() runs one time step forward in time; a bidirectional or go_backwards layer "
+                             "needs the whole sequence: call forward()")
+        if not isinstance(input, torch.Tensor):
+            raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}")
+        if input.dim() not in (1, 2):
+            raise ValueError(f"step() takes one time step: input must be (batch, input_size) or (input_size,), "
+                             f"got shape {tuple(input.shape)}")
+        seq = input.unsqueeze(1 if self.batch_first and input.dim() == 2 else 0)  # a length-1 sequence
+        if not self._streams(input):
+            output, state = self(seq, state)
+            return output.squeeze(1 if self.batch_first and input.dim() == 2 else 0), state
+        x, batched = _checks.input_tensor(seq, self.input_size, self.batch_first)  # (1, B, I)
+        _checks.parameters(self, self._param_shapes, x)
+        output, final = self._run_stream(x, self._initial_states(state, x, batched))
+        return (output[0] if batched else output[0, 0]), self._format_states(final, batched)
+
+    def _run_stream(self, x: torch.Tensor, states: list[list[tuple[torch.Tensor, ...]]]):
+        """x (T, B, I) and the per-layer states -> (T, B, H) outputs and final states, on the
+        streaming kernel (unidirectional plain LSTM/GRU, no gradient)."""
+        gates = 4 if self.family.n_states == 2 else 3
+        cache = self.__dict__.get("_stream_weights")
+        if cache is None or cache.gates != gates:
+            cache = self.__dict__["_stream_weights"] = stream.StreamWeights(gates)
+        packed = cache.get([self.layer_params(layer, 0) for layer in range(self.num_layers)])
+        h = [st[0][0] for st in states]
+        c = [st[0][1] for st in states] if gates == 4 else []
+        output, h_n, c_n = stream.run(x, h, c, packed, gates)
+        final = [[(hn, cn)] for hn, cn in zip(h_n, c_n)] if gates == 4 else [[(hn,)] for hn in h_n]
+        return output, final
+
+    def _streams(self, x_t: torch.Tensor) -> bool:
+        """Whether this call can take the streaming kernel (see the module docstring)."""
+        if self.family.torch_name not in ("LSTM", "GRU") or self.backend not in ("auto", "fused"):
+            return False
+        if kernels.native_blockers(self.spec, layer_norm=self.layer_norm, proj=bool(self.proj_size),
+                                   recurrent_dropout=self.recurrent_dropout > 0, zoneout=any(self.zoneout)):
+            return False
+        if self.matmul_precision != "fp32" or (self.training and self.dropout > 0):
+            return False
+        if x_t.dtype != torch.float32 or x_t.device.type != "cpu" or not fused.available():
+            return False
+        if x_t.dim() == 2 and not 0 < x_t.shape[0] <= STREAM_MAX_BATCH:
+            return False
+        wants_grad = torch.is_grad_enabled() and (x_t.requires_grad or any(p.requires_grad for p in self.parameters()))
+        return not wants_grad
