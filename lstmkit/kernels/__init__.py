@@ -199,7 +199,9 @@ def _stream_is_faster(req: PathRequest) -> bool:
     x = req.x
     if x.device.type != "cpu" or x.dtype != torch.float32 or not 0 < x.shape[1] <= STREAM_SEQUENCE_MAX_BATCH:
         return False
-    if native_blockers(req.spec, **req.extras) or not fused.available() or not isinstance(req.spec, (LSTMSpec, GRUSpec)):
+    if native_blockers(req.spec, **req.extras) or not isinstance(req.spec, (LSTMSpec, GRUSpec)):
+        return False
+    if not fused.available():
         return False
     return _no_grad_wanted(req)
 

@@ -73,7 +73,8 @@ def _require() -> None:
 
 
 def run(x: torch.Tensor, h: Sequence[torch.Tensor], c: Sequence[torch.Tensor],
-        packed: tuple[list[torch.Tensor], ...], gates: int) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        packed: tuple[list[torch.Tensor], ...], gates: int
+        ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """x (T, B, I), h / c per layer (B, H) -> the last layer's outputs (T, B, H) and every layer's
     final h and c (c empty for the GRU)."""
     _require()

@@ -249,7 +249,8 @@ class RecurrentStack(ExecutionPaths, StreamingStep, nn.Module):
         if x.shape[1] == 0:  # an empty batch: empty outputs, as torch.nn.LSTM gives (no kernel runs)
             output = x.new_zeros(x.shape[0], 0, self._out_features(self.num_layers - 1))  # (T, 0, D*H)
             return (output.transpose(0, 1) if self.batch_first else output), self._format_states(states, batched)
-        choice = kernels.choose_path(self._path_request(x, mask, lengths=lens is not None))  # warns from here if fused kernels are missing
+        # warns from here if the fused kernels are missing
+        choice = kernels.choose_path(self._path_request(x, mask, lengths=lens is not None))
         if choice.path == "stream":
             output, final = self._run_stream(x, states)
         elif choice.path == "torch" and choice.spans is not None:
