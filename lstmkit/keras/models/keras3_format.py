@@ -6,7 +6,9 @@ The HDF5 file stores each object's own variables as datasets ``"0"``, ``"1"``...
 group at the object's path: ``layers/<snake_case class name>[_<n>]`` for a model's layers (``_n``
 counts earlier layers of the same class, never their names), then attribute names for sublayers:
 ``layers/lstm/cell/vars``, ``layers/bidirectional/forward_layer/cell/vars``,
-``layers/time_distributed/layer/vars``, ``layers/multi_head_attention/query_dense/vars``; the
+``layers/time_distributed/layer/vars``, ``layers/multi_head_attention/query_dense/vars``,
+``layers/rnn/cell/cells/lstm_cell_1/vars`` (StackedRNNCells), ``layers/sequential/layers/lstm/cell/vars``
+(a nested model: its own layers named the same way); the
 optimizer's variables go under ``optimizer/vars``. Our layers' ``get_weights()`` already return
 Keras' arrays in Keras' order, so ``weight_paths`` only says which group each slice lives in.
 
