@@ -21,6 +21,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from lstmkit.keras.models import keras3_ops
+
 #: arguments only Keras 3 has, with the value lstmkit behaves as (any other value is refused)
 KERAS_ONLY_NEUTRAL: dict[str, Any] = {"quantization_config": None, "rms_scaling": False, "sparse": False,
                                       "ragged": False, "optional": False, "lora_rank": None, "lora_alpha": None}
@@ -65,6 +67,9 @@ def _strip(value: Any, where: str) -> Any:
         return {"__tuple__": [_strip(v, where) for v in value["config"]["value"]]}
     if name == "function" and isinstance(value.get("config"), str):
         return value["config"]  # a function saved by name (activations, losses): resolved by lstmkit's tables
+    if name in ("Functional", "Model", "Sequential") and isinstance(value.get("config"), dict) and (
+            name == "Sequential" or "input_layers" in value["config"]):
+        return from_keras(value)  # a model used as a layer: its config is a whole model's
     if "class_name" in value and "config" in value:
         policy = _policy_name(value)
         if policy is not None:
@@ -135,6 +140,11 @@ def _functional_from_keras(config: dict[str, Any]) -> dict[str, Any]:
     for entry in config["layers"]:
         if not isinstance(entry, dict) or "name" not in entry or "class_name" not in entry:
             raise ValueError(f"corrupt Keras functional model config: bad layer entry {str(entry)[:200]}")
+        if keras3_ops.is_keras_op(entry):  # x + y, x[:, -1], ops.mean(x): an Operation, not a layer
+            layer, op_calls = keras3_ops.op_from_keras(entry, _strip)
+            layers.append(layer)
+            pending[entry["name"]] = op_calls
+            continue
         layers.append(_strip({k: entry[k] for k in ("module", "class_name", "config", "registered_name")
                               if k in entry}, entry["name"]))
         calls = []
@@ -283,6 +293,9 @@ def model_to_keras(data: dict[str, Any], where: str = "model", shapes: dict[tupl
     layers = []
     for entry in config["layers"]:
         layer_name = entry["config"].get("name")
+        if entry["class_name"] == "SymbolicOp":
+            layers.append(keras3_ops.op_to_keras(entry, calls.get(layer_name, []), f"layer {layer_name!r}"))
+            continue
         obj = keras_object(entry, "keras.layers", f"layer {layer_name!r}")
         obj.update(name=layer_name, inbound_nodes=calls.get(layer_name, []))
         layers.append(obj)

@@ -6,7 +6,9 @@ The HDF5 file stores each object's own variables as datasets ``"0"``, ``"1"``...
 group at the object's path: ``layers/<snake_case class name>[_<n>]`` for a model's layers (``_n``
 counts earlier layers of the same class, never their names), then attribute names for sublayers:
 ``layers/lstm/cell/vars``, ``layers/bidirectional/forward_layer/cell/vars``,
-``layers/time_distributed/layer/vars``, ``layers/multi_head_attention/query_dense/vars``; the
+``layers/time_distributed/layer/vars``, ``layers/multi_head_attention/query_dense/vars``,
+``layers/rnn/cell/cells/lstm_cell_1/vars`` (StackedRNNCells), ``layers/sequential/layers/lstm/cell/vars``
+(a nested model: its own layers named the same way); the
 optimizer's variables go under ``optimizer/vars``. Our layers' ``get_weights()`` already return
 Keras' arrays in Keras' order, so ``weight_paths`` only says which group each slice lives in.
 
@@ -62,25 +64,32 @@ def weight_paths(layer: Any) -> list[tuple[str, int]]:
         if layer.get_config().get("use_gate"):
             raise ValueError("MultiHeadAttention(use_gate=True) has no Keras 3 weight layout lstmkit knows")
         return [(f"{part}_dense", per) for part in ("query", "key", "value", "output")]
-    count = len(layer.get_weights())
-    if name in ("LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D",
-                "ConvLSTM3D"):
-        if name == "RNN" and type(getattr(layer, "cell", None)).__name__ == "StackedRNNCells":
-            raise ValueError("RNN over a list of cells (StackedRNNCells) has no Keras 3 weight layout lstmkit knows")
-        return [("cell", count)]
-    return [("", count)]
+    if name == "StackedRNNCells":
+        return [(f"cells/{sub}/{p}".rstrip("/"), n) for sub, cell in unique_names(layer.cells)
+                for p, n in weight_paths(cell)]
+    if name == "RNN":
+        return [(f"cell/{p}".rstrip("/"), n) for p, n in weight_paths(layer.cell)]
+    if name in ("LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"):
+        return [("cell", len(layer.get_weights()))]  # lstmkit's own layers: no cell object, Keras' cell weights
+    return [("", len(layer.get_weights()))]
+
+
+def unique_names(objects: Any) -> list[tuple[str, Any]]:
+    """``(path name, object)`` as Keras names a list's members in the HDF5 file: the snake_case class
+    name, ``_1``, ``_2``... for later ones of the same class (a functional model is ``functional``)."""
+    used: dict[str, int] = {}
+    out = []
+    for obj in objects:
+        cls = type(obj).__name__
+        base = "functional" if _is_model(obj) and cls == "Model" else snake_case(cls)
+        used[base] = used.get(base, -1) + 1
+        out.append((base if used[base] == 0 else f"{base}_{used[base]}", obj))
+    return out
 
 
 def layer_groups(model: Any) -> list[tuple[str, Any]]:
     """``(path name, layer)`` for the model's layers, named as Keras names them in the HDF5 file."""
-    used: dict[str, int] = {}
-    out = []
-    for layer in model.layers:
-        cls = type(layer).__name__
-        base = "functional" if _is_model(layer) and cls == "Model" else snake_case(cls)
-        used[base] = used.get(base, -1) + 1
-        out.append((base if used[base] == 0 else f"{base}_{used[base]}", layer))
-    return out
+    return unique_names(model.layers)
 
 
 # ---------------------------------------------------------------------- HDF5 weights
