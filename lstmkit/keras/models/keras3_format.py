@@ -12,12 +12,18 @@ counts earlier layers of the same class, never their names), then attribute name
 optimizer's variables go under ``optimizer/vars``. Our layers' ``get_weights()`` already return
 Keras' arrays in Keras' order, so ``weight_paths`` only says which group each slice lives in.
 
+Optimizer state crosses both ways through ``optimizer/vars`` (``keras3_optimizer`` has the
+layout): a compiled Keras-written model loads with Keras' iteration count, learning rate and
+slots (moments in Keras' layout, converted like the weights) for SGD, Adam, AdamW, RMSprop,
+Adagrad, Adadelta and Nadam, and lstmkit writes its state in that layout, so Keras 3 loads it
+without skipping anything and one more step matches. Variables that do not fit the model or the
+optimizer are skipped with a warning (the optimizer starts fresh, as in Keras); so is a class
+Keras has no match for. A schedule that is one of Keras' own goes into the ``compile_config``.
+
 What lstmkit writes besides Keras' members (Keras ignores them): ``lstmkit.json`` (lstmkit's exact
-compile arguments) and ``optimizer.json`` / ``optimizer.safetensors`` (lstmkit's optimizer state,
-so training resumes exactly). The ``optimizer/vars`` group of a file Keras wrote is not read: a
-Keras-written model loads with a fresh optimizer state (Keras' moments are in Keras' layout and
-order, not torch's); lstmkit writes no ``optimizer/vars``, so Keras warns that it skips the
-optimizer variables and starts its optimizer fresh.
+compile arguments) and ``optimizer.json`` / ``optimizer.safetensors`` (lstmkit's optimizer state
+in torch's own form); lstmkit reads these rather than ``optimizer/vars`` when they are there, so
+an lstmkit round trip also keeps what Keras' format has no place for.
 
 Safety: only numeric, contiguous datasets are read (no object/string dtypes, no external or
 virtual storage that would make HDF5 open other files), each after its shape was checked against
@@ -98,9 +104,12 @@ def _own_weights(model: Any) -> list[Any]:
     return [w.detach().cpu().numpy() for owner, ws in groups if owner is None for w in ws]
 
 
-def h5_bytes(model: Any) -> bytes:
-    """The model's weights as Keras 3's ``model.weights.h5``."""
+def h5_bytes(model: Any, optimizer: bool = False) -> bytes:
+    """The model's weights as Keras 3's ``model.weights.h5`` (with ``optimizer``, and a compiled
+    model, also its optimizer state as Keras' ``optimizer/vars``; see ``keras3_optimizer``)."""
     import h5py
+
+    from lstmkit.keras.models import keras3_optimizer
 
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
@@ -119,6 +128,8 @@ def h5_bytes(model: Any) -> bytes:
                 start += n
             if start != len(values):
                 raise ValueError(f"layer {layer.name!r}: {len(values)} weights, but the Keras layout places {start}")
+        if optimizer and getattr(model, "compiled", False) and model.built:
+            keras3_optimizer.write_vars(f, model)
     return buffer.getvalue()
 
 
@@ -199,6 +210,13 @@ def metadata_json() -> bytes:
                        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}).encode()
 
 
+def _builtin_schedule(optimizer: Any) -> bool:
+    from lstmkit.keras.optimizers import schedules
+
+    rate = getattr(optimizer, "_learning_rate", None)
+    return type(rate) is getattr(schedules, type(rate).__name__, None)
+
+
 def keras_compile_config(model: Any) -> dict[str, Any] | None:
     """Keras' ``compile_config`` when the compile arguments are plain names (else None: Keras
     then loads the model uncompiled; lstmkit still restores them from ``lstmkit.json``)."""
@@ -224,6 +242,11 @@ def keras_compile_config(model: Any) -> dict[str, Any] | None:
         return None
     name = opt["class_name"]
     config = {k: v for k, v in opt["config"].items() if isinstance(v, (str, int, float, bool, type(None)))}
+    rate = opt["config"].get("learning_rate")
+    if isinstance(rate, dict) and plain(rate.get("config")) and _builtin_schedule(model.optimizer):
+        # one of Keras' LearningRateSchedules (same class names in lstmkit), as Keras serializes it
+        config["learning_rate"] = {"module": "keras.optimizers.schedules", "class_name": rate["class_name"],
+                                   "config": rate["config"], "registered_name": None}
     if len(config) != len(opt["config"]):
         return None
     out: dict[str, Any] = {"optimizer": {"module": "keras.optimizers", "class_name": name, "config": config,

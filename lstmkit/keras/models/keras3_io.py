@@ -9,7 +9,7 @@ import warnings
 import zipfile
 from typing import Any
 
-from lstmkit.keras.models import keras3_config, keras3_format
+from lstmkit.keras.models import keras3_config, keras3_format, keras3_optimizer
 
 
 def _tensor_shapes(model: Any) -> dict[tuple, Any]:
@@ -47,9 +47,11 @@ def keras_config(model: Any) -> dict[str, Any]:
     return out
 
 
-def keras_archive(model: Any, lstmkit_members: dict[str, bytes], compile_config: Any) -> bytes | None:
+def keras_archive(model: Any, lstmkit_members: dict[str, bytes], compile_config: Any,
+                  include_optimizer: bool = True) -> bytes | None:
     """Keras 3's ``.keras`` zip for the model (with lstmkit's compile arguments and optimizer state
-    as extra members Keras ignores), or None when Keras 3 could not read the model (a warning says why)."""
+    as extra members Keras ignores, and, with ``include_optimizer``, the optimizer state as Keras'
+    ``optimizer/vars`` too), or None when Keras 3 could not read the model (a warning says why)."""
     try:
         config = keras_config(model)
     except keras3_config.NotKerasCompatible as e:
@@ -61,7 +63,8 @@ def keras_archive(model: Any, lstmkit_members: dict[str, bytes], compile_config:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("metadata.json", keras3_format.metadata_json(), compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr("config.json", json.dumps(config), compress_type=zipfile.ZIP_DEFLATED)
-        zf.writestr("model.weights.h5", keras3_format.h5_bytes(model))
+        zf.writestr("model.weights.h5", keras3_format.h5_bytes(
+            model, optimizer=include_optimizer and config["compile_config"] is not None))
         if compile_config is not None:
             zf.writestr("lstmkit.json", json.dumps({"compile_config": compile_config}),
                         compress_type=zipfile.ZIP_DEFLATED)
@@ -105,4 +108,6 @@ def load_keras_archive(path: str, files: dict[str, bytes], custom_objects: dict[
             restore_lstmkit_compile(model, lstmkit_cc, files, path, custom_objects)
         elif isinstance(config.get("compile_config"), dict):
             keras3_format.restore_keras_compile(model, config["compile_config"], path)
+            if getattr(model, "optimizer", None) is not None:  # Keras' optimizer/vars (lstmkit's use optimizer.json)
+                keras3_optimizer.load_vars(model, files["model.weights.h5"], f"{path!r} (model.weights.h5)")
     return model

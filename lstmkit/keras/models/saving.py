@@ -13,8 +13,8 @@ Which format ``model.save("x.keras")`` writes (the documented rule):
   lstmkit versions, architecture, compile arguments), ``model.safetensors`` (every weight in Keras'
   layout, keyed ``"<layer name>/<weight index>"``) and the optimizer files above.
 
-``load_model`` reads both, and ``.keras`` files saved by Keras 3 (their ``optimizer/vars`` are not
-read: the optimizer starts fresh). ``save_weights("x.weights.h5")`` (any ``.h5`` name) writes Keras
+``load_model`` reads both, and ``.keras`` files saved by Keras 3 (with their optimizer state, see
+``keras3_optimizer``). ``save_weights("x.weights.h5")`` (any ``.h5`` name) writes Keras
 3's HDF5 weights layout; other names get one safetensors file. ``load_weights`` tells the two apart
 by their first bytes (and reads the weights of both kinds of ``.keras`` archive).
 
@@ -180,7 +180,7 @@ def model_bytes(model: Any, include_optimizer: bool = True, keras_format: bool =
     if keras_format:
         from lstmkit.keras.models.keras3_io import keras_archive
 
-        data = keras_archive(model, opt_files, config["compile_config"])
+        data = keras_archive(model, opt_files, config["compile_config"], include_optimizer=include_optimizer)
         if data is not None:
             return data
     buffer = io.BytesIO()
