@@ -169,16 +169,20 @@ def choose_path(req: PathRequest) -> PathChoice:
             and not fused.available():
         fused.warn_unavailable()
     spans = None
-    if req.mask is not None and req.backend != "reference" and not native_blockers(req.spec, **req.extras):
+    if req.mask is not None and req.backend != "reference" and not native_blockers(req.spec, **req.extras) \
+            and not _capturing(req.x):  # whether a mask is spans depends on its values, unknown to a graph
         spans = mask_spans(req.mask)  # pre/post-padding masks run on torch's kernels
     blockers = native_blockers(req.spec, **req.extras, **{"mask=": req.mask is not None and spans is None})
     return PathChoice(resolve_backend(req.backend, blockers), spans)
 
 
-def _capturing() -> bool:
+def _capturing(x: torch.Tensor) -> bool:
     """A graph being captured (torch.export / torch.compile / torch.jit.trace) must not depend on
-    the batch size, which ``_native_is_faster`` reads: captured calls stay on the fused path."""
-    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+    the batch size, which ``_native_is_faster`` reads (captured calls stay on the fused path), nor
+    on a mask's values."""
+    from lstmkit.kernels import traced  # traced imports this package's modules
+
+    return traced.capturing(x)
 
 
 #: largest batch ``backend="auto"`` runs whole sequences on the streaming kernel (inference only)
@@ -211,7 +215,7 @@ def _native_is_faster(req: PathRequest) -> bool:
     (batch >= 16, hidden >= 128) runs faster on torch's oneDNN kernels than on the fused
     ones (BENCHMARKS.md: fused 0.74-1.05x there); small and batch-1 shapes, training,
     variants and extras stay fused. Both compute the same function; this is speed only."""
-    if not req.native_speedup or req.bf16 or req.mask is not None or _capturing():
+    if not req.native_speedup or req.bf16 or req.mask is not None or _capturing(req.x):
         return False
     x = req.x
     if x.device.type != "cpu" or x.dtype != torch.float32 or x.shape[1] < 16 or req.min_hidden < 128:

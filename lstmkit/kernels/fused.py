@@ -145,7 +145,9 @@ def _u8(t: torch.Tensor | None) -> torch.Tensor | None:
     if t is None:
         return None
     t = t.contiguous()
-    return t.view(torch.uint8) if t.dtype == torch.bool else t.to(torch.uint8)
+    if t.dtype == torch.bool and not torch.jit.is_tracing():  # jit.trace records view(dtype) as a bad aten::view
+        return t.view(torch.uint8)
+    return t.to(torch.uint8)
 
 
 def _contiguous(t: torch.Tensor | None) -> torch.Tensor | None:

@@ -15,6 +15,21 @@ layer-direction in captured training graphs; the kernels' saved list never cross
 Eager calls never come here (``capturing`` is False): they keep the direct bindings of
 ``fused`` / ``fused_gru``, whose per-call overhead is tuned. Registering the ops is cheap and
 compiles nothing.
+
+Training graphs draw their random masks inside the graph (``zoneout_keep``: a ``torch.randint``
+node seeds each zoneout mask; recurrent and inter-layer dropout are torch's own random ops), so
+each run of a captured graph draws fresh masks, the same ones as eager mode under one seed.
+
+ONNX, dynamo exporter: ``torch.onnx.export(module, (x,), dynamo=True, dynamic_shapes=...)`` with
+a dynamic sequence length needs ``optimize=False`` (torch 2.13, onnxscript 0.7). Not ours: an
+ONNX export is routed to torch's ``aten.lstm`` / ``gru`` / ``rnn_*`` (``capturing`` is False,
+``choose_path`` picks torch's kernels), and torch's exporter records their output with the
+example's length as a static shape -- torch.nn.LSTM alike. The ONNX optimizer (``optimize=True``,
+the default) folds the output Reshape's target into that constant, and ONNX Runtime then fails
+("Reshape ... reshape_helper") on any other length; with ``optimize=False`` the target is computed
+from ``Shape`` at run time and every length runs. Variants and extras run the loop there, which
+any exporter unrolls (fixed length). ``lstmkit.export.to_onnx`` uses the TorchScript exporter
+(``dynamo=False``) and is not affected.
 """
 
 from __future__ import annotations
@@ -24,9 +39,10 @@ from typing import NamedTuple
 
 import torch
 from torch._subclasses.fake_tensor import is_fake  # private, the one test for non-strict export
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
-from lstmkit.kernels import fused, fused_gru, native
+from lstmkit.kernels import fused, fused_gru, masks, native
 from lstmkit.kernels.fused import LSTMConfig, LSTMOperands
 from lstmkit.kernels.fused_gru import GRUConfig, GRUOperands
 
@@ -197,60 +213,110 @@ def input_projection(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     return projection_op(x.contiguous(), weight.contiguous(), bias)
 
 
+# ----------------------------------------------------------------------------- zoneout masks
+
+
+@torch.library.custom_op("lstmkit::zoneout_keep_seeded", mutates_args=())
+def zoneout_keep_seeded(seeds: torch.Tensor, shape: list[int], rate: float) -> torch.Tensor:
+    """The C++ ``lstmkit::zoneout_keep`` mask for ``seeds`` (a (2,) int64 tensor), as one node:
+    that op takes its seeds as plain ints, which a graph could only bake in as constants."""
+    s0, s1 = seeds.tolist()
+    return torch.ops.lstmkit.zoneout_keep(s0, s1, list(shape), float(rate))
+
+
+@zoneout_keep_seeded.register_fake
+def _zoneout_keep_fake(seeds, shape, rate):
+    return torch.empty(shape, dtype=torch.bool)
+
+
+def zoneout_keep(shape: tuple[int, int, int], z: float, device: torch.device, kernel: bool) -> torch.Tensor:
+    """``masks.zoneout_keep`` for a captured graph: the seeds are drawn by a ``torch.randint``
+    node of the graph, so every run of it draws a fresh mask (the eager draw, ``.tolist()``, would
+    freeze one mask into the graph), and under the same ``torch.manual_seed`` the same bits as
+    eager mode where the graph runs torch's own generator (export, jit.trace, compile's eager and
+    aot_eager backends; inductor draws with its own generator). The mask is a bool tensor: no
+    gradient flows through it, and the fused op's backward sees the very mask its forward used."""
+    seeds = torch.randint(0, 1 << 32, (2,), dtype=torch.int64)  # as masks.draw_seeds
+    if kernel and not torch.jit.is_tracing():  # jit.trace's dispatcher fallback cannot record an int[] argument
+        return zoneout_keep_seeded(seeds, list(shape), float(z))
+    return masks.keep_mask_torch((seeds[0], seeds[1]), shape, z, device)  # the op's reference: the same bits
+
+
 # ----------------------------------------------------------------------------- torch's own stack kernels
 
 
-@torch.library.custom_op("lstmkit::native_stack", mutates_args=())
-def native_stack(kernel: str, x: torch.Tensor, hx: list[torch.Tensor], weights: list[torch.Tensor], bias: bool,
-                 num_layers: int, bidirectional: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """``native.rnn`` (torch.lstm / gru / rnn_tanh / rnn_relu, time-major, no dropout) as one node:
-    torch's own decomposition of these kernels unrolls the time loop, fixing the sequence length."""
-    out, states = native.rnn(kernel, x, hx[0] if len(hx) == 1 else tuple(hx), list(weights), bias=bias,
-                             num_layers=num_layers, dropout=0.0, training=False, bidirectional=bidirectional)
+def _native_run(kernel: str, x: torch.Tensor, hx: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
+                lengths: torch.Tensor | None, bias: bool, num_layers: int,
+                bidirectional: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """``native.rnn`` on padded (T, B, I) ``x``; with ``lengths`` (B,) packed inside and padded
+    back (zeros past each length, final states at each length), in the caller's batch order."""
+    order = None
+    if lengths is None:
+        data, batch_sizes = x, None
+    else:
+        packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+        data, batch_sizes, order = packed.data, packed.batch_sizes, packed.sorted_indices
+        hx = [h.index_select(1, order) for h in hx]
+    out, states = native.rnn(kernel, data, hx[0] if len(hx) == 1 else tuple(hx), list(weights), bias=bias,
+                             num_layers=num_layers, dropout=0.0, training=False, bidirectional=bidirectional,
+                             batch_sizes=batch_sizes)
     states = [states] if isinstance(states, torch.Tensor) else list(states)
+    if order is not None:
+        states = [s.index_select(1, packed.unsorted_indices) for s in states]
+        out = pad_packed_sequence(PackedSequence(out, batch_sizes, order, packed.unsorted_indices),
+                                  total_length=x.shape[0])[0]
+    return out, states
+
+
+@torch.library.custom_op("lstmkit::native_stack", mutates_args=())
+def native_stack(kernel: str, x: torch.Tensor, hx: list[torch.Tensor], weights: list[torch.Tensor],
+                 lengths: torch.Tensor | None, bias: bool, num_layers: int,
+                 bidirectional: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """``native.rnn`` (torch.lstm / gru / rnn_tanh / rnn_relu, time-major, no dropout) as one node:
+    torch's own decomposition of these kernels unrolls the time loop, fixing the sequence length,
+    and packing ``lengths`` (optional, (B,)) reads their values, which a graph does not know."""
+    out, states = _native_run(kernel, x, hx, weights, lengths, bias, num_layers, bidirectional)
     return out.clone() if out is x else out, [s.clone() if any(s is h for h in hx) else s for s in states]
 
 
 @native_stack.register_fake
-def _native_stack_fake(kernel, x, hx, weights, bias, num_layers, bidirectional):
+def _native_stack_fake(kernel, x, hx, weights, lengths, bias, num_layers, bidirectional):
     T, B = x.shape[:2]
     return x.new_empty(T, B, hx[0].shape[2] * (2 if bidirectional else 1)), [torch.empty_like(h) for h in hx]
 
 
 @torch.library.custom_op("lstmkit::native_stack_backward", mutates_args=())
 def native_stack_backward(d_out: torch.Tensor, d_states: list[torch.Tensor], kernel: str, x: torch.Tensor,
-                          hx: list[torch.Tensor], weights: list[torch.Tensor], bias: bool, num_layers: int,
-                          bidirectional: bool) -> list[torch.Tensor]:
+                          hx: list[torch.Tensor], weights: list[torch.Tensor], lengths: torch.Tensor | None,
+                          bias: bool, num_layers: int, bidirectional: bool) -> list[torch.Tensor]:
     """The gradients of ``native_stack`` for x, hx and the weights (in that order), by
     recomputing it under torch's autograd."""
     inputs = [t.detach().requires_grad_() for t in (x, *hx, *weights)]
     n = len(hx)
     with _autograd_on(), torch.enable_grad():
-        out, states = native.rnn(kernel, inputs[0], inputs[1] if n == 1 else tuple(inputs[1:1 + n]),
-                                 inputs[1 + n:], bias=bias, num_layers=num_layers, dropout=0.0, training=False,
-                                 bidirectional=bidirectional)
-        states = [states] if isinstance(states, torch.Tensor) else list(states)
+        out, states = _native_run(kernel, inputs[0], inputs[1:1 + n], inputs[1 + n:], lengths, bias, num_layers,
+                                  bidirectional)
         found = torch.autograd.grad([out, *states], inputs, [d_out, *d_states], allow_unused=True)
     return [torch.zeros(t.shape, dtype=t.dtype) if g is None else g.contiguous() for t, g in zip(inputs, found)]
 
 
 @native_stack_backward.register_fake
-def _native_stack_backward_fake(d_out, d_states, kernel, x, hx, weights, bias, num_layers, bidirectional):
+def _native_stack_backward_fake(d_out, d_states, kernel, x, hx, weights, lengths, bias, num_layers, bidirectional):
     return [t.new_empty(t.shape) for t in (x, *hx, *weights)]  # contiguous, as the real ones
 
 
 def _native_setup(ctx, inputs, output):
-    kernel, x, hx, weights, *ctx.switches = inputs
+    kernel, x, hx, weights, lengths, *ctx.switches = inputs
     ctx.kernel, ctx.n = kernel, len(hx)
-    ctx.save_for_backward(x, *hx, *weights)
+    ctx.save_for_backward(x, lengths, *hx, *weights)
 
 
 def _native_backward(ctx, d_out, d_states):
-    saved, n_h = ctx.saved_tensors, ctx.n
-    d_states = [torch.zeros_like(h) if g is None else g for g, h in zip(d_states, saved[1:1 + n_h])]
-    grads = native_stack_backward(d_out, d_states, ctx.kernel, saved[0], list(saved[1:1 + n_h]),
-                                  list(saved[1 + n_h:]), *ctx.switches)
-    return None, grads[0], grads[1:1 + n_h], grads[1 + n_h:], None, None, None
+    (x, lengths, *saved), n_h = ctx.saved_tensors, ctx.n
+    d_states = [torch.zeros_like(h) if g is None else g for g, h in zip(d_states, saved[:n_h])]
+    grads = native_stack_backward(d_out, d_states, ctx.kernel, x, list(saved[:n_h]), list(saved[n_h:]), lengths,
+                                  *ctx.switches)
+    return None, grads[0], grads[1:1 + n_h], grads[1 + n_h:], None, None, None, None
 
 
 native_stack.register_autograd(_native_backward, setup_context=_native_setup)

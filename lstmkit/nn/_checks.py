@@ -62,15 +62,17 @@ def input_tensor(x: object, input_size: int, batch_first: bool) -> tuple[torch.T
     return x, batched
 
 
-def lengths_arg(lengths: object, T: int, B: int) -> torch.Tensor:
-    """Per-sequence lengths as a CPU int64 tensor with every value in [1, T]."""
+def lengths_arg(lengths: object, T: int, B: int, check_values: bool = True) -> torch.Tensor:
+    """Per-sequence lengths as a CPU int64 tensor with every value in [1, T]. ``check_values=False``
+    (graph capture): the values are unknown while capturing, so only dtype and shape are checked;
+    a captured graph given a length past T fails in ``gather``'s own bounds check, not silently."""
     lens = _as_tensor("lengths", lengths, f"a (batch,) = ({B},) tensor or list of ints")
     if lens.is_floating_point() or lens.is_complex() or lens.dtype == torch.bool:
         raise TypeError(f"lengths must hold integers, got dtype {lens.dtype}")
     lens = lens.to("cpu", torch.int64)
     if lens.shape != (B,):
         raise ValueError(f"lengths must have shape (batch,) = ({B},), got {tuple(lens.shape)}")
-    if B and (int(lens.min()) < 1 or int(lens.max()) > T):
+    if check_values and B and (int(lens.min()) < 1 or int(lens.max()) > T):
         raise ValueError(
             f"lengths must be in [1, {T}] (the sequence length), got min {int(lens.min())}, max {int(lens.max())}"
         )

@@ -63,27 +63,30 @@ class ExecutionPaths:
 
     # ---------------------------------------------------------------- torch's kernels
     def _run_native(self, x, states, lens, packed: bool):
-        """torch's fused kernels, one call for the stack (one per layer with per-layer sizes)."""
+        """torch's fused kernels, one call for the stack (one per layer with per-layer sizes).
+        Under graph capture each call is one ``traced.native_stack`` node (lengths packed inside it,
+        dropout between layers outside it), so neither the sequence length nor the lengths' values
+        are baked into the graph."""
         family = self.family
         batch_sizes = None
+        capture = not packed and traced.capturing(x)
         if packed:
             data, batch_sizes, order = x.data, x.batch_sizes, x.sorted_indices
-        elif lens is not None:
+        elif lens is not None and not capture:
             pk = pack_padded_sequence(x, lens, enforce_sorted=False)
             data, batch_sizes, order = pk.data, pk.batch_sizes, pk.sorted_indices
         else:
             data, order = x, None
-        groups = [range(self.num_layers)] if not isinstance(self.hidden_size, list) else \
-            [range(l, l + 1) for l in range(self.num_layers)]  # noqa: E741
+        per_layer = isinstance(self.hidden_size, list) or (capture and self.dropout and self.training)
+        groups = [range(l, l + 1) for l in range(self.num_layers)] if per_layer else [range(self.num_layers)]  # noqa: E741
         final = []
         for group in groups:
             hx = [torch.stack([st[k] for l in group for st in states[l]]) for k in range(family.n_states)]  # noqa: E741
             if order is not None:
                 hx = [h.index_select(1, order) for h in hx]
-            if batch_sizes is None and traced.capturing(data) and not (self.dropout and self.training):
-                # graph capture: one node, the sequence length left symbolic
+            if capture:  # one node, the sequence length left symbolic
                 data, out_state = traced.native_stack(family.native_name(self.spec), data.contiguous(), hx,
-                                                      self._flat_weights(group), self.bias, len(group),
+                                                      self._flat_weights(group), lens, self.bias, len(group),
                                                       self.bidirectional)
                 out_state = family.torch_state(tuple(out_state))
             else:
@@ -104,7 +107,7 @@ class ExecutionPaths:
                 final.append([tuple(s[i * D + d] for s in out_state) for d in range(D)])
         if packed:
             return PackedSequence(data, batch_sizes, x.sorted_indices, x.unsorted_indices), final
-        if lens is not None:
+        if lens is not None and not capture:
             data = pad_packed_sequence(PackedSequence(data, batch_sizes, pk.sorted_indices, pk.unsorted_indices),
                                        total_length=x.shape[0])[0]
         return data, final
@@ -156,13 +159,20 @@ class ExecutionPaths:
         if self.training and any(self.zoneout):
             T = x.shape[0]
             # counter-based masks: the same bits from the kernels' op and from torch (kernels/masks.py)
-            keep_masks = [zoneout_keep((T, B, w), z, x.device, kernel=fused_path) if z > 0 else None
+            draw = traced.zoneout_keep if traced.capturing(x) else zoneout_keep  # capture: seeds drawn in the graph
+            keep_masks = [draw((T, B, w), z, x.device, kernel=fused_path) if z > 0 else None
                           for z, w in zip(self.zoneout, family.state_widths(R, H))]
         if fused_path:
             gx = family.fused_input(self.spec, p, x)
             return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
         gx, step = family.input_projection(self.spec, p, x), family.step(self.spec, p, rec_mask)
         state0 = (*state0, *(x.new_zeros(B, w) for w in family.extra_state_widths(self.spec, H)))
+        if traced.capturing(gx):  # one node, not one per time step, where the family has an op for it
+            captured = family.captured_loop(self.spec, p, gx, state0, rmask=rec_mask, step_mask=step_mask,
+                                            lengths=lens, reverse=direction == 1, zoneout=self.zoneout,
+                                            keep=keep_masks, masked_output=self.masked_output)
+            if captured is not None:
+                return captured
         out, state = run_sequence(
             step, gx, state0, step_mask=step_mask, lengths=lens, reverse=direction == 1,
             zoneout_rates=self.zoneout, zoneout_keep=keep_masks, masked_output=self.masked_output,

@@ -22,7 +22,7 @@ from lstmkit.cells.gru import gru_step
 from lstmkit.cells.lstm import lstm_step, sigmoid_gate_state
 from lstmkit.cells.rnn import simple_rnn_step
 from lstmkit.cells.spec import GRUSpec, LSTMSpec, RNNSpec
-from lstmkit.kernels import fused, fused_gru, steps, traced
+from lstmkit.kernels import fused, fused_gru, steps, traced, traced_elman
 from lstmkit.kernels.loop import Step
 from lstmkit.nn.params import gru_shapes, lstm_shapes, rnn_shapes
 
@@ -106,6 +106,12 @@ class Family:
                   rmask, step_mask, keep: list, zoneout: tuple[float, float], bf16: bool):
         """One layer-direction on lstmkit's fused kernels: ``(out (T, B, R), final state tuple)``."""
         raise NotImplementedError(f"lstmkit has no fused kernels for the {self.torch_name}")
+
+    def captured_loop(self, spec: Spec, p: Params, gx: torch.Tensor, state0: tuple[torch.Tensor, ...], *, rmask,
+                      step_mask, lengths, reverse: bool, zoneout: tuple[float, ...], keep, masked_output: str):
+        """The loop path of one layer-direction as one graph node under graph capture
+        (``(out, final state tuple)``), or None where the family has none (captured unrolled)."""
+        return None
 
     # ------------------------------------------------------------------ NumPy reference (lstmkit.viz.trace)
     def traceable(self, spec: Spec) -> bool:
@@ -222,6 +228,15 @@ class RNNFamily(Family):
 
     def step(self, spec, p, recurrent_mask):
         return steps.RNNStep(spec, p, recurrent_mask)
+
+    def captured_loop(self, spec, p, gx, state0, *, rmask, step_mask, lengths, reverse, zoneout, keep,
+                      masked_output):
+        if not isinstance(spec.activation, str):  # a callable cannot cross an op schema
+            return None
+        out, h = traced_elman.elman_sequence(spec.activation, gx, state0[0], p["weight_hh"], rmask=rmask,
+                                             step_mask=step_mask, lengths=lengths, keep=keep[0] if keep else None,
+                                             zoneout=zoneout[0], reverse=reverse, carry=masked_output == "carry")
+        return out, (h,)
 
     def traceable(self, spec):
         return isinstance(spec.activation, str)

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from lstmkit import kernels
+from lstmkit.kernels import traced
 from lstmkit.nn import _checks, _script
 from lstmkit.nn._paths import ExecutionPaths
 from lstmkit.nn._stream import StreamingStep
@@ -238,7 +239,7 @@ class RecurrentStack(ExecutionPaths, StreamingStep, nn.Module):
         else:
             x, batched = _checks.input_tensor(input, self.input_size, self.batch_first)
             T, B = x.shape[:2]
-            lens = None if lengths is None else _checks.lengths_arg(lengths, T, B)
+            lens = None if lengths is None else _checks.lengths_arg(lengths, T, B, not traced.capturing(x))
             if mask is not None:
                 if batched:
                     mask = _checks.mask_arg(mask, T, B, self.batch_first, x.device)
