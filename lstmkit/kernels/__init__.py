@@ -198,7 +198,7 @@ def _stream_is_faster(req: PathRequest) -> bool:
     streaming kernel (``lstmkit/csrc/stream.cpp``: weights packed once per module, each core's
     share kept in its L2, one call for the whole sequence), measured faster there than both the
     sequence kernels and torch's (BENCHMARKS.md, "Streaming")."""
-    if not req.streamable or req.bf16 or req.mask is not None or _capturing():
+    if not req.streamable or req.bf16 or req.mask is not None or _capturing(req.x):
         return False
     x = req.x
     if x.device.type != "cpu" or x.dtype != torch.float32 or not 0 < x.shape[1] <= STREAM_SEQUENCE_MAX_BATCH:
