@@ -91,7 +91,7 @@ def textgen_builders(chars: int, window: int = 40) -> dict[str, object]:
     def sampler(step):
         def run():
             rng = np.random.default_rng(0)
-            with torch.inference_mode():
+            with torch.inference_mode(), model.score_kernels():  # float32 scoring, as sample() runs
                 current, state = 0, None
                 for _ in range(chars):
                     logits, state = step(torch.tensor([current]), state)

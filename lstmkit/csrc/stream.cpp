@@ -254,10 +254,31 @@ std::tuple<at::Tensor, std::vector<at::Tensor>, std::vector<at::Tensor>> stream_
   return {out, h_out, c_out};
 }
 
+// One step of a stack with equal hidden sizes, states stacked as torch.nn keeps them:
+// x (B, I), h0 / c0 (L, B, H) -> (output (B, H), h_n, c_n (L, B, H); c_n empty for the GRU).
+// The generation loop's call: one op, no per-layer tensors on the Python side.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> stream_step(const at::Tensor& x, const at::Tensor& h0,
+                                                           const at::Tensor& c0, at::TensorList wx, at::TensorList wh,
+                                                           at::TensorList bx, at::TensorList bh, int64_t gates) {
+  TORCH_CHECK(x.dim() == 2 && h0.dim() == 3, "stream_step: x must be (batch, input_size) and h0 (layers, batch, hidden)");
+  std::vector<at::Tensor> h = h0.unbind(0), c;
+  if (gates == 4) {
+    TORCH_CHECK(c0.sizes() == h0.sizes(), "stream_step: c0 must have h0's shape ", h0.sizes(), ", got ", c0.sizes());
+    c = c0.unbind(0);
+  }
+  for (auto& t : h) t = t.contiguous();
+  for (auto& t : c) t = t.contiguous();
+  auto [out, h_n, c_n] = stream_forward(x.unsqueeze(0).contiguous(), h, c, wx, wh, bx, bh, gates);
+  return {out[0], at::stack(h_n), gates == 4 ? at::stack(c_n) : at::empty({0}, x.options())};
+}
+
 }  // namespace lstmkit
 
 TORCH_LIBRARY_FRAGMENT(lstmkit, m) {
   m.def("stream_forward(Tensor x, Tensor[] h0, Tensor[] c0, Tensor[] wx, Tensor[] wh, Tensor[] bx, Tensor[] bh, "
         "int gates) -> (Tensor output, Tensor[] h_n, Tensor[] c_n)",
         &lstmkit::stream_forward);
+  m.def("stream_step(Tensor x, Tensor h0, Tensor c0, Tensor[] wx, Tensor[] wh, Tensor[] bx, Tensor[] bh, "
+        "int gates) -> (Tensor output, Tensor h_n, Tensor c_n)",
+        &lstmkit::stream_step);
 }

@@ -59,8 +59,16 @@ class StreamWeights:
         self._key: tuple | None = None
         self._packed: tuple[list[torch.Tensor], ...] | None = None
 
+    @staticmethod
+    def _key_of(layers: Sequence[dict[str, torch.Tensor]]) -> tuple:
+        return tuple((t.data_ptr(), t._version, t.shape, t.dtype) for p in layers for t in p.values())
+
+    def current(self, layers: Sequence[dict[str, torch.Tensor]]) -> bool:
+        """Whether the packed copy is of exactly these parameters as they are now."""
+        return self._packed is not None and self._key_of(layers) == self._key
+
     def get(self, layers: Sequence[dict[str, torch.Tensor]]) -> tuple[list[torch.Tensor], ...]:
-        key = tuple((t.data_ptr(), t._version, tuple(t.shape)) for p in layers for t in p.values())
+        key = self._key_of(layers)
         if key != self._key or self._packed is None:
             self._packed = pack(layers, self.gates)
             self._key = key
@@ -82,6 +90,15 @@ def run(x: torch.Tensor, h: Sequence[torch.Tensor], c: Sequence[torch.Tensor],
     out, h_n, c_n = torch.ops.lstmkit.stream_forward(
         x.contiguous(), [t.contiguous() for t in h], [t.contiguous() for t in c], wx, wh, bx, bh, gates)
     return out, list(h_n), list(c_n)
+
+
+def step(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None, packed: tuple[list[torch.Tensor], ...],
+         gates: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One step with stacked states: x (B, I), h / c (L, B, H) -> output (B, H), h_n, c_n (c_n
+    None for the GRU). Equal hidden sizes only (``run`` takes per-layer lists)."""
+    _require()
+    out, h_n, c_n = torch.ops.lstmkit.stream_step(x, h, h if c is None else c, *packed, gates)
+    return out, h_n, (c_n if gates == 4 else None)
 
 
 def peak_gflops(seconds: float = 0.5, threads: int = 1) -> tuple[float, float]:

@@ -49,14 +49,38 @@ class StreamingStep:
         if input.dim() not in (1, 2):
             raise ValueError(f"step() takes one time step: input must be (batch, input_size) or (input_size,), "
                              f"got shape {tuple(input.shape)}")
+        if input.dim() == 2 and self._streams(input):
+            quick = self._quick_step(input, state)
+            if quick is not None:  # the generation loop's case: the state step() returned last time
+                return quick
         seq = input.unsqueeze(1 if self.batch_first and input.dim() == 2 else 0)  # a length-1 sequence
         if not self._streams(input):
             output, state = self(seq, state)
             return output.squeeze(1 if self.batch_first and input.dim() == 2 else 0), state
         x, batched = _checks.input_tensor(seq, self.input_size, self.batch_first)  # (1, B, I)
-        _checks.parameters(self, self._param_shapes, x)
         output, final = self._run_stream(x, self._initial_states(state, x, batched))
         return (output[0] if batched else output[0, 0]), self._format_states(final, batched)
+
+    def _quick_step(self, x: torch.Tensor, state):
+        """One op for a batched step whose state is exactly what ``step`` returns (uniform sizes,
+        right shapes, dtype and device) and whose packed weights are current; None: take the
+        general path (which checks everything and repacks)."""
+        cache = self.__dict__.get("_stream_weights")
+        if cache is None or isinstance(self.hidden_size, list) or x.shape[1] != self.input_size:
+            return None
+        gates = 4 if self.family.n_states == 2 else 3
+        parts = (state,) if gates == 3 else state
+        shape = (self.num_layers, x.shape[0], self.hidden_size)
+        if not isinstance(parts, tuple) or len(parts) != (2 if gates == 4 else 1) or not all(
+                isinstance(t, torch.Tensor) and t.shape == shape and t.dtype == x.dtype and t.device == x.device
+                for t in parts):
+            return None
+        layers = [self.layer_params(layer, 0) for layer in range(self.num_layers)]
+        if cache.gates != gates or not cache.current(layers):
+            return None
+        out, h, c = stream.step(x.contiguous(), parts[0].contiguous(),
+                                parts[1].contiguous() if gates == 4 else None, cache.get(layers), gates)
+        return out, ((h, c) if gates == 4 else h)
 
     def _run_stream(self, x: torch.Tensor, states: list[list[tuple[torch.Tensor, ...]]]):
         """x (T, B, I) and the per-layer states -> (T, B, H) outputs and final states, on the
@@ -65,7 +89,10 @@ class StreamingStep:
         cache = self.__dict__.get("_stream_weights")
         if cache is None or cache.gates != gates:
             cache = self.__dict__["_stream_weights"] = stream.StreamWeights(gates)
-        packed = cache.get([self.layer_params(layer, 0) for layer in range(self.num_layers)])
+        layers = [self.layer_params(layer, 0) for layer in range(self.num_layers)]
+        if not cache.current(layers):  # parameters changed since the last pack: check them again
+            _checks.parameters(self, self._param_shapes, x)
+        packed = cache.get(layers)
         h = [st[0][0] for st in states]
         c = [st[0][1] for st in states] if gates == 4 else []
         output, h_n, c_n = stream.run(x, h, c, packed, gates)

@@ -31,14 +31,11 @@ def _initial(kind: str, layers: int, batch: int, hidden: int):
 
 @pytest.fixture
 def spy(monkeypatch):
+    """Counts calls of the streaming kernel (whole sequences or single steps)."""
     calls = []
-    real = stream.run
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(stream, "run", counting)
+    for name in ("run", "step"):
+        real = getattr(stream, name)
+        monkeypatch.setattr(stream, name, lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
     return calls
 
 
