@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     peak = {t: stream.peak_gflops(0.3, t) for t in sorted({1, args.threads})}
-    print(f"- physical peak (FMA chains, lstmkit/csrc/peak.cpp): " + "; ".join(
+    print("- physical peak (FMA chains, lstmkit/csrc/peak.cpp): " + "; ".join(
         f"{t} thread(s): fp32 {p[0]:.1f} GFLOP/s, bf16 dot {p[1]:.1f} GFLOP/s" for t, p in peak.items()))
     print(f"- threads: {args.threads}; repeats: {args.repeats} (median), interleaved")
     print()
