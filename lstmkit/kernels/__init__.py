@@ -118,6 +118,8 @@ class PathRequest:
     #: a configuration where torch's kernels were measured faster (plain LSTM, no projection)
     native_speedup: bool = False
     min_hidden: int = 0  #: the smallest hidden size of the stack
+    #: LSTM projections (``proj_size``): torch's kernels run them, ONNX's LSTM operator has none
+    projection: bool = False
     #: the module's parameters (``module.parameters``), read only where gradients matter
     parameters: Callable[[], Iterable[torch.Tensor]] = tuple
     #: a one-direction stack (no bidirectional, no go_backwards) without lengths: the streaming
@@ -147,8 +149,8 @@ def choose_path(req: PathRequest) -> PathChoice:
     if req.single_step:
         return PathChoice(resolve_backend(req.backend, native_blockers(req.spec, **req.extras)))
     if torch.onnx.is_in_onnx_export() and req.backend in ("auto", "fused"):  # the C++ ops have no ONNX form:
-        # torch's kernels export as ONNX LSTM/GRU/RNN, anything else as the loop's plain ops
-        native = not native_blockers(req.spec, **req.extras, mask=req.mask is not None)
+        # torch's kernels export as ONNX LSTM/GRU/RNN, anything else as the loop (an ONNX Loop, loop_script)
+        native = not native_blockers(req.spec, **req.extras, mask=req.mask is not None) and not req.projection
         return PathChoice("torch" if native else "reference")
     if req.backend == "auto" and _native_is_faster(req):
         return PathChoice("torch")

@@ -5,6 +5,8 @@ about *time* rather than gates: direction (reversal within each sequence's lengt
 variable lengths and Keras-style masks (a masked step leaves the state untouched), and
 zoneout (Krueger et al. 2016: each unit keeps its previous value with probability z).
 It is the ``backend="reference"`` path of ``lstmkit.nn`` and handles every configuration.
+One time step of it is ``advance``; under torch.onnx's TorchScript exporter the loop over the
+steps is ``loop_script.scan`` instead, an ONNX ``Loop`` whose body is that same ``advance``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+
+from lstmkit.kernels import loop_script
 
 State = tuple[torch.Tensor, ...]
 Step = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
@@ -70,36 +74,58 @@ def run_sequence(
             step_mask = step_mask.flip(0)
         # With lengths the reversed sequence is still a prefix, so step_mask is unchanged.
     mask = None if step_mask is None else step_mask.unsqueeze(-1)  # (T, B, 1)
-    zone_eval = [(k, z) for k, z in enumerate(zoneout_rates) if z > 0.0 and not zoneout_keep]
-    outputs = []
-    prev_out = None  # Keras' "carry": a masked step repeats the last output (zeros before any)
-    for t in range(gx.shape[0]):
-        out, new = step(gx[t], state)
-        if zoneout_keep:
-            new = tuple(
-                n if keep is None else torch.where(keep[t], s, n)
-                for n, s, keep in zip(new, state, list(zoneout_keep) + [None] * len(new))
-            )
-        elif zone_eval:
-            new = list(new)
-            for k, z in zone_eval:
-                new[k] = z * state[k] + (1.0 - z) * new[k]
-            new = tuple(new)
-        out = new[0] if zoneout_keep or zone_eval else out  # the zoned-out h is the output
-        if mask is not None:
-            m = mask[t]
-            new = tuple(torch.where(m, n, s) for n, s in zip(new, state))
-            if masked_output == "carry":
-                out = torch.where(m, out, torch.zeros_like(out) if prev_out is None else prev_out)
-                prev_out = out
-            else:
-                out = torch.where(m, out, torch.zeros_like(out))
-        outputs.append(out)
-        state = new
-    output = torch.stack(outputs)  # (T, B, R)
+    carry = masked_output == "carry" and mask is not None
+    if not zoneout_keep and loop_script.exporting():  # torch.onnx (TorchScript): an ONNX Loop over time
+
+        def body(gx_t, st, m_t, prev):
+            return advance(step, gx_t, st, m_t, zoneout_rates=zoneout_rates, prev_out=prev)
+
+        output, state = loop_script.scan(body, gx, state, mask, carry=carry)
+    else:
+        outputs = []
+        prev_out = None  # Keras' "carry": a masked step repeats the last output (zeros before any)
+        for t in range(gx.shape[0]):
+            keep_t = [None if k is None else k[t] for k in zoneout_keep] if zoneout_keep else None
+            out, state = advance(step, gx[t], state, None if mask is None else mask[t], keep_t, zoneout_rates,
+                                 prev_out)
+            prev_out = out if carry else None
+            outputs.append(out)
+        output = torch.stack(outputs)  # (T, B, R)
     if reverse:
         output = reverse_time(output, lengths)
     return output, state
+
+
+def advance(
+    step: Step,
+    gx_t: torch.Tensor,
+    state: State,
+    m_t: torch.Tensor | None = None,
+    keep_t: Sequence[torch.Tensor | None] | None = None,
+    zoneout_rates: Sequence[float] = (),
+    prev_out: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, State]:
+    """One time step of ``run_sequence``: ``step``, then zoneout and the mask. The one definition
+    of a step's time semantics, for the Python loop and for the ONNX Loop's body alike.
+
+    ``m_t``: (B, 1) bool, False keeps ``state`` and outputs ``prev_out`` (zeros if None);
+    ``keep_t``: per state component a (B, ·) bool (True keeps the previous value) or None,
+    else the eval-mode ``zoneout_rates``. Returns ``(output_t, new_state)``.
+    """
+    out, new = step(gx_t, state)
+    if keep_t:
+        new = tuple(n if keep is None else torch.where(keep, s, n)
+                    for n, s, keep in zip(new, state, list(keep_t) + [None] * len(new)))
+        out = new[0]  # the zoned-out h is the output
+    elif any(z > 0.0 for z in zoneout_rates):
+        new = tuple(n if k >= len(zoneout_rates) or zoneout_rates[k] <= 0.0
+                    else zoneout_rates[k] * s + (1.0 - zoneout_rates[k]) * n
+                    for k, (n, s) in enumerate(zip(new, state)))
+        out = new[0]
+    if m_t is not None:
+        new = tuple(torch.where(m_t, n, s) for n, s in zip(new, state))
+        out = torch.where(m_t, out, torch.zeros_like(out) if prev_out is None else prev_out)
+    return out, new
 
 
 def mask_spans(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:

@@ -134,7 +134,7 @@ def _gate_layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, 
     """Layer norm of each gate's H-slice separately (well defined even where r acts before U_n)."""
     shape = x.shape
     xs = x.reshape(*shape[:-1], gates, shape[-1] // gates)
-    xs = F.layer_norm(xs, (xs.shape[-1],), eps=LN_EPS).reshape(shape)
+    xs = F.layer_norm(xs, (int(xs.shape[-1]),), eps=LN_EPS).reshape(shape)
     return xs * weight + bias
 
 

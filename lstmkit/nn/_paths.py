@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lstmkit.kernels import native, traced
+from lstmkit.kernels import loop_script, native, traced
 from lstmkit.kernels.loop import (
     carry_fill,
     carry_forward,
@@ -165,6 +165,8 @@ class ExecutionPaths:
         if fused_path:
             gx = family.fused_input(self.spec, p, x)
             return self._run_direction_fused(gx, state0, p, direction, step_mask, lens, rec_mask, keep_masks)
+        if loop_script.exporting():  # the ONNX Loop's traced body holds the step's weights as constants,
+            p = {k: v.detach() for k, v in p.items()}  # which a trace refuses for tensors requiring grad
         gx, step = family.input_projection(self.spec, p, x), family.step(self.spec, p, rec_mask)
         state0 = (*state0, *(x.new_zeros(B, w) for w in family.extra_state_widths(self.spec, H)))
         if traced.capturing(gx):  # one node, not one per time step, where the family has an op for it

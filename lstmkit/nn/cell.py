@@ -11,7 +11,7 @@ from torch import nn
 
 from lstmkit import kernels
 from lstmkit.kernels import native
-from lstmkit.kernels.loop import run_sequence
+from lstmkit.kernels.loop import advance
 from lstmkit.nn import _checks
 from lstmkit.nn.family import Spec, family_of
 from lstmkit.nn.params import forget_rows, init_value
@@ -141,6 +141,6 @@ class RecurrentCell(nn.Module):
             gx, step = family.input_projection(self.spec, p, x), family.step(self.spec, p, rec_mask)
             keep = None
             if self.training and any(self.zoneout):
-                keep = [torch.bernoulli(x.new_full((1, B, H), z)).bool() if z > 0 else None for z in self.zoneout]
-            _, new = run_sequence(step, gx.unsqueeze(0), state, zoneout_rates=self.zoneout, zoneout_keep=keep)
+                keep = [torch.bernoulli(x.new_full((B, H), z)).bool() if z > 0 else None for z in self.zoneout]
+            _, new = advance(step, gx, state, keep_t=keep, zoneout_rates=self.zoneout)
         return new if batched else tuple(t.squeeze(0) for t in new)

@@ -205,6 +205,7 @@ class RecurrentStack(ExecutionPaths, StreamingStep, nn.Module):
                     "zoneout": any(self.zoneout), "go_backwards": self.go_backwards},
             fused_unsupported=family.fused_unsupported, bf16=self.matmul_precision == "bf16",
             native_speedup=family.native_speedup and not self.proj_size, min_hidden=min(self.hidden_sizes),
+            projection=bool(self.proj_size),
             parameters=self.parameters,
             streamable=not (self.bidirectional or self.go_backwards or lengths or self.proj_size)
             and (self.dropout == 0 or not self.training) and family.torch_name in ("LSTM", "GRU"),

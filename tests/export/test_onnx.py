@@ -1,7 +1,8 @@
 """ONNX export: lstmkit.nn modules, a variant, an lstmkit.keras model and the apps' checkpoints,
 run by ONNX Runtime on CPU against eager lstmkit (1e-5), at another batch and sequence length than
 the example; the plain LSTM/GRU/RNN become ONNX's own LSTM/GRU/RNN operators, and a user's own
-``torch.onnx.export`` call works with both of torch's exporters."""
+``torch.onnx.export`` call works with both of torch's exporters. The variants and extras, an ONNX
+Loop: test_onnx_variants.py."""
 
 from __future__ import annotations
 
@@ -67,20 +68,23 @@ def test_plain_stacks_export_to_the_onnx_operator(tmp_path, op, cls, kwargs) -> 
     _close(_run(str(path), x.numpy()), want)
 
 
-@pytest.mark.parametrize("kwargs", [{"peepholes": True}, {"layer_norm": True, "proj_size": 3},
-                                    {"variant": "cifg", "zoneout": 0.2}])
-def test_a_variant_exports_to_plain_ops_with_its_sequence_length(tmp_path, kwargs) -> None:
+def test_a_keras_loop_is_unrolled_with_its_sequence_length(tmp_path) -> None:
+    """A Keras-level Python loop over time (ConvLSTM) is traced unrolled: the batch stays dynamic,
+    the time axis keeps the example's length, with a warning. (lstmkit.nn's variants and extras
+    export as an ONNX Loop instead: tests/export/test_onnx_variants.py.)"""
+    from lstmkit import keras
+
     torch.manual_seed(0)
-    m = lnn.LSTM(4, 8, batch_first=True, **kwargs).eval()
+    model = keras.Sequential([keras.Input(shape=(None, 6, 2)), keras.layers.ConvLSTM1D(3, 3, padding="same"),
+                              keras.layers.Flatten(), keras.layers.Dense(2)])
+    rng = np.random.default_rng(0)
     with pytest.warns(UserWarning, match="keeps the example's sequence length"):
-        path = to_onnx(m, torch.randn(3, 5, 4), tmp_path / "v.onnx")
-    assert not _ops(path) & {"LSTM", "GRU", "RNN"}  # the unrolled loop: plain ops only
-    x = torch.randn(6, 5, 4)  # another batch, the example's length
-    with torch.no_grad():
-        want = _flat(m(x))
-    _close(_run(str(path), x.numpy()), want)
+        path = to_onnx(model, rng.normal(size=(2, 4, 6, 2)).astype("float32"), tmp_path / "v.onnx")
+    assert "Loop" not in _ops(path) and "Conv" in _ops(path)  # the unrolled loop
+    x = rng.normal(size=(5, 4, 6, 2)).astype("float32")  # another batch, the example's length
+    _close(_run(str(path), x), [np.asarray(model.predict(x, verbose=0))])
     with pytest.raises(Exception, match="(?i)dimension|shape"):  # a longer sequence is refused, never truncated
-        _run(str(path), torch.randn(2, 7, 4).numpy())
+        _run(str(path), rng.normal(size=(2, 7, 6, 2)).astype("float32"))
 
 
 def test_a_module_holding_an_lstm_and_the_export_leaves_its_mode(tmp_path) -> None:

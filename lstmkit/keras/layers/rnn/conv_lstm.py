@@ -112,10 +112,11 @@ class ConvLSTM(RecurrentBase):
 
     def _to_torch(self, t: torch.Tensor, axis: int) -> torch.Tensor:
         """Move a channels_last map's channels to ``axis`` (no-op for channels_first)."""
-        return t if self.data_format == "channels_first" else t.movedim(-1, axis)
+        # non-negative axes: torch.onnx writes movedim(-1, ...) as a Transpose with a negative perm, which ONNX refuses
+        return t if self.data_format == "channels_first" else t.movedim(t.dim() - 1, axis % t.dim())
 
     def _from_torch(self, t: torch.Tensor, axis: int) -> torch.Tensor:
-        return t if self.data_format == "channels_first" else t.movedim(axis, -1)
+        return t if self.data_format == "channels_first" else t.movedim(axis % t.dim(), t.dim() - 1)
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape: Any) -> None:
