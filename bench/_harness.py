@@ -205,10 +205,27 @@ def physical_peak(threads: int, seconds: float = 0.3,
     if not one[0] > 0 or not many[0] > 0:
         return {"available": False, "error": "the CPU lacks the AVX-512 FMA the microbenchmark uses",
                 "threads": threads}
-    return {"available": True, "method": "FMA-chain microbenchmark (lstmkit/csrc/peak.cpp), best round",
+    return {"available": True, "method": "FMA-chain microbenchmark, lstmkit/csrc/peak.cpp, best round",
             "seconds": seconds, "threads": threads,
             "fp32_per_core": one[0], "fp32": many[0],
             "bf16_per_core": one[1] or None, "bf16": many[1] or None}
+
+
+def yardstick_for(physical: dict[str, Any], gemm: dict[str, Any]) -> dict[str, Any]:
+    """What "% peak" means in this run: the physical fp32 peak at the threads used, or, where it could not
+    be measured, the fp32 GEMM peak (and no bf16 peak)."""
+    if physical.get("available"):
+        return {"name": "physical fp32 peak", "fp32": physical["fp32"], "bf16": physical.get("bf16"),
+                "fallback": False}
+    return {"name": "fp32 GEMM peak", "fp32": gemm.get("gflops"), "bf16": None, "fallback": True,
+            "why": f"physical peak not measured: {physical.get('error')}"}
+
+
+def bf16_bound(yardstick: dict[str, Any], gemm_bf16: dict[str, Any]) -> float | None:
+    """The largest known ceiling for bf16 work: the fp32 and bf16 dot peaks, or the measured bf16 GEMM
+    (AMX tiles run far above the dot-product peak; an achieved rate bounds the true peak from below)."""
+    known = [v for v in (yardstick.get("fp32"), yardstick.get("bf16"), gemm_bf16.get("gflops")) if v]
+    return max(known) if known else None
 
 
 def _cpuinfo() -> tuple[str | None, set[str] | None]:

@@ -127,7 +127,7 @@ def needs_text(target: dict[str, Any], peak: str = "the physical fp32 peak") -> 
     if target.get("needs_pct_bf16_peak") is not None:
         text += f", {target['needs_pct_bf16_peak']:.0f}% of the bf16 dot peak"
     if target.get("needs_over_90"):
-        text += "; needs > 90% of the physical peak"
+        text += "; needs > 90% of the " + ("GEMM" if "GEMM" in peak else "physical") + " peak"
     return text
 
 
@@ -145,11 +145,11 @@ def _peak_lines(result: dict[str, Any]) -> list[str]:
     bf16_text = f"{fmt(bf16['gflops'], 1)} GFLOP/s" if "gflops" in bf16 else f"not run ({bf16.get('error')})"
     gemm_role = "information only" if phys.get("available") else "the yardstick of this run"
     if phys.get("available"):
+        n = f"{phys['threads']} thread" + ("s" if phys["threads"] != 1 else "")
         bf16_phys = ("not available (no AVX512-BF16)" if phys.get("bf16") is None else
-                     f"{fmt(phys['bf16_per_core'], 1)} GFLOP/s per core, {fmt(phys['bf16'], 1)} at "
-                     f"{phys['threads']} threads")
+                     f"{fmt(phys['bf16_per_core'], 1)} GFLOP/s per core, {fmt(phys['bf16'], 1)} at {n}")
         first = (f"- Physical peak ({phys['method']}): fp32 {fmt(phys['fp32_per_core'], 1)} GFLOP/s per core, "
-                 f"{fmt(phys['fp32'], 1)} GFLOP/s at the {phys['threads']} threads used; bf16 dot product: "
+                 f"{fmt(phys['fp32'], 1)} GFLOP/s at the {n} used; bf16 dot product (vdpbf16ps): "
                  f"{bf16_phys}. Every \"% peak\" is a share of the fp32 figure at the threads used.")
     else:
         first = (f"- Physical peak: not measured ({phys.get('error', 'not in this result')}); "
@@ -273,8 +273,9 @@ def render_section(result: dict[str, Any]) -> str:
                 for r in bf16["rows"]]
         lines += [f"GFLOP/s by the LSTM training FLOP model; {pct_head} is a share of {peak} (as in the tables "
                   "above, for comparability), % bf16 dot peak of the physical bf16 dot-product peak at the same "
-                  "threads ('-': the CPU has none). Whether the floor needs > 90% is judged by the bf16 dot peak "
-                  "where there is one.", "", table(heads, body), ""]
+                  "threads ('-': the CPU has none; AMX tiles, where present, run above it: see the bf16 GEMM "
+                  "line). Whether the floor needs > 90% is judged by the largest of the fp32 peak, the bf16 dot "
+                  "peak and the bf16 GEMM rate.", "", table(heads, body), ""]
     else:
         lines += [cell(bf16["status"], 300), ""]
     if any(r.get("noisy") for r in result["main"]) or any(r.get("noisy") for r in result["variants"]):

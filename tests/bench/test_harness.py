@@ -137,22 +137,26 @@ def test_targets_for_needs_share_of_the_physical_peak():
     assert R._target_cell(None) == ""
 
 
-def test_bf16_floor_judged_by_the_bf16_dot_peak():
+def test_bf16_floor_judged_by_the_largest_bf16_bound():
     shape = suite.Shape(10, 4, 8, 16)
     flop = H.rnn_flops("LSTM", "training", *shape)
     nn_ms = flop / 10e9 * 1e3  # torch.nn at 10 GFLOP/s, bf16 at 20: a 2.5x floor needs 25 GFLOP/s
-    ctx = suite.Context(5, 0, True, None, "", peak_gflops=50.0, bf16_peak_gflops=26.0)
+    ctx = suite.Context(5, 0, True, None, "", peak_gflops=50.0, bf16_peak_gflops=26.0, bf16_bound_gflops=26.0)
     s = suite.bf16_scores(shape, nn_ms, nn_ms / 2, ctx)
     assert s["ratio_vs_torch"] == pytest.approx(2.0) and s["target_pass"] is False
     assert s["gflops"] == pytest.approx(20.0) and s["pct_peak"] == pytest.approx(40.0)
     assert s["pct_bf16_peak"] == pytest.approx(100 * 20 / 26)
     t = s["target"]
     assert t["needs_pct_peak"] == pytest.approx(50.0) and t["needs_pct_bf16_peak"] == pytest.approx(2500 / 26)
-    assert t["needs_over_90"] is True  # 96% of the bf16 peak, though only 50% of the fp32 one
+    assert t["needs_over_90"] is True  # 96% of the bf16 bound, though only 50% of the fp32 peak
     assert "needs 50% of the physical fp32 peak, 96% of the bf16 dot peak; needs > 90%" in R._target_cell(t)
-    no_bf16 = suite.bf16_scores(shape, nn_ms, nn_ms / 3, suite.Context(5, 0, True, None, "", 50.0, None))
+    no_bf16 = suite.bf16_scores(shape, nn_ms, nn_ms / 3, suite.Context(5, 0, True, None, "", 50.0, None, 50.0))
     assert no_bf16["target_pass"] is True and no_bf16["pct_bf16_peak"] is None
     assert no_bf16["target"]["needs_over_90"] is False  # judged by the fp32 peak: 50%
+    # AMX: the bf16 GEMM runs far above the dot-product peak, so it is the bound
+    assert H.bf16_bound({"fp32": 200.0, "bf16": 100.0}, {"gflops": 800.0}) == 800.0
+    assert H.bf16_bound({"fp32": 200.0, "bf16": None}, {"error": "x"}) == 200.0
+    assert H.bf16_bound({"fp32": None, "bf16": None}, {}) is None
 
 
 def test_physical_peak_per_core_threads_and_fallbacks():
@@ -175,9 +179,9 @@ def test_physical_peak_per_core_threads_and_fallbacks():
     assert not p["available"] and "not built" in p["error"]
     assert not H.physical_peak(2, measure=lambda s, t: (0.0, 0.0))["available"]
     gemm = {"gflops": 123.0}
-    y = suite.yardstick_for(p, gemm)
+    y = H.yardstick_for(p, gemm)
     assert y["fallback"] and y["fp32"] == 123.0 and y["bf16"] is None and "not built" in y["why"]
-    y = suite.yardstick_for(H.physical_peak(2, measure=fake), gemm)
+    y = H.yardstick_for(H.physical_peak(2, measure=fake), gemm)
     assert not y["fallback"] and y["fp32"] == 200.0
 
 
@@ -346,3 +350,24 @@ def test_suite_with_a_fused_backend(monkeypatch):
     assert ">= 2.50x: " in bf16_part and "% bf16 dot peak" in bf16_part
     assert all(r["target"] is None for r in result["main"] if r["impl"] == "lstmkit fused")
     assert "fgr is not fused" in section and "per layer-direction" in section and "max abs diff" in section
+
+
+def test_fallback_yardstick_and_failed_floor_list(monkeypatch):
+    """Without the physical peak the GEMM peak is the yardstick and the output says so; an impossible
+    floor is listed with the share of that peak it would need and the > 90% mark."""
+    monkeypatch.setattr(H, "physical_peak", lambda threads, seconds: {
+        "available": False, "error": "RuntimeError: lstmkit: not built", "threads": threads})
+    monkeypatch.setattr(suite, "AUTO_FLOOR", 1000.0)
+    result = suite.run_suite(shapes={"tiny": TINY}, families=("LSTM",), modes=("inference",), repeats=5,
+                             warmup=0, keras=False, threads=1, variant_shapes=(), bf16_shapes=(), gemm_n=16)
+    assert result["yardstick"]["fallback"] and result["yardstick"]["fp32"] == result["gemm_peak"]["fp32"]["gflops"]
+    assert result["gemm_peak"]["role"].startswith("the yardstick")
+    (auto,) = [r for r in result["main"] if r["impl"] == "lstmkit auto"]
+    assert auto["target"]["ratio_pass"] is False and auto["target"]["needs_over_90"] is True
+    text = R.render_section(result)
+    assert "Physical peak: not measured (RuntimeError: lstmkit: not built)" in text
+    assert "% GEMM peak" in text and "(the yardstick of this run)" in text
+    failed = text.split("Failed floors:")[1].split("###")[0]
+    assert "- LSTM inference tiny (lstmkit auto):" in failed
+    assert "< 1000.0x; needs" in failed and "of the fp32 GEMM peak; needs > 90% of the GEMM peak" in failed
+    assert "Floors in this run: 0 PASS, 1 FAIL, 0 not measured." in text
