@@ -276,8 +276,9 @@ def run_suite(
     keras_mod, keras_note = load_keras() if keras else (None, "skipped (--no-keras)")
     physical = H.physical_peak(threads, peak_seconds)
     if physical["available"]:
-        H.print_err(f"physical peak, GFLOP/s per core / at {threads} threads: fp32 {physical['fp32_per_core']:.1f} / "
-                    f"{physical['fp32']:.1f}; bf16 dot {physical['bf16_per_core'] or 0:.1f} / {physical['bf16'] or 0:.1f}")
+        p = physical
+        H.print_err(f"physical peak, GFLOP/s per core / at {threads} threads: fp32 {p['fp32_per_core']:.1f} / "
+                    f"{p['fp32']:.1f}; bf16 dot {p['bf16_per_core'] or 0:.1f} / {p['bf16'] or 0:.1f}")
     else:
         H.print_err(f"physical peak not measured ({physical['error']}): the GEMM peak is the yardstick")
     peak = H.gemm_peak(torch.float32, n=gemm_n)
