@@ -1,5 +1,10 @@
 """Timing machinery for ``bench/suite.py``: the interleaved runner, statistics, FLOP counts, the
-measured GEMM peak and the machine description (its output files: ``bench/_report.py``).
+measured peaks and the machine description (its output files: ``bench/_report.py``).
+
+Two peaks: the *physical* one (``physical_peak``: lstmkit's FMA-chain microbenchmark, fp32 and the
+bf16 dot product, per core and at the threads used) is the yardstick every "% peak" column uses;
+the 2048^3 ``torch.mm`` figure (``gemm_peak``) is kept for information only, because BLAS can take a
+slow path on some CPUs and a kernel can then "beat" it.
 
 Kept apart from the suite definition so the arithmetic and the file handling can be unit-tested
 without running any benchmark (``tests/bench/test_harness.py``).
@@ -148,7 +153,7 @@ def gflops(flop: float, ms: float | None) -> float | None:
 
 
 def pct_of_peak(gflop_s: float | None, peak_gflop_s: float | None) -> float | None:
-    """Achieved throughput as a percentage of the measured GEMM peak."""
+    """Achieved throughput as a percentage of a measured peak (the suite's yardstick: the physical one)."""
     return None if gflop_s is None or not peak_gflop_s else 100.0 * gflop_s / peak_gflop_s
 
 
@@ -176,6 +181,51 @@ def gemm_peak(dtype: torch.dtype = torch.float32, n: int = 2048, repeats: int = 
     med = median(times)
     return {"dtype": str(dtype).replace("torch.", ""), "n": n, "repeats": repeats, "median_ms": med,
             "gflops": gflops(2.0 * n**3, med)}
+
+
+def physical_peak(threads: int, seconds: float = 0.3,
+                  measure: Callable[[float, int], tuple[float, float]] | None = None) -> dict[str, Any]:
+    """The CPU's physical fp32 FMA and bf16 dot-product peaks, GFLOP/s, at 1 thread (per core) and at
+    ``threads``, from ``lstmkit.kernels.stream.peak_gflops`` (or ``measure``, for tests).
+
+    ``available`` is False, with the reason in ``error``, where the fused library is not built or the
+    CPU lacks the instructions (fp32 reads 0); the suite then judges by the GEMM peak and says so.
+    A bf16 figure of 0 (no AVX512-BF16) is stored as None.
+    """
+    if measure is None:
+        try:
+            from lstmkit.kernels.stream import peak_gflops as measure
+        except ImportError as exc:
+            return {"available": False, "error": f"{type(exc).__name__}: {exc}", "threads": threads}
+    try:
+        one = measure(seconds, 1)
+        many = one if threads == 1 else measure(seconds, threads)
+    except RuntimeError as exc:  # the fused library is not built
+        return {"available": False, "error": f"{type(exc).__name__}: {exc}", "threads": threads}
+    if not one[0] > 0 or not many[0] > 0:
+        return {"available": False, "error": "the CPU lacks the AVX-512 FMA the microbenchmark uses",
+                "threads": threads}
+    return {"available": True, "method": "FMA-chain microbenchmark, lstmkit/csrc/peak.cpp, best round",
+            "seconds": seconds, "threads": threads,
+            "fp32_per_core": one[0], "fp32": many[0],
+            "bf16_per_core": one[1] or None, "bf16": many[1] or None}
+
+
+def yardstick_for(physical: dict[str, Any], gemm: dict[str, Any]) -> dict[str, Any]:
+    """What "% peak" means in this run: the physical fp32 peak at the threads used, or, where it could not
+    be measured, the fp32 GEMM peak (and no bf16 peak)."""
+    if physical.get("available"):
+        return {"name": "physical fp32 peak", "fp32": physical["fp32"], "bf16": physical.get("bf16"),
+                "fallback": False}
+    return {"name": "fp32 GEMM peak", "fp32": gemm.get("gflops"), "bf16": None, "fallback": True,
+            "why": f"physical peak not measured: {physical.get('error')}"}
+
+
+def bf16_bound(yardstick: dict[str, Any], gemm_bf16: dict[str, Any]) -> float | None:
+    """The largest known ceiling for bf16 work: the fp32 and bf16 dot peaks, or the measured bf16 GEMM
+    (AMX tiles run far above the dot-product peak; an achieved rate bounds the true peak from below)."""
+    known = [v for v in (yardstick.get("fp32"), yardstick.get("bf16"), gemm_bf16.get("gflops")) if v]
+    return max(known) if known else None
 
 
 def _cpuinfo() -> tuple[str | None, set[str] | None]:

@@ -108,18 +108,92 @@ def test_flop_counts():
     assert H.rnn_flops("LSTM", "training", *suite.SHAPES["fastrnns"]) == 3 * 2 * 100 * 64 * 2048 * 1024
 
 
-def test_targets_for():
-    t = suite.targets_for("training", "fastrnns", 1.5, 60.0)
-    assert t == {"min_ratio": 1.3, "min_pct_peak": 70.0, "ratio_pass": True, "peak_pass": False,
-                 "needs_pct_peak": None}
-    assert suite.targets_for("inference", "forecast", 1.9, None)["ratio_pass"] is False
-    assert suite.targets_for("training", "latency", None, None)["ratio_pass"] is None
-    assert suite.targets_for("training", "deepbench-s", 5.0, 90.0) is None
-    # the floor's cost in this machine's peak: torch.nn at 40% of peak, a 2x floor needs 80%
-    t = suite.targets_for("training", "forecast", 1.2, 48.0, 40.0)
-    assert t["needs_pct_peak"] == pytest.approx(80.0) and t["ratio_pass"] is False
-    assert "FAIL (needs 80% peak)" in R._target_cell(t)
-    assert suite.targets_for("training", "forecast", 1.2, 48.0)["needs_pct_peak"] is None
+@pytest.mark.parametrize(("mode", "shape", "floor"), [
+    ("training", "forecast", 1.5), ("training", "sentiment", 1.4), ("training", "char-rnn", 0.97),
+    ("training", "latency", 0.97), ("inference", "latency", 2.0), ("inference", "forecast", 0.97),
+    ("inference", "deepbench-s", 0.97), ("training", "tiny", 0.97)])
+def test_issue_18_floors(mode, shape, floor):
+    assert suite.floor_for(mode, shape) == floor
+    assert suite.targets_for(mode, shape, floor, 10.0)["ratio_pass"] is True
+    assert suite.targets_for(mode, shape, floor - 0.01, 10.0)["ratio_pass"] is False
+    assert suite.BF16_TARGET == 2.5 and not hasattr(suite, "PEAK_TARGETS")
+
+
+def test_targets_for_needs_share_of_the_physical_peak():
+    # torch.nn at 40% of the physical peak: a 1.5x floor needs 60% of it
+    t = suite.targets_for("training", "forecast", 1.2, 40.0)
+    assert t == {"min_ratio": 1.5, "ratio_pass": False, "needs_pct_peak": pytest.approx(60.0),
+                 "needs_over_90": False}
+    assert R._target_cell(t) == ">= 1.50x: FAIL (needs 60% of the physical fp32 peak)"
+    # torch.nn at 50%: a 2x floor needs 100%, beyond what the FMA units allow
+    t = suite.targets_for("inference", "latency", 1.9, 50.0)
+    assert t["needs_over_90"] is True and t["needs_pct_peak"] == pytest.approx(100.0)
+    assert R._target_cell(t).endswith("(needs 100% of the physical fp32 peak; needs > 90% of the physical peak)")
+    assert suite.targets_for("training", "forecast", None, 40.0)["ratio_pass"] is None
+    t = suite.targets_for("training", "char-rnn", 0.5, None)  # no peak: no share, no mark
+    assert t["needs_pct_peak"] is None and t["needs_over_90"] is None
+    assert R._target_cell(t) == ">= 0.97x: FAIL"
+    assert R._target_cell(suite.targets_for("training", "char-rnn", 1.0, 95.0)) == ">= 0.97x: PASS"
+    assert R._target_cell(None) == ""
+
+
+def test_bf16_floor_judged_by_the_largest_bf16_bound():
+    shape = suite.Shape(10, 4, 8, 16)
+    flop = H.rnn_flops("LSTM", "training", *shape)
+    nn_ms = flop / 10e9 * 1e3  # torch.nn at 10 GFLOP/s, bf16 at 20: a 2.5x floor needs 25 GFLOP/s
+    ctx = suite.Context(5, 0, True, None, "", peak_gflops=50.0, bf16_peak_gflops=26.0, bf16_bound_gflops=26.0)
+    s = suite.bf16_scores(shape, nn_ms, nn_ms / 2, ctx)
+    assert s["ratio_vs_torch"] == pytest.approx(2.0) and s["target_pass"] is False
+    assert s["gflops"] == pytest.approx(20.0) and s["pct_peak"] == pytest.approx(40.0)
+    assert s["pct_bf16_peak"] == pytest.approx(100 * 20 / 26)
+    t = s["target"]
+    assert t["needs_pct_peak"] == pytest.approx(50.0) and t["needs_pct_bf16_peak"] == pytest.approx(2500 / 26)
+    assert t["needs_over_90"] is True  # 96% of the bf16 bound, though only 50% of the fp32 peak
+    assert "needs 50% of the physical fp32 peak, 96% of the bf16 dot peak; needs > 90%" in R._target_cell(t)
+    no_bf16 = suite.bf16_scores(shape, nn_ms, nn_ms / 3, suite.Context(5, 0, True, None, "", 50.0, None, 50.0))
+    assert no_bf16["target_pass"] is True and no_bf16["pct_bf16_peak"] is None
+    assert no_bf16["target"]["needs_over_90"] is False  # judged by the fp32 peak: 50%
+    # AMX: the bf16 GEMM runs far above the dot-product peak, so it is the bound
+    assert H.bf16_bound({"fp32": 200.0, "bf16": 100.0}, {"gflops": 800.0}) == 800.0
+    assert H.bf16_bound({"fp32": 200.0, "bf16": None}, {"error": "x"}) == 200.0
+    assert H.bf16_bound({"fp32": None, "bf16": None}, {}) is None
+
+
+def test_physical_peak_per_core_threads_and_fallbacks():
+    calls = []
+
+    def fake(seconds, threads):
+        calls.append((seconds, threads))
+        return 100.0 * threads, 0.0
+
+    p = H.physical_peak(4, 0.05, measure=fake)
+    assert calls == [(0.05, 1), (0.05, 4)]
+    assert p["available"] and (p["fp32_per_core"], p["fp32"]) == (100.0, 400.0)
+    assert p["bf16_per_core"] is None and p["bf16"] is None  # 0.0: the CPU has no bf16 dot product
+    assert H.physical_peak(1, 0.05, measure=lambda s, t: (80.0, 160.0))["bf16"] == 160.0
+
+    def unbuilt(seconds, threads):
+        raise RuntimeError("lstmkit: the fused library is not built")
+
+    p = H.physical_peak(2, measure=unbuilt)
+    assert not p["available"] and "not built" in p["error"]
+    assert not H.physical_peak(2, measure=lambda s, t: (0.0, 0.0))["available"]
+    gemm = {"gflops": 123.0}
+    y = H.yardstick_for(p, gemm)
+    assert y["fallback"] and y["fp32"] == 123.0 and y["bf16"] is None and "not built" in y["why"]
+    y = H.yardstick_for(H.physical_peak(2, measure=fake), gemm)
+    assert not y["fallback"] and y["fp32"] == 200.0
+
+
+def test_physical_peak_measures_when_built():
+    try:
+        from lstmkit.kernels import stream  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"lstmkit.kernels.stream: {exc}")
+    p = H.physical_peak(1, 0.01)
+    if not p["available"]:
+        pytest.skip(p["error"])
+    assert p["fp32_per_core"] > 0 and p["fp32"] == p["fp32_per_core"]
 
 
 def test_gemm_peak_reports_positive_throughput():
@@ -195,21 +269,28 @@ def test_suite_end_to_end_tiny(tmp_path, monkeypatch):
     monkeypatch.setattr(suite, "VARIANT_SHAPES", ("tiny",))
     monkeypatch.setattr(suite, "BF16_SHAPES", ("tiny",))
     monkeypatch.setattr(suite, "GEMM_N", 64)
+    monkeypatch.setattr(suite, "PEAK_SECONDS", 0.01)
     json_path, md = tmp_path / "results" / "suite.json", tmp_path / "BENCHMARKS.md"
     md.write_text("# Benchmarks\n\nkeep me\n")
     argv = ["--no-keras", "--repeats", "5", "--warmup", "0", "--threads", "1",
             "--json", str(json_path), "--markdown", str(md)]
     assert suite.main(argv) == 0
     result = json.loads(json_path.read_text())
-    assert {"machine", "settings", "gemm_peak", "flop_model", "main", "variants", "bf16"} <= set(result)
+    assert {"machine", "settings", "physical_peak", "yardstick", "gemm_peak", "flop_model", "main", "variants",
+            "bf16"} <= set(result)
     assert {"date", "cpu", "cores", "threads", "cpu_flags", "torch", "fused_kernels", "command"} <= set(
         result["machine"])
     assert "--no-keras" in result["machine"]["command"]
     assert result["gemm_peak"]["fp32"]["gflops"] > 0
     main = result["main"]
-    assert len(main) == 2 * 2 * 4  # families x modes x implementations
+    assert len(main) == 2 * 2 * 5  # families x modes x implementations
+    assert result["targets"]["min_ratio_every_shape"] == 0.97 and result["targets"]["impl"] == "lstmkit auto"
+    floored = [r for r in main if r["target"] is not None]
+    assert {r["impl"] for r in floored} == {"lstmkit auto"} and len(floored) == 4
+    assert all(r["target"]["min_ratio"] == 0.97 and r["target"]["ratio_pass"] is not None for r in floored)
+    assert next(r for r in main if r["impl"] == "lstmkit auto")["status"] == "ok"
     measured = [r for r in main if r["status"] == "ok"]
-    assert {r["impl"] for r in measured} >= {"lstmkit torch loop", "torch.nn.LSTM", "torch.nn.GRU"}
+    assert {r["impl"] for r in measured} >= {"lstmkit auto", "lstmkit torch loop", "torch.nn.LSTM", "torch.nn.GRU"}
     assert all(r["median_ms"] > 0 and r["min_ms"] > 0 and len(r["times_ms"]) == 5 for r in measured)
     assert all(r["ratio_vs_torch"] > 0 and r["gflops"] > 0 for r in measured)
     assert all(r["median_ms"] is None for r in main if r["status"] != "ok")
@@ -218,7 +299,15 @@ def test_suite_end_to_end_tiny(tmp_path, monkeypatch):
     assert all(v["loop_ms"] > 0 for v in result["variants"])
     text = md.read_text()
     assert text.startswith("# Benchmarks\n\nkeep me\n\n" + R.BEGIN_MARKER) and text.endswith(R.END_MARKER + "\n")
-    assert "| tiny (6, 2, 3, 4) | torch.nn.LSTM |" in text
+    assert "| tiny (6, 2, 3, 4) | torch.nn.LSTM |" in text and "| tiny (6, 2, 3, 4) | lstmkit auto |" in text
+    assert "GEMM peak (64x64" in text
+    if result["yardstick"]["fallback"]:
+        assert "Physical peak: not measured" in text and "(the yardstick of this run)" in text
+    else:
+        phys = result["physical_peak"]
+        assert phys["fp32_per_core"] > 0 and phys["fp32"] > 0 and phys["threads"] == 1
+        assert result["yardstick"]["fp32"] == phys["fp32"]
+        assert "GFLOP/s per core" in text and "(information only)" in text and "% fp32 peak" in text
 
 
 def _fake_fused(cls):
@@ -243,7 +332,7 @@ def test_suite_with_a_fused_backend(monkeypatch):
     monkeypatch.setattr(suite, "GRU_CONFIGS", suite.GRU_CONFIGS[:1])
     result = suite.run_suite(shapes={"tiny": TINY}, modes=("training",), repeats=5, warmup=0, keras=False,
                              threads=1, variant_shapes=("tiny",), bf16_shapes=("tiny",),
-                             gemm_n=32)
+                             gemm_n=32, peak_seconds=0.01)
     fused = [r for r in result["main"] if r["impl"] == "lstmkit fused"]
     assert len(fused) == 2 and all(r["status"] == "ok" and r["median_ms"] > 0 for r in fused)
     rows = {(v["family"], v["config"]): v for v in result["variants"]}
@@ -257,5 +346,28 @@ def test_suite_with_a_fused_backend(monkeypatch):
     assert b["bf16_ms"] > 0 and b["max_abs_diff_output"] == 0.0 and b["max_abs_diff_weight_grad"] == 0.0
     assert b["target_pass"] == (b["ratio_vs_torch"] >= suite.BF16_TARGET)
     section = R.render_section(result)
-    assert ">= 2.0x: " in section.split("### bf16 matmul mode")[1]
+    bf16_part = section.split("### bf16 matmul mode")[1]
+    assert ">= 2.50x: " in bf16_part and "% bf16 dot peak" in bf16_part
+    assert all(r["target"] is None for r in result["main"] if r["impl"] == "lstmkit fused")
     assert "fgr is not fused" in section and "per layer-direction" in section and "max abs diff" in section
+
+
+def test_fallback_yardstick_and_failed_floor_list(monkeypatch):
+    """Without the physical peak the GEMM peak is the yardstick and the output says so; an impossible
+    floor is listed with the share of that peak it would need and the > 90% mark."""
+    monkeypatch.setattr(H, "physical_peak", lambda threads, seconds: {
+        "available": False, "error": "RuntimeError: lstmkit: not built", "threads": threads})
+    monkeypatch.setattr(suite, "AUTO_FLOOR", 1000.0)
+    result = suite.run_suite(shapes={"tiny": TINY}, families=("LSTM",), modes=("inference",), repeats=5,
+                             warmup=0, keras=False, threads=1, variant_shapes=(), bf16_shapes=(), gemm_n=16)
+    assert result["yardstick"]["fallback"] and result["yardstick"]["fp32"] == result["gemm_peak"]["fp32"]["gflops"]
+    assert result["gemm_peak"]["role"].startswith("the yardstick")
+    (auto,) = [r for r in result["main"] if r["impl"] == "lstmkit auto"]
+    assert auto["target"]["ratio_pass"] is False and auto["target"]["needs_over_90"] is True
+    text = R.render_section(result)
+    assert "Physical peak: not measured (RuntimeError: lstmkit: not built)" in text
+    assert "% GEMM peak" in text and "(the yardstick of this run)" in text
+    failed = text.split("Failed floors:")[1].split("###")[0]
+    assert "- LSTM inference tiny (lstmkit auto):" in failed
+    assert "< 1000.0x; needs" in failed and "of the fp32 GEMM peak; needs > 90% of the GEMM peak" in failed
+    assert "Floors in this run: 0 PASS, 1 FAIL, 0 not measured." in text
