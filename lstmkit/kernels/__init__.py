@@ -212,16 +212,22 @@ def _stream_is_faster(req: PathRequest) -> bool:
     return _no_grad_wanted(req)
 
 
+#: plain LSTM training at this hidden size or more runs on torch's kernels under "auto"
+NATIVE_TRAINING_MIN_HIDDEN = 512
+
+
 def _native_is_faster(req: PathRequest) -> bool:
-    """``backend="auto"``: plain float32 LSTM inference on CPU with a large per-step GEMM
-    (batch >= 16, hidden >= 128) runs faster on torch's oneDNN kernels than on the fused
-    ones (BENCHMARKS.md: fused 0.74-1.05x there); small and batch-1 shapes, training,
-    variants and extras stay fused. Both compute the same function; this is speed only."""
+    """``backend="auto"``: where torch's oneDNN kernels were measured faster than the fused ones
+    for the plain float32 LSTM on CPU (``bench/bench_routing.py``; BENCHMARKS.md, "Routing"):
+    inference with a large per-step GEMM (batch >= 16, hidden >= 128: fused 0.66-0.91x there)
+    and training at hidden >= 512 (fused 0.78-0.93x; at hidden <= 256 fused wins 1.23-1.30x).
+    Small and batch-1 shapes, the GRU, variants and extras stay on lstmkit's kernels. Both
+    compute the same function; this is speed only."""
     if not req.native_speedup or req.bf16 or req.mask is not None or _capturing(req.x):
         return False
     x = req.x
-    if x.device.type != "cpu" or x.dtype != torch.float32 or x.shape[1] < 16 or req.min_hidden < 128:
+    if x.device.type != "cpu" or x.dtype != torch.float32 or native_blockers(req.spec, **req.extras):
         return False
     if not _no_grad_wanted(req):
-        return False
-    return not native_blockers(req.spec, **req.extras)
+        return req.min_hidden >= NATIVE_TRAINING_MIN_HIDDEN
+    return x.shape[1] >= 16 and req.min_hidden >= 128

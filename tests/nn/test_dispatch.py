@@ -118,3 +118,19 @@ def test_auto_runs_large_plain_lstm_inference_on_torch_kernels(monkeypatch):
         lnn.LSTM(8, 128, proj_size=32)(x)  # oneDNN has no projections: fused
         lnn.LSTM(8, 128, zoneout=0.1).eval()(x)  # an extra: fused
     assert len(calls) == 4 + 2 + 1 + 1 + 1 + 1 and len(native_calls) == 1
+
+
+@pytest.mark.skipif(not fused.available(), reason="lstmkit's fused CPU kernels are not built")
+@pytest.mark.parametrize("family,hidden,want", [("LSTM", 512, "torch"), ("LSTM", 256, "fused"),
+                                                ("GRU", 512, "fused")])
+def test_auto_training_routes_by_measured_hidden_size(family, hidden, want):
+    """Training: torch's kernels for the plain LSTM at hidden >= 512 (measured faster there,
+    bench/bench_routing.py), lstmkit's fused kernels below and for the GRU."""
+    from lstmkit import kernels
+
+    layer = getattr(lnn, family)(4, hidden)
+    x = torch.randn(3, 2, 4, requires_grad=True)
+    assert kernels.choose_path(layer._path_request(x, None)).path == want
+    with torch.no_grad():  # inference at batch 2: the streaming kernel
+        assert kernels.choose_path(layer._path_request(x.detach(), None)).path == "stream"
+    assert kernels.choose_path(lnn.LSTM(4, hidden, peepholes=True)._path_request(x, None)).path == "fused"
