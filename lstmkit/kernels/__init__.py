@@ -97,6 +97,10 @@ def _torch_runs(spec: Spec) -> bool:
     return any(type(spec) is type(p) and replace(spec, name=p.name) == p for p in TORCH_NATIVE_SPECS)
 
 
+#: largest batch ``backend="auto"`` runs whole sequences on the streaming kernel (inference only)
+STREAM_SEQUENCE_MAX_BATCH = 4
+
+
 @dataclass(slots=True)
 class PathRequest:
     """What the choice of execution path depends on, gathered by a module for one call.
@@ -122,9 +126,11 @@ class PathRequest:
     projection: bool = False
     #: the module's parameters (``module.parameters``), read only where gradients matter
     parameters: Callable[[], Iterable[torch.Tensor]] = tuple
-    #: a one-direction stack (no bidirectional, no go_backwards) without lengths: the streaming
-    #: kernel can run it
+    #: a one-direction plain LSTM/GRU stack (no bidirectional, go_backwards, projection, lengths or
+    #: training-mode dropout): the streaming kernel can run it
     streamable: bool = False
+    #: largest batch sent to the streaming kernel (``step()`` asks with a larger one)
+    stream_max_batch: int = STREAM_SEQUENCE_MAX_BATCH
 
 
 @dataclass(slots=True)
@@ -187,27 +193,21 @@ def _capturing(x: torch.Tensor) -> bool:
     return traced.capturing(x)
 
 
-#: largest batch ``backend="auto"`` runs whole sequences on the streaming kernel (inference only)
-STREAM_SEQUENCE_MAX_BATCH = 4
-
-
 def _no_grad_wanted(req: PathRequest) -> bool:
     return not (torch.is_grad_enabled() and (req.x.requires_grad or any(p.requires_grad for p in req.parameters())))
 
 
 def _stream_is_faster(req: PathRequest) -> bool:
-    """``backend="auto"``: plain float32 LSTM/GRU inference on CPU at batch <= 4 runs the
-    streaming kernel (``lstmkit/csrc/stream.cpp``: weights packed once per module, each core's
+    """``backend="auto"``: plain float32 LSTM/GRU inference on CPU at batch <= 4 (``step()``:
+    <= 16) runs the streaming kernel (``lstmkit/csrc/stream.cpp``: weights packed once per module, each core's
     share kept in its L2, one call for the whole sequence), measured faster there than both the
     sequence kernels and torch's (BENCHMARKS.md, "Streaming")."""
     if not req.streamable or req.bf16 or req.mask is not None or _capturing(req.x):
         return False
     x = req.x
-    if x.device.type != "cpu" or x.dtype != torch.float32 or not 0 < x.shape[1] <= STREAM_SEQUENCE_MAX_BATCH:
+    if x.device.type != "cpu" or x.dtype != torch.float32 or not 0 < x.shape[1] <= req.stream_max_batch:
         return False
-    if native_blockers(req.spec, **req.extras) or not isinstance(req.spec, (LSTMSpec, GRUSpec)):
-        return False
-    if not fused.available():
+    if native_blockers(req.spec, **req.extras) or not fused.available():
         return False
     return _no_grad_wanted(req)
 

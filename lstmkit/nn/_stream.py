@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from lstmkit import kernels
-from lstmkit.kernels import fused, stream
+from lstmkit.kernels import stream
 from lstmkit.nn import _checks
 
 #: largest batch the streaming kernel takes; a bigger batch is GEMM-shaped and runs ``forward``
@@ -49,12 +49,13 @@ class StreamingStep:
         if input.dim() not in (1, 2):
             raise ValueError(f"step() takes one time step: input must be (batch, input_size) or (input_size,), "
                              f"got shape {tuple(input.shape)}")
-        if input.dim() == 2 and self._streams(input):
+        streams = self._streams(input)
+        if streams and input.dim() == 2:
             quick = self._quick_step(input, state)
             if quick is not None:  # the generation loop's case: the state step() returned last time
                 return quick
         seq = input.unsqueeze(1 if self.batch_first and input.dim() == 2 else 0)  # a length-1 sequence
-        if not self._streams(input):
+        if not streams:
             output, state = self(seq, state)
             return output.squeeze(1 if self.batch_first and input.dim() == 2 else 0), state
         x, batched = _checks.input_tensor(seq, self.input_size, self.batch_first)  # (1, B, I)
@@ -100,17 +101,8 @@ class StreamingStep:
         return output, final
 
     def _streams(self, x_t: torch.Tensor) -> bool:
-        """Whether this call can take the streaming kernel (see the module docstring)."""
-        if self.family.torch_name not in ("LSTM", "GRU") or self.backend not in ("auto", "fused"):
-            return False
-        if kernels.native_blockers(self.spec, layer_norm=self.layer_norm, proj=bool(self.proj_size),
-                                   recurrent_dropout=self.recurrent_dropout > 0, zoneout=any(self.zoneout)):
-            return False
-        if self.matmul_precision != "fp32" or (self.training and self.dropout > 0):
-            return False
-        if x_t.dtype != torch.float32 or x_t.device.type != "cpu" or not fused.available():
-            return False
-        if x_t.dim() == 2 and not 0 < x_t.shape[0] <= STREAM_MAX_BATCH:
-            return False
-        wants_grad = torch.is_grad_enabled() and (x_t.requires_grad or any(p.requires_grad for p in self.parameters()))
-        return not wants_grad
+        """Whether this step takes the streaming kernel: ``kernels.choose_path`` decides, as for
+        ``forward``, with ``step()``'s larger batch limit (see the module docstring)."""
+        seq = x_t.reshape(1, -1, x_t.shape[-1])  # (1, B, I): the step as a time-major sequence
+        request = self._path_request(seq, None, stream_max_batch=STREAM_MAX_BATCH)
+        return kernels.choose_path(request).path == "stream"

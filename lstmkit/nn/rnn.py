@@ -196,7 +196,8 @@ class RecurrentStack(ExecutionPaths, StreamingStep, nn.Module):
         return _script.prepare_scriptable(self)
 
     # ------------------------------------------------------------------ dispatch
-    def _path_request(self, x: torch.Tensor, mask: torch.Tensor | None, lengths: bool = False) -> kernels.PathRequest:
+    def _path_request(self, x: torch.Tensor, mask: torch.Tensor | None, lengths: bool = False,
+                      stream_max_batch: int = kernels.STREAM_SEQUENCE_MAX_BATCH) -> kernels.PathRequest:
         """The facts ``kernels.choose_path`` decides this call's path on."""
         family = self.family
         return kernels.PathRequest(
@@ -209,6 +210,7 @@ class RecurrentStack(ExecutionPaths, StreamingStep, nn.Module):
             parameters=self.parameters,
             streamable=not (self.bidirectional or self.go_backwards or lengths or self.proj_size)
             and (self.dropout == 0 or not self.training) and family.torch_name in ("LSTM", "GRU"),
+            stream_max_batch=stream_max_batch,
         )
 
     def _flat_weights(self, layers: range) -> list[torch.Tensor]:

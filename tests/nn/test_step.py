@@ -29,6 +29,15 @@ def _initial(kind: str, layers: int, batch: int, hidden: int):
     return (h, torch.randn(layers, batch, hidden)) if kind == "LSTM" else h
 
 
+def _step_through(layer, x: torch.Tensor, state=None):
+    """``layer.step`` over the first axis of ``x``: the stacked outputs and the final state."""
+    outs = []
+    for x_t in x:
+        out, state = layer.step(x_t, state)
+        outs.append(out)
+    return torch.stack(outs), state
+
+
 @pytest.fixture
 def spy(monkeypatch):
     """Counts calls of the streaming kernel (whole sequences or single steps)."""
@@ -51,11 +60,8 @@ def test_steps_equal_forward_and_torch(kind, input_size, hidden, layers, batch, 
         want, want_state = ref(x.transpose(0, 1) if batch_first else x, state0)
         if batch_first:
             want = want.transpose(0, 1)
-        state, outs = state0, []
-        for t in range(x.shape[0]):
-            out, state = ours.step(x[t], state)
-            outs.append(out)
-    torch.testing.assert_close(torch.stack(outs), want, **TOL)
+        got, state = _step_through(ours, x, state0)
+    torch.testing.assert_close(got, want, **TOL)
     for got, exp in zip(state if kind == "LSTM" else (state,), want_state if kind == "LSTM" else (want_state,)):
         torch.testing.assert_close(got, exp, **TOL)
     fast = fused.available() and batch <= STREAM_MAX_BATCH
@@ -68,12 +74,9 @@ def test_unbatched_and_no_state(kind):
     x = torch.randn(6, 3)
     with torch.inference_mode():
         want, _ = ref(x)
-        state, outs = None, []
-        for t in range(6):
-            out, state = ours.step(x[t], state)
-            outs.append(out)
-    assert outs[0].shape == (24,)
-    torch.testing.assert_close(torch.stack(outs), want, **TOL)
+        got, state = _step_through(ours, x)
+    assert got.shape == (6, 24)
+    torch.testing.assert_close(got, want, **TOL)
     h = state[0] if kind == "LSTM" else state
     assert h.shape == (2, 24)
 
@@ -106,11 +109,8 @@ def test_variants_and_extras_take_the_layer_path(kwargs, spy):
     x = torch.randn(5, 2, 3)
     with torch.no_grad():
         want, _ = layer(x)
-        state, outs = None, []
-        for t in range(5):
-            out, state = layer.step(x[t], state)
-            outs.append(out)
-    torch.testing.assert_close(torch.stack(outs), want, **TOL)
+        got, _ = _step_through(layer, x)
+    torch.testing.assert_close(got, want, **TOL)
     assert len(spy) == (0 if "dropout" not in kwargs else 6)  # eval: a plain stack (5 steps + the forward)
 
 
