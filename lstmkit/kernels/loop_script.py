@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
+from lstmkit.kernels.exporting import in_onnx_export
+
 State = tuple[Tensor, ...]
 #: ``(gx_t, state, m_t or None, prev_out or None) -> (output_t, new_state)``: one time step
 Body = Callable[[Tensor, State, "Tensor | None", "Tensor | None"], tuple[Tensor, State]]
@@ -36,7 +38,7 @@ Body = Callable[[Tensor, State, "Tensor | None", "Tensor | None"], tuple[Tensor,
 
 def exporting() -> bool:
     """Whether this call is being traced by torch.onnx's TorchScript exporter."""
-    return torch.onnx.is_in_onnx_export() and torch.jit.is_tracing()
+    return in_onnx_export() and torch.jit.is_tracing()
 
 
 @contextlib.contextmanager

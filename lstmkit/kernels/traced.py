@@ -43,6 +43,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from lstmkit.cells.spec import GRUSpec, LSTMSpec
 from lstmkit.kernels import fused, fused_gru, masks, native
+from lstmkit.kernels.exporting import in_onnx_export
 from lstmkit.kernels.fused import LSTMConfig, LSTMOperands
 from lstmkit.kernels.fused_gru import GRUConfig, GRUOperands
 
@@ -52,7 +53,7 @@ def capturing(x: torch.Tensor) -> bool:
     ``torch.jit.trace``, or fake tensors from a non-strict export) rather than run eagerly."""
     # ~0.2 us on an eager call (a plain Tensor); fake and functional tensors are subclasses.
     # An ONNX export is routed to torch's own ops instead (choose_path), which ONNX maps to its LSTM/GRU/RNN.
-    if torch.onnx.is_in_onnx_export():
+    if in_onnx_export():
         return False
     return torch.jit.is_tracing() or torch.compiler.is_compiling() or (type(x) is not torch.Tensor and is_fake(x))
 
