@@ -262,16 +262,21 @@ def render_section(result: dict[str, Any]) -> str:
     bf16 = result["bf16"]
     lines += ["### bf16 matmul mode (LSTM training)", ""]
     if bf16["rows"]:
-        heads = ["shape", "bf16 ms", "fp32 fused ms", "torch.nn ms", "torch.nn / bf16", "bf16 GFLOP/s",
+        heads = ["shape", "bf16 ms (auto)", "auto runs", "fused bf16 ms", "fp32 fused ms", "torch.nn ms",
+                 "torch.nn / bf16", "bf16 GFLOP/s",
                  pct_head, "% bf16 dot peak", "max abs diff output", "max abs diff weight grad", "floor"]
         body = [[r["shape"], cell(r["error"]), *[""] * (len(heads) - 2)] if "error" in r else
-                [r["shape"], fmt(r["bf16_ms"]), fmt(r["fp32_ms"]), fmt(r["nn_ms"]),
+                [r["shape"], fmt(r["bf16_ms"]), r.get("bf16_path", "fused bf16"), fmt(r.get("fused_bf16_ms")),
+                 fmt(r["fp32_ms"]), fmt(r["nn_ms"]),
                  "-" if r["ratio_vs_torch"] is None else f"{r['ratio_vs_torch']:.2f}x",
                  fmt(r.get("gflops"), 1), fmt(r.get("pct_peak"), 1), fmt(r.get("pct_bf16_peak"), 1),
                  f"{r['max_abs_diff_output']:.2e}", f"{r['max_abs_diff_weight_grad']:.2e}",
                  _target_cell(r.get("target"), peak)]
                 for r in bf16["rows"]]
-        lines += [f"GFLOP/s by the LSTM training FLOP model; {pct_head} is a share of {peak} (as in the tables "
+        lines += ["bf16 ms is `backend=\"auto\"` (the default, which the floor judges): on a CPU with AMX tiles it "
+                  "runs torch's bfloat16 LSTM (oneDNN's AMX GEMMs), elsewhere lstmkit's fused bf16 kernels; "
+                  "fused bf16 ms is the fused kernels on every CPU.",
+                  f"GFLOP/s by the LSTM training FLOP model; {pct_head} is a share of {peak} (as in the tables "
                   "above, for comparability), % bf16 dot peak of the physical bf16 dot-product peak at the same "
                   "threads ('-': the CPU has none; AMX tiles, where present, run above it: see the bf16 GEMM "
                   "line). Whether the floor needs > 90% is judged by the largest of the fp32 peak, the bf16 dot "

@@ -192,11 +192,15 @@ def compare_config(family: str, name: str, shape: Shape, cfg: Config, ctx: Conte
 
 
 def compare_bf16(name: str, shape: Shape, ctx: Context) -> dict[str, Any]:
-    """bf16 matmul mode vs fp32 fused (same weights and input): speed, and what it costs in accuracy."""
+    """bf16 matmul mode vs fp32 fused (same weights and input): speed, and what it costs in accuracy.
+    Two bf16 paths: ``backend="auto"`` (the default; torch's bf16 LSTM on a CPU with AMX, else
+    the fused kernels), which the floor judges, and the fused kernels themselves."""
     torch.manual_seed(0)
     m32 = lstmkit_module("LSTM", shape, "fused")
-    m16 = lstmkit_module("LSTM", shape, "fused", matmul_precision="bf16")
+    m16 = lstmkit_module("LSTM", shape, "auto", matmul_precision="bf16")
+    f16 = lstmkit_module("LSTM", shape, "fused", matmul_precision="bf16")
     m16.load_state_dict(m32.state_dict())
+    f16.load_state_dict(m32.state_dict())
     x = torch.randn(shape.T, shape.B, shape.I, requires_grad=True)
     grads = Grads()
     outs, wgrads = [], []
@@ -211,12 +215,22 @@ def compare_bf16(name: str, shape: Shape, ctx: Context) -> dict[str, Any]:
     res = H.measure(f"bf16 LSTM training {name}", {
         "torch.nn.LSTM": lambda: torch_bench(torch.nn.LSTM(shape.I, shape.H), x, "training", grads),
         "fused fp32": lambda: torch_bench(m32, x, "training", grads),
-        "fused bf16": lambda: torch_bench(m16, x, "training", grads),
+        "auto bf16": lambda: torch_bench(m16, x, "training", grads),
+        "fused bf16": lambda: torch_bench(f16, x, "training", grads),
     }, ctx.repeats, ctx.warmup)
     ms = {k: v.get("median_ms") for k, v in res.items()}
-    return {"shape": name, "bf16_ms": ms["fused bf16"], "fp32_ms": ms["fused fp32"], "nn_ms": ms["torch.nn.LSTM"],
-            **bf16_scores(shape, ms["torch.nn.LSTM"], ms["fused bf16"], ctx),
+    return {"shape": name, "bf16_ms": ms["auto bf16"], "fused_bf16_ms": ms["fused bf16"], "fp32_ms": ms["fused fp32"],
+            "nn_ms": ms["torch.nn.LSTM"], "bf16_path": kernels_path(m16, x),
+            **bf16_scores(shape, ms["torch.nn.LSTM"], ms["auto bf16"], ctx),
             "max_abs_diff_output": out_diff, "max_abs_diff_weight_grad": grad_diff}
+
+
+def kernels_path(module: torch.nn.Module, x: torch.Tensor) -> str:
+    """Which kernels ``module`` runs ``x`` on (``kernels.choose_path``), in words for the table."""
+    from lstmkit import kernels
+
+    path = kernels.choose_path(module._path_request(x, None, lengths=False)).path
+    return {"torch": "torch bf16 (AMX)", "fused": "fused bf16"}.get(path, path)
 
 
 def bf16_scores(shape: Shape, nn_ms: float | None, bf16_ms: float | None, ctx: Context) -> dict[str, Any]:

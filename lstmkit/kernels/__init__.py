@@ -24,6 +24,7 @@ import torch
 
 from lstmkit.cells.spec import GRUSpec, LSTMSpec, RNNSpec
 from lstmkit.kernels import fused
+from lstmkit.kernels.exporting import in_onnx_export
 from lstmkit.kernels.loop import mask_spans
 
 Spec = LSTMSpec | GRUSpec | RNNSpec
@@ -118,7 +119,7 @@ class PathRequest:
     #: why lstmkit's fused kernels cannot run this cell family at all; None: they can
     fused_unsupported: str | None = None
     single_step: bool = False  #: a cell: no recurrence to fuse, so backend="fused" acts as "auto"
-    bf16: bool = False  #: matmul_precision="bf16", a mode of the fused LSTM kernels
+    bf16: bool = False  #: matmul_precision="bf16": the fused LSTM kernels, or torch's bf16 LSTM on AMX
     #: a configuration where torch's kernels were measured faster (plain LSTM, no projection)
     native_speedup: bool = False
     min_hidden: int = 0  #: the smallest hidden size of the stack
@@ -154,11 +155,11 @@ def choose_path(req: PathRequest) -> PathChoice:
     """
     if req.single_step:
         return PathChoice(resolve_backend(req.backend, native_blockers(req.spec, **req.extras)))
-    if torch.onnx.is_in_onnx_export() and req.backend in ("auto", "fused"):  # the C++ ops have no ONNX form:
+    if in_onnx_export() and req.backend in ("auto", "fused"):  # the C++ ops have no ONNX form:
         # torch's kernels export as ONNX LSTM/GRU/RNN, anything else as the loop (an ONNX Loop, loop_script)
         native = not native_blockers(req.spec, **req.extras, mask=req.mask is not None) and not req.projection
         return PathChoice("torch" if native else "reference")
-    if req.backend == "auto" and _native_is_faster(req):
+    if req.backend == "auto" and (_native_is_faster(req) or _native_bf16_is_faster(req)):
         return PathChoice("torch")
     if req.backend == "auto" and _stream_is_faster(req):
         return PathChoice("stream")
@@ -210,6 +211,26 @@ def _stream_is_faster(req: PathRequest) -> bool:
     if native_blockers(req.spec, **req.extras) or not fused.available():
         return False
     return _no_grad_wanted(req)
+
+
+def _native_bf16_is_faster(req: PathRequest) -> bool:
+    """``backend="auto"`` with ``matmul_precision="bf16"``: on a CPU with AMX tiles, torch's
+    oneDNN LSTM in bfloat16 (AMX GEMMs) was measured about 2x lstmkit's fused bf16 kernels
+    (AVX-512 ``vdpbf16ps``) at the char-rnn and textgen shapes (BENCHMARKS.md, "bf16"), so
+    the plain LSTM takes it there (``native.rnn(..., precision="bf16")``: the float32 weights
+    are cast per call, gradients reach them in float32). Without AMX the fused kernels run."""
+    if not (req.bf16 and req.native_speedup) or req.mask is not None or _capturing(req.x):
+        return False
+    x = req.x
+    if x.device.type != "cpu" or x.dtype != torch.float32 or native_blockers(req.spec, **req.extras):
+        return False
+    return has_amx()
+
+
+def has_amx() -> bool:
+    """Whether this CPU has AMX tiles (Intel Sapphire Rapids and later)."""
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe and probe())
 
 
 #: plain LSTM training at this hidden size or more runs on torch's kernels under "auto"

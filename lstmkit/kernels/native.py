@@ -34,20 +34,30 @@ def rnn(
     training: bool,
     bidirectional: bool,
     batch_sizes: torch.Tensor | None = None,
+    precision: str = "fp32",
 ) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
     """Run a whole stack through torch's kernel ``STACKS[kernel]`` on time-major input.
 
     ``x`` is (T, B, I), or the ``data`` of a PackedSequence when ``batch_sizes`` is given;
     ``hx`` is (L*D, B, R) ((h, c) for the LSTM, c being (L*D, B, H)) in that batch order.
     Returns the output and the final state in the form ``hx`` had.
+
+    ``precision="bf16"`` runs torch's kernel in bfloat16 (oneDNN's AMX GEMMs where the CPU has
+    them): input, state and weights are cast on the way in (gradients reach the float32
+    weights through the casts), outputs and states cast back to the input's dtype.
     """
     fn = STACKS[kernel]
+    dtype = x.dtype
+    if precision == "bf16":
+        low = torch.bfloat16
+        x, flat_weights = x.to(low), [w.to(low) for w in flat_weights]
+        hx = tuple(h.to(low) for h in hx) if isinstance(hx, tuple) else hx.to(low)
     if batch_sizes is None:
         result = fn(x, hx, flat_weights, bias, num_layers, dropout, training, bidirectional, False)
     else:
         result = fn(x, batch_sizes, hx, flat_weights, bias, num_layers, dropout, training, bidirectional)
-    states = tuple(result[1:])  # (h,) or (h, c)
-    return result[0], states if len(states) > 1 else states[0]
+    out, *states = (r.to(dtype) for r in result)  # states: [h] or [h, c]
+    return out, tuple(states) if len(states) > 1 else states[0]
 
 
 def cell(kernel: str, x: torch.Tensor, state: tuple[torch.Tensor, ...], w_ih: torch.Tensor, w_hh: torch.Tensor,

@@ -45,7 +45,7 @@ class ExecutionPaths:
     zoneout: tuple[float, ...]  #: per state (h, c), eval rates / training probabilities
     go_backwards: bool  #: Keras: process reversed, outputs in processing order
     masked_output: str  #: "zero" or "carry": what a masked step outputs
-    matmul_precision: str  #: "fp32" or "bf16" (fused LSTM)
+    matmul_precision: str  #: "fp32" or "bf16" (LSTM: fused kernels, or torch's bf16 LSTM on AMX)
     training: bool  #: torch.nn.Module's mode
 
     # ---------------------------------------------------------------- layout (host methods)
@@ -93,7 +93,7 @@ class ExecutionPaths:
                 data, out_state = native.rnn(
                     family.native_name(self.spec), data, family.torch_state(tuple(hx)), self._flat_weights(group),
                     bias=self.bias, num_layers=len(group), dropout=self.dropout, training=self.training,
-                    bidirectional=self.bidirectional, batch_sizes=batch_sizes,
+                    bidirectional=self.bidirectional, batch_sizes=batch_sizes, precision=self.matmul_precision,
                 )
             if group.stop < self.num_layers and self.dropout and self.training:
                 data = F.dropout(data, self.dropout, True)

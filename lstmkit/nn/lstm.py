@@ -36,11 +36,13 @@ _EXTRAS_DOC = """
             they can run the configuration, cuDNN on CUDA; else the plain-torch loop), "fused"
             (only lstmkit's fused CPU kernels; error if they cannot run), "torch" (only torch's
             kernels; error if an extra needs more), "reference" (always the loop).
-        matmul_precision: "fp32" (default) or "bf16" (LSTM, fused path): the large GEMMs (the
-            input projection, its backward and the recurrent weight gradient) run in bfloat16
-            with float32 accumulation, several times faster on CPUs with AVX512-BF16/AMX; the
-            recurrence itself stays float32. Costs ~3 significant digits in those products
-            (measured in BENCHMARKS.md). Opt-in.
+        matmul_precision: "fp32" (default) or "bf16" (LSTM; backend "auto" or "fused"): on the
+            fused kernels the large GEMMs (the input projection, its backward and the recurrent
+            weight gradient) run in bfloat16 with float32 accumulation (AVX512-BF16); the
+            recurrence itself stays float32. Under "auto" on a CPU with AMX tiles, the plain LSTM
+            runs torch's own bfloat16 LSTM instead (oneDNN's AMX GEMMs, about 2x the fused bf16
+            kernels there; weights cast per call, gradients reach them in float32). Costs ~3
+            significant digits in those products (measured in BENCHMARKS.md). Opt-in.
 """
 
 

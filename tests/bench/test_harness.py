@@ -343,7 +343,9 @@ def test_suite_with_a_fused_backend(monkeypatch):
     assert bi["per_layer_direction"] and bi["rel_plain"] > 0 and bi["speedup"] > 0
     assert result["bf16"]["status"] == "measured"
     (b,) = result["bf16"]["rows"]
-    assert b["bf16_ms"] > 0 and b["max_abs_diff_output"] == 0.0 and b["max_abs_diff_weight_grad"] == 0.0
+    # the fake runs fp32 on every path: reference loop (fused) vs backend="auto" differ by rounding only
+    assert b["bf16_ms"] > 0 and b["fused_bf16_ms"] > 0 and b["bf16_path"]
+    assert b["max_abs_diff_output"] < 1e-5 and b["max_abs_diff_weight_grad"] < 1e-5
     assert b["target_pass"] == (b["ratio_vs_torch"] >= suite.BF16_TARGET)
     section = R.render_section(result)
     bf16_part = section.split("### bf16 matmul mode")[1]
