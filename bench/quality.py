@@ -128,13 +128,19 @@ def render(result: dict[str, Any]) -> str:
 def merge(previous: dict[str, Any] | None, fresh: list[dict[str, Any]], command: str) -> dict[str, Any]:
     """The fresh rows, plus the earlier rows (same app and metric) that this run did not redo (the
     long text-generation run when ``--long`` was not given, an app left out); the commands that made them."""
-    redone = {(r["app"], r["metric"]) for r in fresh}
-    kept = [r for r in (previous or {}).get("rows", []) if (r["app"], r["metric"]) not in redone]
+    redone = {_row_key(r) for r in fresh}
+    kept = [r for r in (previous or {}).get("rows", []) if _row_key(r) not in redone]
     commands = [c for c in (previous or {}).get("commands", []) if c != command] if kept else []
     return {"date": dt.datetime.now().isoformat(timespec="seconds"),
             "machine": f"{platform.processor() or platform.machine()}, {_cores()} cores, Python "
                        f"{platform.python_version()}",
             "rows": kept + fresh, "commands": [*commands, command]}
+
+
+def _row_key(row: dict[str, Any]) -> tuple[str, str]:
+    """Which row a fresh one replaces: its ``key`` where the metric's text names a setting that
+    may change (the long run's step count), else the metric."""
+    return row["app"], row.get("key") or row["metric"]
 
 
 def _cores() -> int:

@@ -1,5 +1,5 @@
 """The learning-rate schedule and the training settings around it: warm-up, decay, config checks,
-old checkpoints, determinism on the default (fused, bf16) kernels, and the validation carve-out."""
+old checkpoints, determinism on the default (auto, bf16) kernels, and the validation carve-out."""
 
 import importlib.util
 import json
@@ -62,7 +62,7 @@ def test_fit_follows_the_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp32"])
-def test_same_seed_same_training_on_the_fused_kernels(precision: str) -> None:
+def test_same_seed_same_training_on_the_default_kernels(precision: str) -> None:
     config = TextGenConfig(**{**TINY.__dict__, "precision": precision})
     runs = [TextGenerator(Vocab.from_text(TEXT), config, seed=seed) for seed in (3, 3, 4)]
     histories = [g.fit(TEXT, steps=6, verbose=0, log_every=2)["bpc"] for g in runs]

@@ -41,6 +41,14 @@ def test_merge_keeps_rows_not_rerun_and_replaces_the_rest():
     assert merged["commands"] == ["python bench/quality.py --long", "python bench/quality.py --apps textgen"]
 
 
+def test_merge_replaces_a_keyed_row_whose_metric_text_changed():
+    """The long run's metric names its step count: a rerun with other steps replaces it by key."""
+    old = {**_row("textgen", "long run (--steps 13000)", 2.03, False), "key": "long run"}
+    new = {**_row("textgen", "long run (--steps 18000)", 2.02, False), "key": "long run"}
+    merged = Q.merge({"rows": [old, _row("forecast", "MAE", 1.0, True)], "commands": ["a"]}, [new], "b")
+    assert [r["metric"] for r in merged["rows"]] == ["MAE", "long run (--steps 18000)"]
+
+
 def test_merge_without_previous_rows_has_only_this_command():
     merged = Q.merge(None, [_row("forecast", "MAE", 1.0, True)], "cmd")
     assert merged["commands"] == ["cmd"] and len(merged["rows"]) == 1

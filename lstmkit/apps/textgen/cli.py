@@ -64,11 +64,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--clip-norm", type=float_in(0.0), default=d.clip_norm,
                        help=f"clip the gradient's global norm to this; 0 turns clipping off (default: {d.clip_norm:g})")
     train.add_argument("--precision", choices=("bf16", "fp32"), default=d.precision,
-                       help="matrix products while training: bf16 (lstmkit's fused kernels, faster; the weights stay "
-                            f"float32, scoring is float32) or fp32 (default: {d.precision})")
-    train.add_argument("--backend", choices=("fused", "torch"), default=d.backend,
-                       help="training kernels: lstmkit's fused ones or torch's (needs --precision fp32; default: "
-                            f"{d.backend})")
+                       help="matrix products while training: bf16 (faster; the weights stay float32, scoring is "
+                            f"float32) or fp32 (default: {d.precision})")
+    train.add_argument("--backend", choices=("auto", "fused", "torch"), default=d.backend,
+                       help="training kernels: auto (the measured fastest: with bf16, torch's bfloat16 LSTM on a CPU "
+                            "with AMX, else lstmkit's fused kernels), fused, or torch's (needs --precision fp32; "
+                            f"default: {d.backend})")
     add_common(train, epochs=1, out=DEFAULT_OUT)
     for action in train._actions:  # --epochs counts only when no other budget is given
         if action.dest == "epochs":

@@ -14,9 +14,11 @@ from lstmkit.apps.textgen.schedule import SCHEDULES
 from lstmkit.errors import AppError
 
 #: The documented long run: ``lstmkit textgen train --steps LONG_RUN_STEPS --eval-chars 0`` with every
-#: other setting its default, about 19 minutes of training on 2 idle cores (87 ms per step of
-#: 64 x 50 characters for 1x512, measured; 1x256 at batch 32 is 17 ms/step, 1x384 31 ms, 2x256 41 ms).
-LONG_RUN_STEPS = 13_000
+#: other setting its default. Measured per step of 64 x 50 characters for 1x512: 67 ms on 2 idle
+#: cores of an Intel Xeon with AMX (torch's bf16 LSTM; 20 minutes for the run), 87 ms on AMD Zen 4
+#: (lstmkit's fused bf16 kernels; 26 minutes). There 1x256 at batch 32 is 17 ms/step, 1x384 31 ms,
+#: 2x256 41 ms.
+LONG_RUN_STEPS = 18_000
 
 
 @dataclass
@@ -44,7 +46,7 @@ class TextGenConfig:
     clip_norm: float = 5.0
     schedule: str = "cosine"
     warmup_steps: int = 0
-    backend: str = "fused"
+    backend: str = "auto"
     precision: str = "bf16"
 
     def __post_init__(self) -> None:
@@ -55,7 +57,7 @@ class TextGenConfig:
         if self.precision not in ("fp32", "bf16"):
             raise AppError(f"unknown precision {self.precision!r}: expected 'fp32' or 'bf16'")
         if self.precision == "bf16" and self.backend not in ("fused", "auto"):
-            raise AppError(f"precision 'bf16' runs on the fused kernels: expected backend 'fused', got "
+            raise AppError(f"precision 'bf16' runs on backend 'auto' or 'fused', got "
                            f"{self.backend!r} (use --precision fp32 with it)")
         for name in ("dropout", "output_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
