@@ -179,6 +179,44 @@ void check_layer(const at::Tensor& t, std::initializer_list<int64_t> shape, cons
               ", expected ", at::IntArrayRef(shape));
 }
 
+// Threads for a call: one below kParallelBytes of weights (or inside a parallel region), else
+// as many as torch's and the blocks of the narrowest layer allow.
+int threads_for(int64_t weight_bytes, int64_t min_blocks) {
+  return (weight_bytes < kParallelBytes || omp_in_parallel())
+             ? 1
+             : (int)std::min<int64_t>(at::get_num_threads(), min_blocks);
+}
+
+// T steps of the stack over x0 (T, B, K_in of layer 0): the last layer's h at every step into
+// y (T, B, H_last). One parallel region; the threads meet once per layer per step.
+void run_stack(const std::vector<LayerArgs>& layers, int64_t T, int64_t B, const float* x0, float* y, int nt,
+               int64_t gates) {
+  if (B == 0 || T == 0) return;
+  const int64_t n_layers = (int64_t)layers.size();
+#pragma omp parallel num_threads(nt)
+  {
+    const int j = omp_get_thread_num(), n = omp_get_num_threads();
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t l = 0; l < n_layers; ++l) {
+        const LayerArgs& L = layers[l];
+        const float* in = l == 0 ? x0 + t * B * L.K_in : layers[l - 1].h[(t + 1) % 2];
+        const int64_t p0 = L.blocks * j / n, p1 = L.blocks * (j + 1) / n;
+        if (gates == 4)
+          run_blocks<4>(L, B, in, t, p0, p1);
+        else
+          run_blocks<3>(L, B, in, t, p0, p1);
+        if (l == n_layers - 1) {  // this thread's units of the output row
+          const int64_t u0 = std::min(L.H, p0 * kBlock), u1 = std::min(L.H, p1 * kBlock);
+          const float* hn = L.h[(t + 1) % 2];
+          for (int64_t b = 0; b < B; ++b)
+            std::memcpy(y + (t * B + b) * L.H + u0, hn + b * L.H + u0, sizeof(float) * (u1 - u0));
+        }
+#pragma omp barrier
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // A unidirectional stack over x (T, B, I): the last layer's h at every step (T, B, H_last) and
@@ -218,37 +256,8 @@ std::tuple<at::Tensor, std::vector<at::Tensor>, std::vector<at::Tensor>> stream_
     min_blocks = std::min(min_blocks, blocks);
     K_in = H;
   }
-  const int64_t H_last = layers.back().H;
-  at::Tensor out = at::empty({T, B, H_last}, x.options());
-  if (B > 0 && T > 0) {
-    const int nt = (weight_bytes < kParallelBytes || omp_in_parallel())
-                       ? 1
-                       : (int)std::min<int64_t>(at::get_num_threads(), min_blocks);
-    const float* x0 = x.data_ptr<float>();
-    float* y = out.data_ptr<float>();
-#pragma omp parallel num_threads(nt)
-    {
-      const int j = omp_get_thread_num(), n = omp_get_num_threads();
-      for (int64_t t = 0; t < T; ++t) {
-        for (int64_t l = 0; l < n_layers; ++l) {
-          const LayerArgs& L = layers[l];
-          const float* in = l == 0 ? x0 + t * B * L.K_in : layers[l - 1].h[(t + 1) % 2];
-          const int64_t p0 = L.blocks * j / n, p1 = L.blocks * (j + 1) / n;
-          if (gates == 4)
-            run_blocks<4>(L, B, in, t, p0, p1);
-          else
-            run_blocks<3>(L, B, in, t, p0, p1);
-          if (l == n_layers - 1) {  // this thread's units of the output row
-            const int64_t u0 = std::min(L.H, p0 * kBlock), u1 = std::min(L.H, p1 * kBlock);
-            const float* hn = L.h[(t + 1) % 2];
-            for (int64_t b = 0; b < B; ++b)
-              std::memcpy(y + (t * B + b) * L.H + u0, hn + b * L.H + u0, sizeof(float) * (u1 - u0));
-          }
-#pragma omp barrier
-        }
-      }
-    }
-  }
+  at::Tensor out = at::empty({T, B, layers.back().H}, x.options());
+  run_stack(layers, T, B, x.data_ptr<float>(), out.data_ptr<float>(), threads_for(weight_bytes, min_blocks), gates);
   std::vector<at::Tensor> h_out;
   for (auto& buf : bufs) h_out.push_back(buf[T % 2].clone());
   return {out, h_out, c_out};
@@ -260,16 +269,46 @@ std::tuple<at::Tensor, std::vector<at::Tensor>, std::vector<at::Tensor>> stream_
 std::tuple<at::Tensor, at::Tensor, at::Tensor> stream_step(const at::Tensor& x, const at::Tensor& h0,
                                                            const at::Tensor& c0, at::TensorList wx, at::TensorList wh,
                                                            at::TensorList bx, at::TensorList bh, int64_t gates) {
+  // Called once per generated token: no per-layer tensors, no ping-pong buffers. Each layer
+  // reads its h from h0 and writes h_n (distinct memory), c is updated in place in c_n (a copy
+  // of c0), and the last layer's h is copied into the output.
+  TORCH_CHECK(gates == 3 || gates == 4, "stream_step: gates must be 3 (GRU) or 4 (LSTM), got ", gates);
   TORCH_CHECK(x.dim() == 2 && h0.dim() == 3, "stream_step: x must be (batch, input_size) and h0 (layers, batch, hidden)");
-  std::vector<at::Tensor> h = h0.unbind(0), c;
+  const int64_t n_layers = h0.size(0), B = h0.size(1), H = h0.size(2), GB = gates * kBlock;
+  const int64_t blocks = (H + kBlock - 1) / kBlock;
+  TORCH_CHECK(x.size(0) == B, "stream_step: x has batch ", x.size(0), ", h0 has batch ", B);
+  TORCH_CHECK(x.scalar_type() == at::kFloat && h0.scalar_type() == at::kFloat && x.device().is_cpu() &&
+                  h0.device().is_cpu(),
+              "stream_step: x and h0 must be float32 CPU tensors");
+  TORCH_CHECK(n_layers >= 1 && (int64_t)wx.size() == n_layers && (int64_t)wh.size() == n_layers &&
+                  (int64_t)bx.size() == n_layers && (int64_t)bh.size() == n_layers,
+              "stream_step: one wx, wh, bx, bh per layer of h0");
+  const at::Tensor xc = x.contiguous(), hc = h0.contiguous();
+  at::Tensor h_n = at::empty_like(hc), c_n = at::empty({0}, x.options());
   if (gates == 4) {
-    TORCH_CHECK(c0.sizes() == h0.sizes(), "stream_step: c0 must have h0's shape ", h0.sizes(), ", got ", c0.sizes());
-    c = c0.unbind(0);
+    TORCH_CHECK(c0.sizes() == h0.sizes() && c0.scalar_type() == at::kFloat,
+                "stream_step: c0 must be float32 with h0's shape ", h0.sizes(), ", got ", c0.sizes());
+    c_n = c0.contiguous().clone();
   }
-  for (auto& t : h) t = t.contiguous();
-  for (auto& t : c) t = t.contiguous();
-  auto [out, h_n, c_n] = stream_forward(x.unsqueeze(0).contiguous(), h, c, wx, wh, bx, bh, gates);
-  return {out[0], at::stack(h_n), gates == 4 ? at::stack(c_n) : at::empty({0}, x.options())};
+  std::vector<LayerArgs> layers;
+  layers.reserve(n_layers);
+  int64_t K_in = x.size(1), weight_bytes = 0;
+  float* hp = hc.data_ptr<float>();
+  float* hn = h_n.data_ptr<float>();
+  for (int64_t l = 0; l < n_layers; ++l) {
+    check_layer(wx[l], {blocks, K_in, GB}, "wx", l);
+    check_layer(wh[l], {blocks, H, GB}, "wh", l);
+    check_layer(bx[l], {blocks, GB}, "bx", l);
+    check_layer(bh[l], {blocks, GB}, "bh", l);
+    layers.push_back({K_in, H, blocks, wx[l].data_ptr<float>(), wh[l].data_ptr<float>(), bx[l].data_ptr<float>(),
+                      bh[l].data_ptr<float>(), {hp + l * B * H, hn + l * B * H},
+                      gates == 4 ? c_n.data_ptr<float>() + l * B * H : nullptr});
+    weight_bytes += (wx[l].numel() + wh[l].numel()) * 4 * ((B + kRows - 1) / kRows);
+    K_in = H;
+  }
+  at::Tensor out = at::empty({B, H}, x.options());
+  run_stack(layers, 1, B, xc.data_ptr<float>(), out.data_ptr<float>(), threads_for(weight_bytes, blocks), gates);
+  return {out, h_n, c_n};
 }
 
 }  // namespace lstmkit

@@ -74,6 +74,11 @@ class StreamWeights:
             self._key = key
         return self._packed
 
+    def if_current(self, layers: Sequence[dict[str, torch.Tensor]]) -> tuple[list[torch.Tensor], ...] | None:
+        """The packed weights if they are current, else None (the key computed once: ``step()``'s
+        per-token check)."""
+        return self._packed if self._packed is not None and self._key_of(layers) == self._key else None
+
 
 def _require() -> None:
     if not fused.available():

@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 
 from lstmkit import kernels
-from lstmkit.kernels import stream
+from lstmkit.kernels import stream, traced
+from lstmkit.kernels.exporting import in_onnx_export
 from lstmkit.nn import _checks
 
 #: largest batch the streaming kernel takes; a bigger batch is GEMM-shaped and runs ``forward``
@@ -49,7 +50,7 @@ class StreamingStep:
         if input.dim() not in (1, 2):
             raise ValueError(f"step() takes one time step: input must be (batch, input_size) or (input_size,), "
                              f"got shape {tuple(input.shape)}")
-        streams = self._streams(input)
+        streams = self._streams_memo(input)
         if streams and input.dim() == 2:
             quick = self._quick_step(input, state)
             if quick is not None:  # the generation loop's case: the state step() returned last time
@@ -76,11 +77,12 @@ class StreamingStep:
                 isinstance(t, torch.Tensor) and t.shape == shape and t.dtype == x.dtype and t.device == x.device
                 for t in parts):
             return None
-        layers = [self.layer_params(layer, 0) for layer in range(self.num_layers)]
-        if cache.gates != gates or not cache.current(layers):
+        params = self._parameters  # as layer_params, without Module.__getattr__ per tensor
+        layers = [{key: params[name] for key, name in self._keys[layer][0]} for layer in range(self.num_layers)]
+        packed = cache.if_current(layers) if cache.gates == gates else None
+        if packed is None:
             return None
-        out, h, c = stream.step(x.contiguous(), parts[0].contiguous(),
-                                parts[1].contiguous() if gates == 4 else None, cache.get(layers), gates)
+        out, h, c = stream.step(x, parts[0], parts[1] if gates == 4 else None, packed, gates)
         return out, ((h, c) if gates == 4 else h)
 
     def _run_stream(self, x: torch.Tensor, states: list[list[tuple[torch.Tensor, ...]]]):
@@ -99,6 +101,21 @@ class StreamingStep:
         output, h_n, c_n = stream.run(x, h, c, packed, gates)
         final = [[(hn, cn)] for hn, cn in zip(h_n, c_n)] if gates == 4 else [[(hn,)] for hn in h_n]
         return output, final
+
+    def _streams_memo(self, x_t: torch.Tensor) -> bool:
+        """``_streams``, remembered between tokens while nothing it reads can have changed: under
+        no_grad, not captured or exported, same module settings, input dtype, device and batch.
+        Why: the decision costs as much as the kernel's own overhead at batch 1."""
+        if torch.is_grad_enabled() or traced.capturing(x_t) or in_onnx_export():
+            return self._streams(x_t)
+        key = (self.training, self.backend, self.matmul_precision, self.dropout, x_t.dtype, x_t.device,
+               x_t.shape[:-1], x_t.shape[-1])
+        memo = self.__dict__.get("_stream_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        decision = self._streams(x_t)
+        self.__dict__["_stream_memo"] = (key, decision)
+        return decision
 
     def _streams(self, x_t: torch.Tensor) -> bool:
         """Whether this step takes the streaming kernel: ``kernels.choose_path`` decides, as for

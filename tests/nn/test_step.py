@@ -151,3 +151,25 @@ def test_bad_inputs_name_what_was_expected():
 def test_peak_is_measured():
     fp32, bf16 = stream.peak_gflops(seconds=0.05, threads=1)
     assert fp32 > 1.0 and bf16 >= 0.0
+
+
+@needs_fused
+def test_remembered_routing_follows_what_changed(spy):
+    """step() remembers the routing answer between tokens; a change of grad mode, backend,
+    batch or training mode is asked afresh (and still equals forward)."""
+    layer = lnn.GRU(5, 16, num_layers=2)
+    x = torch.randn(3, 5)
+    with torch.no_grad():
+        _step_through(layer, x.unsqueeze(1))
+        assert len(spy) == 3  # streamed
+        layer.backend = "reference"
+        out, _ = layer.step(x[:1])
+        assert len(spy) == 3  # the loop now
+        layer.backend = "auto"
+        layer.step(torch.randn(STREAM_MAX_BATCH + 1, 5))  # too big a batch: forward
+        assert len(spy) == 3
+        layer.step(x[:1])
+        assert len(spy) == 4
+    out, _ = layer.step(x[:1])  # grad mode on: forward, with a graph
+    assert out.requires_grad and len(spy) == 4
+    torch.testing.assert_close(out, layer(x[:1].unsqueeze(0))[0][0], **TOL)
