@@ -4,6 +4,8 @@
 Why not ``torch.onnx.is_in_onnx_export`` directly: it runs two imports on every call (a few
 microseconds, more than the rest of a batch-1 ``step()``'s path choice). This reads the same two
 flags, found once. Should a torch release move them, it falls back to torch's function.
+Under torch.compile / torch.export tracing it asks torch's function, which dynamo traces
+(reading the flags' module directly would be a graph break).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ _flags: tuple | None = None
 def in_onnx_export() -> bool:
     """``torch.onnx.is_in_onnx_export()``, without the imports per call."""
     global _flags
+    if torch.compiler.is_compiling():  # dynamo skips torch.onnx internals; torch's own function it knows
+        return torch.onnx.is_in_onnx_export()
     if _flags is None:
         try:
             from torch.onnx._internal.exporter import _flags as dynamo_flags

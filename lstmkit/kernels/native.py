@@ -56,7 +56,9 @@ def rnn(
         result = fn(x, hx, flat_weights, bias, num_layers, dropout, training, bidirectional, False)
     else:
         result = fn(x, batch_sizes, hx, flat_weights, bias, num_layers, dropout, training, bidirectional)
-    out, *states = (r.to(dtype) for r in result)  # states: [h] or [h, c]
+    if precision == "bf16":  # only then: a traced no-op cast would split ONNX's pack/pad pair
+        result = [r.to(dtype) for r in result]
+    out, *states = result  # states: [h] or [h, c]
     return out, tuple(states) if len(states) > 1 else states[0]
 
 

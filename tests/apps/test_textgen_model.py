@@ -90,7 +90,8 @@ def test_top_k_one_is_greedy_argmax(trained: TextGenerator) -> None:
     text = "that is"
     for _ in range(30):  # greedy decoding written out: run the whole text, take the argmax
         ids = torch.from_numpy(trained.vocab.encode(text)[None, :])
-        with torch.no_grad(), limited_threads(1):
+        # in float32, as sampling runs (bf16 is a training mode: on AMX "auto" trains in torch's bf16 LSTM)
+        with torch.no_grad(), limited_threads(1), trained.model.score_kernels():
             logits, _ = trained.model(ids)
         text += trained.vocab.chars[int(torch.argmax(logits[0, -1]))]
     for seed in (0, 1):

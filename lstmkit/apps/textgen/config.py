@@ -46,7 +46,7 @@ class TextGenConfig:
     clip_norm: float = 5.0
     schedule: str = "cosine"
     warmup_steps: int = 0
-    backend: str = "fused"
+    backend: str = "auto"
     precision: str = "bf16"
 
     def __post_init__(self) -> None:

@@ -7,8 +7,8 @@ state of the next (detached, so gradients flow back at most ``seq_len`` steps). 
 seen once per epoch, with its full left context, and no time is spent re-reading overlapping
 windows, which is what makes CPU training of a useful model take minutes, not hours. The LSTM is
 ``lstmkit.nn.LSTM`` with no extras. It trains with bfloat16 matrix products and float32 master
-weights (``backend="fused"``, ``precision="bf16"``: lstmkit's fused kernels, about 1.7x the characters
-per second of float32 at these sizes with the same validation loss; with ``backend="auto"`` on a CPU with AMX, torch's
+weights (``backend="auto"``, ``precision="bf16"``: lstmkit's fused kernels, about 1.7x the characters
+per second of float32 at these sizes with the same validation loss; on a CPU with AMX, torch's
 bfloat16 LSTM, 1.8x those again at 1x512: 67 vs 121 ms per step), and scores and samples
 in float32 (``score_kernels``), so the reported bits per character are those of the float32 model.
 """
