@@ -172,11 +172,28 @@ void run_blocks(const LayerArgs& L, int64_t B, const float* x, int64_t t, int64_
   }
 }
 
-void check_layer(const at::Tensor& t, std::initializer_list<int64_t> shape, const char* what, int64_t layer) {
-  TORCH_CHECK(t.scalar_type() == at::kFloat && t.is_contiguous() && t.device().is_cpu(), "stream_forward: ", what,
-              "[", layer, "] must be a contiguous float32 CPU tensor");
-  TORCH_CHECK(t.sizes().equals(shape), "stream_forward: ", what, "[", layer, "] has shape ", t.sizes(),
-              ", expected ", at::IntArrayRef(shape));
+void check_layer(const char* op, const at::Tensor& t, std::initializer_list<int64_t> shape, const char* what,
+                 int64_t layer) {
+  TORCH_CHECK(t.scalar_type() == at::kFloat && t.is_contiguous() && t.device().is_cpu(), op, ": ", what, "[", layer,
+              "] must be a contiguous float32 CPU tensor");
+  TORCH_CHECK(t.sizes().equals(shape), op, ": ", what, "[", layer, "] has shape ", t.sizes(), ", expected ",
+              at::IntArrayRef(shape));
+}
+
+// Layer l's packed weights, checked against its sizes, with its state pointers: the one place
+// both entry points (stream_forward, stream_step) build a layer. Adds its weight traffic per
+// step to `weight_bytes` (the weights are read once per kRows batch rows).
+LayerArgs packed_layer(const char* op, int64_t l, int64_t K_in, int64_t H, int64_t B, int64_t gates,
+                       at::TensorList wx, at::TensorList wh, at::TensorList bx, at::TensorList bh, float* h_prev,
+                       float* h_next, float* c, int64_t& weight_bytes) {
+  const int64_t blocks = (H + kBlock - 1) / kBlock, GB = gates * kBlock;
+  check_layer(op, wx[l], {blocks, K_in, GB}, "wx", l);
+  check_layer(op, wh[l], {blocks, H, GB}, "wh", l);
+  check_layer(op, bx[l], {blocks, GB}, "bx", l);
+  check_layer(op, bh[l], {blocks, GB}, "bh", l);
+  weight_bytes += (wx[l].numel() + wh[l].numel()) * 4 * ((B + kRows - 1) / kRows);
+  return {K_in, H, blocks, wx[l].data_ptr<float>(), wh[l].data_ptr<float>(), bx[l].data_ptr<float>(),
+          bh[l].data_ptr<float>(), {h_prev, h_next}, c};
 }
 
 // Threads for a call: one below kParallelBytes of weights (or inside a parallel region), else
@@ -233,27 +250,22 @@ std::tuple<at::Tensor, std::vector<at::Tensor>, std::vector<at::Tensor>> stream_
               "stream_forward: one h0 (and c0 for the LSTM), wx, wh, bx, bh per layer");
   TORCH_CHECK(x.dim() == 3 && x.scalar_type() == at::kFloat && x.is_contiguous() && x.device().is_cpu(),
               "stream_forward: x must be a contiguous (T, batch, input_size) float32 CPU tensor");
-  const int64_t T = x.size(0), B = x.size(1), GB = gates * kBlock;
+  const int64_t T = x.size(0), B = x.size(1);
   std::vector<at::Tensor> bufs, c_out;
   std::vector<LayerArgs> layers;
   int64_t K_in = x.size(2), weight_bytes = 0, min_blocks = INT64_MAX;
   for (int64_t l = 0; l < n_layers; ++l) {
-    const int64_t H = h0[l].size(-1), blocks = (H + kBlock - 1) / kBlock;
-    check_layer(h0[l], {B, H}, "h0", l);
-    if (gates == 4) check_layer(c0[l], {B, H}, "c0", l);
-    check_layer(wx[l], {blocks, K_in, GB}, "wx", l);
-    check_layer(wh[l], {blocks, H, GB}, "wh", l);
-    check_layer(bx[l], {blocks, GB}, "bx", l);
-    check_layer(bh[l], {blocks, GB}, "bh", l);
+    const int64_t H = h0[l].size(-1);
+    check_layer("stream_forward", h0[l], {B, H}, "h0", l);
+    if (gates == 4) check_layer("stream_forward", c0[l], {B, H}, "c0", l);
     at::Tensor buf = at::empty({2, B, H}, x.options());
     buf[0].copy_(h0[l]);
     bufs.push_back(buf);
     if (gates == 4) c_out.push_back(c0[l].clone());
     float* hb = buf.data_ptr<float>();
-    layers.push_back({K_in, H, blocks, wx[l].data_ptr<float>(), wh[l].data_ptr<float>(), bx[l].data_ptr<float>(),
-                      bh[l].data_ptr<float>(), {hb, hb + B * H}, gates == 4 ? c_out.back().data_ptr<float>() : nullptr});
-    weight_bytes += (wx[l].numel() + wh[l].numel()) * 4 * ((B + kRows - 1) / kRows);
-    min_blocks = std::min(min_blocks, blocks);
+    layers.push_back(packed_layer("stream_forward", l, K_in, H, B, gates, wx, wh, bx, bh, hb, hb + B * H,
+                                  gates == 4 ? c_out.back().data_ptr<float>() : nullptr, weight_bytes));
+    min_blocks = std::min(min_blocks, layers.back().blocks);
     K_in = H;
   }
   at::Tensor out = at::empty({T, B, layers.back().H}, x.options());
@@ -274,7 +286,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> stream_step(const at::Tensor& x, 
   // of c0), and the last layer's h is copied into the output.
   TORCH_CHECK(gates == 3 || gates == 4, "stream_step: gates must be 3 (GRU) or 4 (LSTM), got ", gates);
   TORCH_CHECK(x.dim() == 2 && h0.dim() == 3, "stream_step: x must be (batch, input_size) and h0 (layers, batch, hidden)");
-  const int64_t n_layers = h0.size(0), B = h0.size(1), H = h0.size(2), GB = gates * kBlock;
+  const int64_t n_layers = h0.size(0), B = h0.size(1), H = h0.size(2);
   const int64_t blocks = (H + kBlock - 1) / kBlock;
   TORCH_CHECK(x.size(0) == B, "stream_step: x has batch ", x.size(0), ", h0 has batch ", B);
   TORCH_CHECK(x.scalar_type() == at::kFloat && h0.scalar_type() == at::kFloat && x.device().is_cpu() &&
@@ -296,14 +308,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> stream_step(const at::Tensor& x, 
   float* hp = hc.data_ptr<float>();
   float* hn = h_n.data_ptr<float>();
   for (int64_t l = 0; l < n_layers; ++l) {
-    check_layer(wx[l], {blocks, K_in, GB}, "wx", l);
-    check_layer(wh[l], {blocks, H, GB}, "wh", l);
-    check_layer(bx[l], {blocks, GB}, "bx", l);
-    check_layer(bh[l], {blocks, GB}, "bh", l);
-    layers.push_back({K_in, H, blocks, wx[l].data_ptr<float>(), wh[l].data_ptr<float>(), bx[l].data_ptr<float>(),
-                      bh[l].data_ptr<float>(), {hp + l * B * H, hn + l * B * H},
-                      gates == 4 ? c_n.data_ptr<float>() + l * B * H : nullptr});
-    weight_bytes += (wx[l].numel() + wh[l].numel()) * 4 * ((B + kRows - 1) / kRows);
+    layers.push_back(packed_layer("stream_step", l, K_in, H, B, gates, wx, wh, bx, bh, hp + l * B * H,
+                                  hn + l * B * H, gates == 4 ? c_n.data_ptr<float>() + l * B * H : nullptr,
+                                  weight_bytes));
     K_in = H;
   }
   at::Tensor out = at::empty({B, H}, x.options());

@@ -219,12 +219,17 @@ def _native_bf16_is_faster(req: PathRequest) -> bool:
     (AVX-512 ``vdpbf16ps``) at the char-rnn and textgen shapes (BENCHMARKS.md, "bf16"), so
     the plain LSTM takes it there (``native.rnn(..., precision="bf16")``: the float32 weights
     are cast per call, gradients reach them in float32). Without AMX the fused kernels run."""
-    if not (req.bf16 and req.native_speedup) or req.mask is not None or _capturing(req.x):
+    return req.bf16 and _torch_can_take(req) and has_amx()
+
+
+def _torch_can_take(req: PathRequest) -> bool:
+    """Whether ``backend="auto"`` may hand this call to torch's kernels for speed: a plain
+    LSTM (``native_speedup``) on CPU float32 input, no mask, not being captured, and nothing
+    torch's kernels lack (``native_blockers``). The shared guard of the two speed rules."""
+    if not req.native_speedup or req.mask is not None or _capturing(req.x):
         return False
     x = req.x
-    if x.device.type != "cpu" or x.dtype != torch.float32 or native_blockers(req.spec, **req.extras):
-        return False
-    return has_amx()
+    return x.device.type == "cpu" and x.dtype == torch.float32 and not native_blockers(req.spec, **req.extras)
 
 
 def has_amx() -> bool:
@@ -244,11 +249,8 @@ def _native_is_faster(req: PathRequest) -> bool:
     and training at hidden >= 512 (fused 0.78-0.93x; at hidden <= 256 fused wins 1.23-1.30x).
     Small and batch-1 shapes, the GRU, variants and extras stay on lstmkit's kernels. Both
     compute the same function; this is speed only."""
-    if not req.native_speedup or req.bf16 or req.mask is not None or _capturing(req.x):
-        return False
-    x = req.x
-    if x.device.type != "cpu" or x.dtype != torch.float32 or native_blockers(req.spec, **req.extras):
+    if req.bf16 or not _torch_can_take(req):
         return False
     if not _no_grad_wanted(req):
         return req.min_hidden >= NATIVE_TRAINING_MIN_HIDDEN
-    return x.shape[1] >= 16 and req.min_hidden >= 128
+    return req.x.shape[1] >= 16 and req.min_hidden >= 128
